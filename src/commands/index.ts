@@ -1,0 +1,13 @@
+import type { Command } from "./command.js";
+
+/** Commands, loaded only when called. */
+export const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
+  run: {
+    summary: "run the pipeline on the bundled sample or your sources (today: the WARC stage)",
+    load: async () => (await import("./run.js")).command,
+  },
+  pages: {
+    summary: "list the HTML pages inside WARC files, URLs or Common Crawl crawls, with counts by reason",
+    load: async () => (await import("./pages.js")).command,
+  },
+};

@@ -1,0 +1,65 @@
+/**
+ * One error hierarchy for the whole tool. Every error carries a stable code and the
+ * exit code `main` maps it to, and says how far it reaches (the run, one source, one record).
+ * Library code throws these; only `main` turns them into exit codes.
+ */
+export const EXIT = {
+  ok: 0,
+  internal: 1,
+  usage: 2,
+  input: 3,
+  partial: 4,
+  interrupted: 130,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+export class MathcorpusError extends Error {
+  readonly code: string;
+  readonly exitCode: ExitCode;
+  constructor(code: string, message: string, exitCode: ExitCode, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = exitCode;
+  }
+}
+
+/** Bad flags, a bad config file or value: nothing was started. */
+export class UsageError extends MathcorpusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("usage", message, EXIT.usage, options);
+  }
+}
+
+/** An input that cannot be used at all (missing file, unreadable listing): nothing or little was done. */
+export class InputError extends MathcorpusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("input", message, EXIT.input, options);
+  }
+}
+
+/**
+ * One source (a WARC file or URL) could not be read to its end; the run goes on with the others.
+ * `offset` is the byte offset in the source where it failed, when known.
+ */
+export class SourceError extends MathcorpusError {
+  readonly source: string;
+  readonly offset: number | undefined;
+  constructor(source: string, message: string, offset?: number, options?: { cause?: unknown }) {
+    super("source", `${source}${offset === undefined ? "" : ` @${offset}`}: ${message}`, EXIT.partial, options);
+    this.source = source;
+    this.offset = offset;
+  }
+}
+
+/** A network failure that may pass: retried with backoff before it becomes a SourceError. */
+export class RetryableError extends MathcorpusError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("retryable", message, EXIT.partial, options);
+  }
+}
+
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

@@ -1,0 +1,22 @@
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+let root: string | undefined;
+
+/** The folder holding mathcorpus's package.json (bundled seeds/ and data/ live there). */
+export function packageRoot(): string {
+  if (root) return root;
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const pkg = path.join(dir, "package.json");
+    if (fs.existsSync(pkg) && JSON.parse(fs.readFileSync(pkg, "utf8")).name === "mathcorpus") return (root = dir);
+    const up = path.dirname(dir);
+    if (up === dir) throw new Error("cannot find the mathcorpus package root");
+    dir = up;
+  }
+}
+
+export function packageVersion(): string {
+  return JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8")).version as string;
+}

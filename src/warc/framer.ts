@@ -1,0 +1,351 @@
+import type { DecodeEvent } from "./gzip.js";
+
+/**
+ * Cuts a decoded WARC byte stream into records: the header block, `Content-Length`
+ * bytes of block, then the CRLFs that end a record. It checks what warcio's parser takes
+ * on trust (a record must start with `WARC/`, its length must land on the next record),
+ * resynchronises on the next record after bad bytes, and caps what it keeps of a block,
+ * so a huge or broken record costs bounded memory and never stops the file.
+ */
+export type OffsetKind = "member" | "plain" | "decompressed";
+
+export interface FramedRecord {
+  /** The WARC header block, version line included, up to and including its blank line. */
+  header: Buffer;
+  version: string;
+  /** Header fields with lower-cased names (the last one wins for repeated names). */
+  fields: Map<string, string>;
+  type: string;
+  contentLength: number;
+  /** The first bytes of the block (up to the cap), only for record types that are kept. */
+  block: Buffer;
+  /** True when the block was longer than the cap and was cut. */
+  blockCut: boolean;
+  offset: number;
+  length: number;
+  offsetKind: OffsetKind;
+}
+
+export type FrameErrorReason = "bad_record" | "truncated_record" | "length_mismatch";
+
+export interface FrameError {
+  reason: FrameErrorReason;
+  offset: number;
+  message: string;
+}
+
+export interface FramerOptions {
+  fileName: string;
+  /** Plain file: decoded offsets are file offsets. */
+  plain: boolean;
+  /** Which record types' blocks to keep (others are skipped without copying). */
+  keepBlock: (type: string) => boolean;
+  maxBlockBytes: number;
+  maxHeaderBytes?: number;
+}
+
+const CR = 13;
+const LF = 10;
+const WARC = Buffer.from("WARC/");
+const NL_WARC = Buffer.from("\nWARC/");
+
+type State = "seek" | "header" | "block" | "trailer";
+
+interface Pending {
+  decStart: number;
+  memberStart: number;
+  atMemberStart: boolean;
+  header?: Buffer;
+  version?: string;
+  fields?: Map<string, string>;
+  type?: string;
+  contentLength?: number;
+  keep?: boolean;
+  remaining?: number;
+  parts?: Buffer[];
+  kept?: number;
+  cut?: boolean;
+}
+
+function parseHeader(header: Buffer): { version: string; fields: Map<string, string> } {
+  const lines = header.toString("latin1").split(/\r?\n/);
+  const version = (lines[0] ?? "").trim();
+  const fields = new Map<string, string>();
+  let last = "";
+  for (const line of lines.slice(1)) {
+    if (line === "") continue;
+    if ((line[0] === " " || line[0] === "\t") && last) {
+      fields.set(last, `${fields.get(last) ?? ""} ${line.trim()}`);
+      continue;
+    }
+    const colon = line.indexOf(":");
+    if (colon <= 0) continue;
+    last = line.slice(0, colon).trim().toLowerCase();
+    fields.set(last, line.slice(colon + 1).trim());
+  }
+  return { version, fields };
+}
+
+export class Framer {
+  private state: State = "seek";
+  private carry: Buffer | null = null;
+  private dec = 0;
+  private memberStart = 0;
+  private memberDecStart = 0;
+  private newMember = true;
+  private crossedMember = false;
+  private inGarbage = false;
+  private rec: Pending | null = null;
+  private out: Array<FramedRecord | FrameError> = [];
+  private readonly maxHeader: number;
+
+  constructor(private readonly opts: FramerOptions) {
+    this.maxHeader = opts.maxHeaderBytes ?? 256 * 1024;
+  }
+
+  /** Feeds one decode event; returns the records and errors it completed. */
+  push(ev: DecodeEvent): Array<FramedRecord | FrameError> {
+    this.out = [];
+    if (ev.kind === "data") this.onData(ev.data, ev.memberStart);
+    else if (ev.kind === "member-end") this.onMemberEnd(ev.memberEnd);
+    else this.reset();
+    return this.out;
+  }
+
+  /** Ends the stream: a record still open is reported as truncated. */
+  finish(): Array<FramedRecord | FrameError> {
+    this.out = [];
+    if (this.state === "trailer") this.finalize(this.dec, undefined);
+    else if (this.state === "header" || this.state === "block") this.fail("truncated_record", "the file ends inside this record");
+    else if (this.carry && this.carry.length > 0 && !this.inGarbage) this.garbage(this.dec - this.carry.length);
+    this.carry = null;
+    return this.out;
+  }
+
+  private reset(): void {
+    this.rec = null;
+    this.carry = null;
+    this.state = "seek";
+    this.inGarbage = false;
+    this.newMember = true;
+  }
+
+  private pos(): number {
+    return this.rec ? this.recordOffset(this.rec) : this.dec;
+  }
+
+  private recordOffset(r: Pending): number {
+    if (this.opts.plain) return r.decStart;
+    return r.atMemberStart ? r.memberStart : r.decStart;
+  }
+
+  private fail(reason: FrameErrorReason, what: string): void {
+    const r = this.rec;
+    const where = r ? this.describeOffset(r) : `offset ${this.dec}`;
+    this.out.push({ reason, offset: r ? this.recordOffset(r) : this.dec, message: `${this.opts.fileName}: record at ${where}: ${what}` });
+    this.rec = null;
+  }
+
+  private describeOffset(r: Pending): string {
+    if (this.opts.plain) return `offset ${r.decStart}`;
+    return r.atMemberStart ? `offset ${r.memberStart}` : `decompressed offset ${r.decStart}`;
+  }
+
+  private garbage(at: number): void {
+    if (this.inGarbage) return;
+    this.inGarbage = true;
+    const where = this.opts.plain ? `offset ${at}` : this.newMember ? `gzip member at offset ${this.memberStart}` : `decompressed offset ${at}`;
+    this.out.push({ reason: "bad_record", offset: this.opts.plain ? at : this.memberStart, message: `${this.opts.fileName}: ${where}: bytes that do not start a WARC record; skipping to the next record` });
+  }
+
+  private onMemberEnd(memberEnd: number): void {
+    if (this.state === "trailer") {
+      this.finalize(this.dec, memberEnd);
+      this.state = "seek";
+    } else if (this.state === "seek") {
+      if (this.carry && this.carry.length > 0) this.garbage(this.dec - this.carry.length);
+      this.carry = null;
+      this.inGarbage = false;
+    } else {
+      this.crossedMember = true;
+    }
+    this.newMember = true;
+  }
+
+  private onData(data: Buffer, memberStart: number): void {
+    if (this.newMember) {
+      this.memberStart = memberStart;
+      this.memberDecStart = this.dec;
+      this.newMember = false;
+      if (this.crossedMember) this.checkCrossing(data);
+    }
+    const carried = this.carry ? this.carry.length : 0;
+    const chunk = this.carry ? Buffer.concat([this.carry, data]) : data;
+    this.carry = null;
+    const base = this.dec - carried;
+    this.dec += data.length;
+    let i = 0;
+    while (i < chunk.length) {
+      const next = this.step(chunk, i, base);
+      if (next < 0) break;
+      i = next;
+    }
+  }
+
+  /** A record left open at a member end continues only if the next member does not start a record. */
+  private checkCrossing(data: Buffer): void {
+    this.crossedMember = false;
+    let j = 0;
+    while (j < data.length && (data[j] === CR || data[j] === LF)) j++;
+    if (data.subarray(j, j + 5).equals(WARC)) {
+      const declared = this.rec?.contentLength;
+      this.fail("length_mismatch", declared === undefined ? "its header block is cut off by the end of its gzip member" : `Content-Length ${declared} runs past the end of its gzip member`);
+      this.carry = null;
+      this.state = "seek";
+    }
+  }
+
+  /** Processes from `i`; returns the next index, or -1 when the rest was carried over. */
+  private step(chunk: Buffer, i: number, base: number): number {
+    switch (this.state) {
+      case "seek":
+        return this.seek(chunk, i, base);
+      case "header":
+        return this.header(chunk, i, base);
+      case "block":
+        return this.block(chunk, i);
+      case "trailer":
+        return this.trailer(chunk, i, base);
+    }
+  }
+
+  private seek(chunk: Buffer, i: number, base: number): number {
+    while (i < chunk.length && (chunk[i] === CR || chunk[i] === LF)) i++;
+    if (i === chunk.length) return i;
+    if (chunk.length - i < WARC.length) {
+      this.carry = Buffer.from(chunk.subarray(i));
+      return -1;
+    }
+    if (chunk.subarray(i, i + WARC.length).equals(WARC)) {
+      const decStart = base + i;
+      this.rec = { decStart, memberStart: this.memberStart, atMemberStart: decStart === this.memberDecStart || this.opts.plain };
+      this.inGarbage = false;
+      this.state = "header";
+      return i;
+    }
+    this.garbage(base + i);
+    const j = chunk.indexOf(NL_WARC, i);
+    if (j >= 0) return j + 1;
+    this.carry = Buffer.from(chunk.subarray(chunk.length - (NL_WARC.length - 1)));
+    return -1;
+  }
+
+  private header(chunk: Buffer, i: number, base: number): number {
+    const crlf = chunk.indexOf("\n\r\n", i);
+    const lf = chunk.indexOf("\n\n", i);
+    const end = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf + 3 : lf >= 0 ? lf + 2 : -1;
+    const r = this.rec!;
+    if (end < 0) {
+      if (chunk.length - i > this.maxHeader) {
+        this.fail("bad_record", `no end of header block within ${this.maxHeader} bytes`);
+        this.state = "seek";
+        this.inGarbage = true;
+        return i + 1;
+      }
+      this.carry = Buffer.from(chunk.subarray(i));
+      return -1;
+    }
+    const header = chunk.subarray(i, end);
+    const { version, fields } = parseHeader(header);
+    const cl = fields.get("content-length");
+    if (!/^WARC\/\d+\.\d+$/.test(version) || cl === undefined || !/^\d+$/.test(cl)) {
+      this.fail("bad_record", cl === undefined || !/^\d+$/.test(cl ?? "") ? `missing or invalid Content-Length ${JSON.stringify(cl ?? null)}` : `bad version line ${JSON.stringify(version.slice(0, 40))}`);
+      this.state = "seek";
+      this.inGarbage = true;
+      return i + 1;
+    }
+    const type = (fields.get("warc-type") ?? "").toLowerCase();
+    Object.assign(r, {
+      header: Buffer.from(header),
+      version,
+      fields,
+      type,
+      contentLength: Number(cl),
+      remaining: Number(cl),
+      keep: this.opts.keepBlock(type),
+      parts: [],
+      kept: 0,
+      cut: false,
+    });
+    this.state = r.remaining === 0 ? "trailer" : "block";
+    void base;
+    return end;
+  }
+
+  private block(chunk: Buffer, i: number): number {
+    const r = this.rec!;
+    const take = Math.min(r.remaining!, chunk.length - i);
+    if (r.keep) {
+      const room = this.opts.maxBlockBytes - r.kept!;
+      const k = Math.min(take, Math.max(0, room));
+      if (k > 0) {
+        r.parts!.push(chunk.subarray(i, i + k));
+        r.kept! += k;
+      }
+      if (k < take) r.cut = true;
+    }
+    r.remaining! -= take;
+    if (r.remaining === 0) this.state = "trailer";
+    return i + take;
+  }
+
+  private trailer(chunk: Buffer, i: number, base: number): number {
+    while (i < chunk.length && (chunk[i] === CR || chunk[i] === LF)) i++;
+    if (i === chunk.length) return i;
+    if (chunk.length - i < WARC.length) {
+      this.carry = Buffer.from(chunk.subarray(i));
+      return -1;
+    }
+    if (chunk.subarray(i, i + WARC.length).equals(WARC)) {
+      this.finalize(base + i, undefined);
+    } else {
+      this.fail("length_mismatch", `Content-Length ${this.rec?.contentLength} does not end where the next record starts`);
+      this.inGarbage = true;
+    }
+    this.state = "seek";
+    return i;
+  }
+
+  private finalize(decEnd: number, memberEnd: number | undefined): void {
+    const r = this.rec;
+    this.rec = null;
+    if (!r || r.header === undefined) return;
+    let offset: number;
+    let length: number;
+    let offsetKind: OffsetKind;
+    if (this.opts.plain) {
+      [offset, length, offsetKind] = [r.decStart, decEnd - r.decStart, "plain"];
+    } else if (memberEnd !== undefined && r.atMemberStart) {
+      [offset, length, offsetKind] = [r.memberStart, memberEnd - r.memberStart, "member"];
+    } else {
+      [offset, length, offsetKind] = [r.decStart, decEnd - r.decStart, "decompressed"];
+    }
+    const parts = r.parts ?? [];
+    this.out.push({
+      header: r.header,
+      version: r.version ?? "",
+      fields: r.fields ?? new Map(),
+      type: r.type ?? "",
+      contentLength: r.contentLength ?? 0,
+      block: parts.length === 1 ? parts[0]! : Buffer.concat(parts),
+      blockCut: r.cut === true,
+      offset,
+      length,
+      offsetKind,
+    });
+  }
+}
+
+export function isFrameError(x: FramedRecord | FrameError): x is FrameError {
+  return "reason" in x;
+}

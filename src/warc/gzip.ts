@@ -1,0 +1,203 @@
+import zlib from "node:zlib";
+import type { ByteWindow } from "./bytes.js";
+
+/**
+ * Splits a gzip file into its members and inflates each with node:zlib, keeping the
+ * compressed offset and length of every member. Common Crawl writes one member per
+ * record, so a member's range is what one HTTP Range request fetches back.
+ *
+ * Why not warcio's own inflater: it is pure JS (~49 MB/s here, against ~500 MB/s for
+ * node:zlib) and ends a truncated file silently; node:zlib's gunzip stream is fast but
+ * hides member boundaries. Small members (the Common Crawl case) are inflated with one
+ * synchronous call on the look-ahead window; a member too large for it is streamed.
+ */
+export type DecodeEvent =
+  | { kind: "data"; data: Buffer; memberStart: number }
+  | { kind: "member-end"; memberStart: number; memberEnd: number }
+  | { kind: "error"; reason: "corrupt_gzip" | "truncated_gzip"; offset: number; message: string };
+
+export interface GzipOptions {
+  /** Bytes read ahead; members that fit in it are inflated in one call. */
+  lookahead?: number;
+  /** Largest member output inflated in one call; larger members are streamed. */
+  maxSyncOutput?: number;
+}
+
+const MAGIC = [0x1f, 0x8b, 0x08] as const;
+const STREAM_STEP = 64 * 1024;
+
+type Header = { length: number } | "need-more" | "bad";
+
+/** Parses a gzip member header (RFC 1952) at the start of `b`. */
+export function parseGzipHeader(b: Buffer): Header {
+  if (b.length < 10) return b.length > 0 && b[0] !== MAGIC[0] ? "bad" : "need-more";
+  if (b[0] !== MAGIC[0] || b[1] !== MAGIC[1] || b[2] !== MAGIC[2]) return "bad";
+  const flg = b[3]!;
+  if (flg & 0xe0) return "bad";
+  let p = 10;
+  if (flg & 4) {
+    if (b.length < p + 2) return "need-more";
+    p += 2 + b.readUInt16LE(p);
+  }
+  for (const bit of [8, 16]) {
+    if (flg & bit) {
+      const z = b.indexOf(0, p);
+      if (z < 0) return "need-more";
+      p = z + 1;
+    }
+  }
+  if (flg & 2) p += 2;
+  return p <= b.length ? { length: p } : "need-more";
+}
+
+function isZlibError(err: unknown, code: string): boolean {
+  return typeof err === "object" && err !== null && (err as { code?: unknown }).code === code;
+}
+
+/** True if a valid member starts at `b` and its first inflated bytes look like a WARC record. */
+function looksLikeWarcMember(b: Buffer): boolean {
+  const h = parseGzipHeader(b);
+  if (typeof h !== "object") return false;
+  try {
+    const head = zlib.inflateRawSync(b.subarray(h.length, h.length + 4096), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+    return head.subarray(0, 5).toString("latin1") === "WARC/";
+  } catch {
+    return false;
+  }
+}
+
+/** Finds the next offset at or after `from` where a WARC-bearing gzip member starts, or -1. */
+async function resync(win: ByteWindow, from: number): Promise<number> {
+  const probe = 4200;
+  let pos = from;
+  for (;;) {
+    await win.fill(pos, 1 << 20);
+    const buf = win.from(pos);
+    if (buf.length === 0) return -1;
+    const limit = win.eof ? buf.length : buf.length - probe;
+    for (let i = buf.indexOf(MAGIC[0]); i >= 0 && i < limit; i = buf.indexOf(MAGIC[0], i + 1)) {
+      if (buf[i + 1] === MAGIC[1] && buf[i + 2] === MAGIC[2] && looksLikeWarcMember(buf.subarray(i))) return pos + i;
+    }
+    if (win.eof) return -1;
+    pos += limit;
+    win.discard(pos);
+  }
+}
+
+/** Inflates one member too large for the window, streaming; returns the member's end offset. */
+async function* inflateStreaming(win: ByteWindow, memberStart: number, dataStart: number, fileName: string): AsyncGenerator<DecodeEvent, number> {
+  const inf = zlib.createInflateRaw({ chunkSize: STREAM_STEP });
+  const out: Buffer[] = [];
+  let failure: Error | undefined;
+  const ended = new Promise<void>((resolve) => inf.once("end", resolve));
+  inf.on("data", (c: Buffer) => out.push(c));
+  inf.on("error", (e: Error) => (failure = e));
+  let fed = dataStart;
+  try {
+    for (;;) {
+      await win.fill(fed, STREAM_STEP);
+      const chunk = win.from(fed).subarray(0, STREAM_STEP);
+      if (chunk.length === 0) {
+        throw Object.assign(new Error(`${fileName}: gzip member at ${memberStart} ends before its end of stream (truncated file)`), { truncated: true });
+      }
+      await new Promise<void>((resolve) => inf.write(chunk, () => resolve()));
+      fed += chunk.length;
+      if (failure) throw failure;
+      for (const c of out.splice(0)) yield { kind: "data", data: c, memberStart };
+      if (inf.bytesWritten < fed - dataStart) break;
+      win.discard(dataStart + inf.bytesWritten);
+    }
+    await ended;
+    for (const c of out.splice(0)) yield { kind: "data", data: c, memberStart };
+    return dataStart + inf.bytesWritten + 8;
+  } finally {
+    inf.destroy();
+  }
+}
+
+/** Streams the decode events of a gzip file held by `win`, from its current start to its end. */
+export async function* decodeGzip(win: ByteWindow, fileName: string, opts: GzipOptions = {}): AsyncGenerator<DecodeEvent> {
+  const lookahead = opts.lookahead ?? 4 << 20;
+  const maxSyncOutput = opts.maxSyncOutput ?? 32 << 20;
+  let pos = win.start;
+  for (;;) {
+    await win.fill(pos, lookahead);
+    const buf = win.from(pos);
+    if (buf.length === 0) return;
+    const header = parseGzipHeader(buf);
+    if (header === "need-more" && win.eof) {
+      yield { kind: "error", reason: "truncated_gzip", offset: pos, message: `${fileName}: file ends inside a gzip header at offset ${pos}` };
+      return;
+    }
+    if (header === "bad" || header === "need-more") {
+      const next = header === "bad" ? await resync(win, pos + 1) : -1;
+      yield {
+        kind: "error",
+        reason: "corrupt_gzip",
+        offset: pos,
+        message: `${fileName}: no gzip member at offset ${pos}${next < 0 ? "; nothing readable after it" : `; resuming at ${next}`}`,
+      };
+      if (next < 0) return;
+      pos = next;
+      continue;
+    }
+    const dataStart = pos + header.length;
+    let inflated: { buffer: Buffer; engine: zlib.InflateRaw } | undefined;
+    try {
+      inflated = zlib.inflateRawSync(buf.subarray(header.length), { info: true, maxOutputLength: maxSyncOutput }) as unknown as {
+        buffer: Buffer;
+        engine: zlib.InflateRaw;
+      };
+    } catch (err) {
+      const tooBigForWindow = isZlibError(err, "Z_BUF_ERROR") && !win.eof;
+      if (tooBigForWindow || isZlibError(err, "ERR_BUFFER_TOO_LARGE")) {
+        try {
+          const end = yield* inflateStreaming(win, pos, dataStart, fileName);
+          yield { kind: "member-end", memberStart: pos, memberEnd: end };
+          win.discard(end);
+          pos = end;
+          continue;
+        } catch (streamErr) {
+          err = streamErr;
+        }
+      }
+      const truncated = isZlibError(err, "Z_BUF_ERROR") || (err as { truncated?: boolean }).truncated === true;
+      if (truncated) {
+        yield { kind: "error", reason: "truncated_gzip", offset: pos, message: `${fileName}: gzip member at offset ${pos} is cut off by the end of the file` };
+        return;
+      }
+      const next = await resync(win, pos + 1);
+      yield {
+        kind: "error",
+        reason: "corrupt_gzip",
+        offset: pos,
+        message: `${fileName}: corrupt gzip member at offset ${pos} (${(err as Error).message})${next < 0 ? "; nothing readable after it" : `; resuming at ${next}`}`,
+      };
+      if (next < 0) return;
+      pos = next;
+      continue;
+    }
+    const end = dataStart + inflated.engine.bytesWritten + 8;
+    if (end > win.end) {
+      yield { kind: "error", reason: "truncated_gzip", offset: pos, message: `${fileName}: gzip member at offset ${pos} lacks its trailer (file truncated)` };
+      return;
+    }
+    yield { kind: "data", data: inflated.buffer, memberStart: pos };
+    yield { kind: "member-end", memberStart: pos, memberEnd: end };
+    win.discard(end);
+    pos = end;
+  }
+}
+
+/** Streams a plain (uncompressed) WARC: every byte's offset in the file is its own. */
+export async function* decodePlain(win: ByteWindow): AsyncGenerator<DecodeEvent> {
+  let pos = win.start;
+  for (;;) {
+    await win.fill(pos, 1 << 20);
+    const buf = win.from(pos);
+    if (buf.length === 0) return;
+    yield { kind: "data", data: buf, memberStart: pos };
+    pos += buf.length;
+    win.discard(pos);
+  }
+}

@@ -1,0 +1,192 @@
+import pLimit from "p-limit";
+import { Channel } from "../core/channel.js";
+import { SourceError, errorMessage } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import { Counters } from "../core/stats.js";
+import { ByteWindow } from "./bytes.js";
+import { Framer, isFrameError } from "./framer.js";
+import { type DecodeEvent, decodeGzip, decodePlain } from "./gzip.js";
+import type { Page } from "./page.js";
+import { type DropReason, type ErrorReason, isErrorReason } from "./reasons.js";
+import { toPage } from "./record.js";
+import type { WarcSource } from "./source.js";
+
+/** A problem in the input, with where it is. */
+export interface WarcIssue {
+  file: string;
+  offset: number | undefined;
+  reason: ErrorReason;
+  message: string;
+}
+
+/** What reading one file (or many, merged) produced and dropped. */
+export class WarcStats {
+  files = 0;
+  filesFailed = 0;
+  records = 0;
+  pages = 0;
+  bytesIn = 0;
+  readonly dropped = new Counters<DropReason>();
+  /** The first issues (all are logged; these are kept for summaries). */
+  readonly issues: WarcIssue[] = [];
+  static readonly keepIssues = 50;
+
+  merge(other: WarcStats): void {
+    this.files += other.files;
+    this.filesFailed += other.filesFailed;
+    this.records += other.records;
+    this.pages += other.pages;
+    this.bytesIn += other.bytesIn;
+    this.dropped.merge(other.dropped);
+    for (const i of other.issues) if (this.issues.length < WarcStats.keepIssues) this.issues.push(i);
+  }
+
+  errors(): number {
+    let n = 0;
+    for (const [reason, count] of Object.entries(this.dropped.toJSON())) if (isErrorReason(reason as DropReason)) n += count as number;
+    return n;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      files: this.files,
+      files_failed: this.filesFailed,
+      records: this.records,
+      pages: this.pages,
+      bytes_in: this.bytesIn,
+      dropped: this.dropped.toJSON(),
+      issues: this.issues,
+    };
+  }
+}
+
+export interface ReadOptions {
+  /** Largest block kept for a response record; the rest is skipped and the page marked truncated. */
+  maxRecordBytes: number;
+  logger: Logger;
+  /** Called for every input problem as it is found. */
+  onIssue?: (issue: WarcIssue) => void;
+}
+
+function describeStart(b: Buffer): string {
+  const text = b.subarray(0, 40).toString("latin1").replace(/[^\x20-\x7e]/g, ".");
+  const hint = /^\s*</.test(text) ? " (looks like HTML/XML, e.g. an error page)" : "";
+  return `starts with ${JSON.stringify(text)}${hint}`;
+}
+
+async function* countingChunks(source: AsyncIterable<Buffer>, stats: WarcStats): AsyncGenerator<Buffer> {
+  for await (const chunk of source) {
+    stats.bytesIn += chunk.length;
+    yield chunk;
+  }
+}
+
+/** Chooses the decoder from the first bytes: gzip members, or a plain WARC. */
+async function openDecoder(source: WarcSource, stats: WarcStats, issue: (r: ErrorReason, off: number | undefined, msg: string) => void): Promise<{ events: AsyncGenerator<DecodeEvent>; plain: boolean } | undefined> {
+  const win = new ByteWindow(countingChunks(source.open(0), stats)[Symbol.asyncIterator]());
+  await win.fill(0, 64);
+  const head = win.from(0);
+  if (head.length === 0) {
+    issue("empty_file", 0, `${source.name}: empty file`);
+    return undefined;
+  }
+  if (head[0] === 0x1f && head[1] === 0x8b) return { events: decodeGzip(win, source.name), plain: false };
+  if (head.subarray(0, 5).toString("latin1") === "WARC/") return { events: decodePlain(win), plain: true };
+  issue("not_warc", 0, `${source.name}: not a WARC file: ${describeStart(head)}`);
+  return undefined;
+}
+
+/**
+ * Streams the HTML pages of one WARC source. Everything else is counted in `stats` under a
+ * reason; input errors are logged with file and offset and the file goes on at the next
+ * readable record. A source that fails outright (network, permissions) ends with
+ * `source_failed`, keeping the pages already yielded.
+ */
+export async function* readPages(source: WarcSource, opts: ReadOptions, stats: WarcStats): AsyncGenerator<Page> {
+  stats.files++;
+  const issue = (reason: ErrorReason, offset: number | undefined, message: string) => {
+    stats.dropped.add(reason);
+    const i: WarcIssue = { file: source.name, offset, reason, message };
+    if (stats.issues.length < WarcStats.keepIssues) stats.issues.push(i);
+    opts.logger.log("warn", "warc_issue", { ...i });
+    opts.onIssue?.(i);
+  };
+  try {
+    const dec = await openDecoder(source, stats, issue);
+    if (!dec) {
+      stats.filesFailed++;
+      return;
+    }
+    const framer = new Framer({
+      fileName: source.name,
+      plain: dec.plain,
+      keepBlock: (type) => type === "response",
+      maxBlockBytes: opts.maxRecordBytes,
+    });
+    const handle = async function* (items: ReturnType<Framer["push"]>): AsyncGenerator<Page> {
+      for (const item of items) {
+        if (isFrameError(item)) {
+          issue(item.reason, item.offset, item.message);
+          continue;
+        }
+        stats.records++;
+        const result = await toPage(item, source.name, opts.maxRecordBytes);
+        if ("page" in result) {
+          stats.pages++;
+          yield result.page;
+        } else {
+          if (result.message) issue(result.drop as ErrorReason, item.offset, `${source.name}: record at offset ${item.offset}: ${result.message}`);
+          else stats.dropped.add(result.drop);
+        }
+      }
+    };
+    for await (const ev of dec.events) {
+      if (ev.kind === "error") issue(ev.reason, ev.offset, ev.message);
+      yield* handle(framer.push(ev));
+    }
+    yield* handle(framer.finish());
+  } catch (err) {
+    stats.filesFailed++;
+    const offset = err instanceof SourceError ? err.offset : undefined;
+    issue("source_failed", offset, err instanceof SourceError ? err.message : `${source.name}: ${errorMessage(err)}`);
+  }
+}
+
+export interface StreamOptions extends ReadOptions {
+  /** Files read at once. */
+  concurrency: number;
+  /** Called when a file is finished, with that file's stats. */
+  onFileDone?: (source: WarcSource, stats: WarcStats) => void;
+}
+
+/**
+ * Streams the pages of many sources, reading up to `concurrency` files at once through a
+ * bounded queue (pages of different files interleave; each page names its file and offset).
+ */
+export async function* streamPages(sources: WarcSource[], opts: StreamOptions, total: WarcStats): AsyncGenerator<Page> {
+  const limit = pLimit(Math.max(1, opts.concurrency));
+  const channel = new Channel<Page>(64);
+  let open = sources.length;
+  if (open === 0) return;
+  for (const source of sources) {
+    void limit(async () => {
+      const stats = new WarcStats();
+      try {
+        for await (const page of readPages(source, opts, stats)) {
+          if (!(await channel.push(page))) break;
+        }
+      } catch (err) {
+        channel.close(err);
+      } finally {
+        total.merge(stats);
+        opts.onFileDone?.(source, stats);
+        if (--open === 0) channel.close();
+      }
+    });
+  }
+  try {
+    yield* channel;
+  } finally {
+    limit.clearQueue();
+  }
+}

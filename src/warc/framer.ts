@@ -86,6 +86,18 @@ function parseHeader(header: Buffer): { version: string; fields: Map<string, str
   return { version, fields };
 }
 
+/**
+ * End of a header block starting at `from`: after its blank line, CRLF or bare LF (ClueWeb09).
+ * The bare-LF search is bounded so a body without blank lines is never scanned.
+ */
+export function headerEnd(buf: Buffer, from: number, maxHeader: number): number {
+  const crlf = buf.indexOf("\n\r\n", from);
+  const lfScope = buf.subarray(from, crlf >= 0 ? crlf : Math.min(buf.length, from + maxHeader));
+  const lf = lfScope.indexOf("\n\n");
+  if (lf >= 0) return from + lf + 2;
+  return crlf >= 0 ? crlf + 3 : -1;
+}
+
 export class Framer {
   private state: State = "seek";
   private carry: Buffer | null = null;
@@ -241,9 +253,7 @@ export class Framer {
   }
 
   private header(chunk: Buffer, i: number, base: number): number {
-    const crlf = chunk.indexOf("\n\r\n", i);
-    const lf = chunk.indexOf("\n\n", i);
-    const end = crlf >= 0 && (lf < 0 || crlf < lf) ? crlf + 3 : lf >= 0 ? lf + 2 : -1;
+    const end = headerEnd(chunk, i, this.maxHeader);
     const r = this.rec!;
     if (end < 0) {
       if (chunk.length - i > this.maxHeader) {

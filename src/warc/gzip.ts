@@ -25,6 +25,8 @@ export interface GzipOptions {
 
 const MAGIC = [0x1f, 0x8b, 0x08] as const;
 const STREAM_STEP = 64 * 1024;
+/** Output buffer of one-call inflation: most Common Crawl records fit in one, saving a copy. */
+const SYNC_CHUNK = 64 * 1024;
 
 type Header = { length: number } | "need-more" | "bad";
 
@@ -117,7 +119,7 @@ async function* inflateStreaming(win: ByteWindow, memberStart: number, dataStart
 
 /** Streams the decode events of a gzip file held by `win`, from its current start to its end. */
 export async function* decodeGzip(win: ByteWindow, fileName: string, opts: GzipOptions = {}): AsyncGenerator<DecodeEvent> {
-  const lookahead = opts.lookahead ?? 4 << 20;
+  const lookahead = opts.lookahead ?? 1 << 20;
   const maxSyncOutput = opts.maxSyncOutput ?? 32 << 20;
   let pos = win.start;
   for (;;) {
@@ -144,7 +146,7 @@ export async function* decodeGzip(win: ByteWindow, fileName: string, opts: GzipO
     const dataStart = pos + header.length;
     let inflated: { buffer: Buffer; engine: zlib.InflateRaw } | undefined;
     try {
-      inflated = zlib.inflateRawSync(buf.subarray(header.length), { info: true, maxOutputLength: maxSyncOutput }) as unknown as {
+      inflated = zlib.inflateRawSync(buf.subarray(header.length), { info: true, maxOutputLength: maxSyncOutput, chunkSize: SYNC_CHUNK }) as unknown as {
         buffer: Buffer;
         engine: zlib.InflateRaw;
       };

@@ -1,7 +1,7 @@
 import zlib from "node:zlib";
 import { getDomain } from "tldts";
 import { AsyncIterReader, WARCParser } from "warcio";
-import type { FramedRecord } from "./framer.js";
+import { type FramedRecord, headerEnd } from "./framer.js";
 import type { Page } from "./page.js";
 import { type DropReason, reasonForRecordType } from "./reasons.js";
 
@@ -70,11 +70,10 @@ function hostAndDomain(url: string): { host: string; domain: string } | undefine
 
 /** Rewrites a bare-LF header block (ClueWeb09 writes them) with CRLFs, which warcio's parser needs. */
 export function crlfHead(buf: Buffer): Buffer {
-  const crlf = buf.indexOf("\r\n\r\n");
-  const lf = buf.indexOf("\n\n");
-  if (lf < 0 || (crlf >= 0 && crlf < lf)) return buf;
-  const head = buf.subarray(0, lf + 2).toString("latin1").replace(/\r?\n/g, "\r\n");
-  return Buffer.concat([Buffer.from(head, "latin1"), buf.subarray(lf + 2)]);
+  const end = headerEnd(buf, 0, 256 * 1024);
+  if (end < 0 || buf[end - 2] === 13) return buf;
+  const head = buf.subarray(0, end).toString("latin1").replace(/\r?\n/g, "\r\n");
+  return Buffer.concat([Buffer.from(head, "latin1"), buf.subarray(end)]);
 }
 
 /** A response record that does not carry an HTTP message (Heritrix's dns: records, for one). */
@@ -88,7 +87,9 @@ function isNotHttp(rec: FramedRecord): boolean {
 export async function toPage(rec: FramedRecord, warcFile: string, maxBodyBytes: number): Promise<RecordResult> {
   if (rec.type !== "response") return { drop: reasonForRecordType(rec.type) };
   if (isNotHttp(rec)) return { drop: "not_http" };
-  const parsed = await new WARCParser([crlfHead(rec.header), crlfHead(rec.block)], { keepHeadersCase: true }).parse();
+  // compressed=null: the block is already inflated (warcio would otherwise probe it with pako)
+  const reader = new AsyncIterReader([crlfHead(rec.header), crlfHead(rec.block)], null);
+  const parsed = await new WARCParser(reader, { keepHeadersCase: true }).parse();
   const http = parsed?.httpHeaders;
   const status = http?.statusCode;
   if (!parsed || !http || typeof status !== "number" || !Number.isInteger(status) || status < 100 || status > 999) {

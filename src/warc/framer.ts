@@ -48,6 +48,8 @@ const CR = 13;
 const LF = 10;
 const WARC = Buffer.from("WARC/");
 const NL_WARC = Buffer.from("\nWARC/");
+/** Bytes of a block kept to find a next record that a too-large Content-Length swallowed. */
+const TAIL = 512;
 
 type State = "seek" | "header" | "block" | "trailer";
 
@@ -65,6 +67,9 @@ interface Pending {
   parts?: Buffer[];
   kept?: number;
   cut?: boolean;
+  tail?: Buffer;
+  /** CR/LF bytes seen after the block. */
+  ends?: number;
 }
 
 function parseHeader(header: Buffer): { version: string; fields: Map<string, string> } {
@@ -92,7 +97,7 @@ function parseHeader(header: Buffer): { version: string; fields: Map<string, str
  */
 export function headerEnd(buf: Buffer, from: number, maxHeader: number): number {
   const crlf = buf.indexOf("\n\r\n", from);
-  const lfScope = buf.subarray(from, crlf >= 0 ? crlf : Math.min(buf.length, from + maxHeader));
+  const lfScope = buf.subarray(from, crlf >= 0 ? crlf + 1 : Math.min(buf.length, from + maxHeader));
   const lf = lfScope.indexOf("\n\n");
   if (lf >= 0) return from + lf + 2;
   return crlf >= 0 ? crlf + 3 : -1;
@@ -140,10 +145,6 @@ export class Framer {
     this.state = "seek";
     this.inGarbage = false;
     this.newMember = true;
-  }
-
-  private pos(): number {
-    return this.rec ? this.recordOffset(this.rec) : this.dec;
   }
 
   private recordOffset(r: Pending): number {
@@ -196,6 +197,10 @@ export class Framer {
     this.carry = null;
     const base = this.dec - carried;
     this.dec += data.length;
+    this.scan(chunk, base);
+  }
+
+  private scan(chunk: Buffer, base: number): void {
     let i = 0;
     while (i < chunk.length) {
       const next = this.step(chunk, i, base);
@@ -223,7 +228,7 @@ export class Framer {
       case "seek":
         return this.seek(chunk, i, base);
       case "header":
-        return this.header(chunk, i, base);
+        return this.header(chunk, i);
       case "block":
         return this.block(chunk, i);
       case "trailer":
@@ -252,7 +257,7 @@ export class Framer {
     return -1;
   }
 
-  private header(chunk: Buffer, i: number, base: number): number {
+  private header(chunk: Buffer, i: number): number {
     const end = headerEnd(chunk, i, this.maxHeader);
     const r = this.rec!;
     if (end < 0) {
@@ -288,7 +293,6 @@ export class Framer {
       cut: false,
     });
     this.state = r.remaining === 0 ? "trailer" : "block";
-    void base;
     return end;
   }
 
@@ -304,25 +308,44 @@ export class Framer {
       }
       if (k < take) r.cut = true;
     }
+    // the block's last bytes: if its Content-Length was too large, the next record starts in them
+    const piece = chunk.subarray(i, i + take);
+    r.tail = take >= TAIL ? piece.subarray(take - TAIL) : Buffer.concat([r.tail ?? Buffer.alloc(0), piece]).subarray(-TAIL);
     r.remaining! -= take;
     if (r.remaining === 0) this.state = "trailer";
     return i + take;
   }
 
   private trailer(chunk: Buffer, i: number, base: number): number {
+    const from = i;
     while (i < chunk.length && (chunk[i] === CR || chunk[i] === LF)) i++;
+    const r = this.rec!;
+    r.ends = (r.ends ?? 0) + (i - from);
     if (i === chunk.length) return i;
     if (chunk.length - i < WARC.length) {
       this.carry = Buffer.from(chunk.subarray(i));
       return -1;
     }
+    this.state = "seek";
     if (chunk.subarray(i, i + WARC.length).equals(WARC)) {
       this.finalize(base + i, undefined);
-    } else {
-      this.fail("length_mismatch", `Content-Length ${this.rec?.contentLength} does not end where the next record starts`);
-      this.inGarbage = true;
+      return i;
     }
-    this.state = "seek";
+    if (r.ends >= 2) {
+      // the record ended properly; what follows is junk between records
+      this.finalize(base + i, undefined);
+      return i;
+    }
+    this.fail("length_mismatch", `Content-Length ${r.contentLength} does not end where the next record starts`);
+    this.inGarbage = true;
+    const tail = r.tail ?? Buffer.alloc(0);
+    const k = tail.indexOf(WARC);
+    if (k >= 0) {
+      // rewind: the next record began inside the bytes the too-large Content-Length took
+      const rest = Buffer.concat([tail.subarray(k), chunk.subarray(i)]);
+      this.scan(rest, base + i - (tail.length - k));
+      return chunk.length;
+    }
     return i;
   }
 

@@ -86,35 +86,42 @@ async function resync(win: ByteWindow, from: number): Promise<number> {
   }
 }
 
-/** Inflates one member too large for the window, streaming; returns the member's end offset. */
+/**
+ * Inflates one member too large for the window, streaming; returns the member's end offset.
+ * The inflater is read in paused mode, so node:zlib's own backpressure bounds memory even
+ * for a member that inflates 1000:1.
+ */
 async function* inflateStreaming(win: ByteWindow, memberStart: number, dataStart: number, fileName: string): AsyncGenerator<DecodeEvent, number> {
   const inf = zlib.createInflateRaw({ chunkSize: STREAM_STEP });
-  const out: Buffer[] = [];
-  let failure: Error | undefined;
-  const ended = new Promise<void>((resolve) => inf.once("end", resolve));
-  inf.on("data", (c: Buffer) => out.push(c));
-  inf.on("error", (e: Error) => (failure = e));
   let fed = dataStart;
-  try {
-    for (;;) {
+  let truncated = false;
+  let stop = false;
+  const feeder = (async () => {
+    while (!stop) {
       await win.fill(fed, STREAM_STEP);
       const chunk = win.from(fed).subarray(0, STREAM_STEP);
       if (chunk.length === 0) {
-        throw Object.assign(new Error(`${fileName}: gzip member at ${memberStart} ends before its end of stream (truncated file)`), { truncated: true });
+        truncated = true;
+        inf.end();
+        return;
       }
-      await new Promise<void>((resolve) => inf.write(chunk, () => resolve()));
       fed += chunk.length;
-      if (failure) throw failure;
-      for (const c of out.splice(0)) yield { kind: "data", data: c, memberStart };
-      if (inf.bytesWritten < fed - dataStart) break;
+      await new Promise<void>((resolve) => inf.write(chunk, () => resolve()));
+      if (inf.bytesWritten < fed - dataStart) return; // the deflate stream ended inside this chunk
       win.discard(dataStart + inf.bytesWritten);
     }
-    await ended;
-    for (const c of out.splice(0)) yield { kind: "data", data: c, memberStart };
-    return dataStart + inf.bytesWritten + 8;
+  })().catch((err: unknown) => inf.destroy(err instanceof Error ? err : new Error(String(err))));
+  try {
+    for await (const c of inf) yield { kind: "data", data: c as Buffer, memberStart };
+    await feeder;
+  } catch (err) {
+    if (truncated) throw Object.assign(new Error(`${fileName}: gzip member at ${memberStart} is cut off by the end of the file`), { truncated: true });
+    throw err;
   } finally {
+    stop = true;
     inf.destroy();
   }
+  return dataStart + inf.bytesWritten + 8;
 }
 
 /** Streams the decode events of a gzip file held by `win`, from its current start to its end. */

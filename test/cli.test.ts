@@ -1,0 +1,114 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { COMMANDS } from "../src/commands/index.js";
+import { kebab } from "../src/core/options.js";
+import { warcOptionSpecs } from "../src/config/warc.js";
+import { fixture, runCli, tmpDir } from "./helpers.js";
+
+const CC = fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz");
+
+describe("mathcorpus CLI", () => {
+  it("lists its commands and exit codes; no command is a usage error", async () => {
+    const r = await runCli([]);
+    expect(r.code).toBe(2);
+    for (const name of Object.keys(COMMANDS)) expect(r.stdout).toContain(`  ${name}`);
+    expect(r.stdout).toMatch(/Exit codes: 0 ok/);
+    expect((await runCli(["--help"])).code).toBe(0);
+    expect((await runCli(["--version"])).stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it("unknown command and unknown flag exit 2 with a pointer to help", async () => {
+    const a = await runCli(["nope"]);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/unknown command "nope"/);
+    const b = await runCli(["pages", CC, "--bogus"]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/--bogus.*see mathcorpus pages --help/);
+    const c = await runCli(["pages", CC, "--concurrency", "zero"]);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/--concurrency expects a number, got "zero"/);
+  });
+
+  it("--help explains every flag of every command", async () => {
+    for (const name of Object.keys(COMMANDS)) {
+      const r = await runCli([name, "--help"]);
+      expect(r.code).toBe(0);
+      for (const flag of Object.keys(warcOptionSpecs)) expect(r.stdout).toContain(`--${kebab(flag)}`);
+      expect(r.stdout).toContain("--dry-run");
+      expect(r.stdout).toContain("--config FILE");
+    }
+  });
+
+  it("pages prints one line per page and a summary of drops by reason", async () => {
+    const r = await runCli(["pages", CC]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n");
+    expect(lines).toHaveLength(16);
+    const cols = lines[0]!.split("\t");
+    expect(cols).toHaveLength(8);
+    expect(cols[1]).toBe(CC);
+    expect(cols[4]).toBe("member");
+    expect(r.stderr).toMatch(/pages: 16 pages from 1 file .* 50 records; dropped: request=17 metadata=16 warcinfo=1; input errors: 0/);
+  });
+
+  it("pages --jsonl, --stats and --log write machine-readable output", async () => {
+    const dir = tmpDir();
+    const r = await runCli(["pages", CC, "--jsonl", "--stats", path.join(dir, "s.json"), "--log", path.join(dir, "log.jsonl")]);
+    expect(r.code).toBe(0);
+    const first = JSON.parse(r.stdout.split("\n")[0]!) as Record<string, unknown>;
+    expect(Object.keys(first)).toEqual(expect.arrayContaining(["url", "warc_file", "offset", "length", "status", "content_type", "truncated", "domain", "host"]));
+    const stats = JSON.parse(fs.readFileSync(path.join(dir, "s.json"), "utf8")) as { pages: number; dropped: Record<string, number> };
+    expect(stats.pages).toBe(16);
+    expect(stats.dropped).toEqual({ metadata: 16, request: 17, warcinfo: 1 });
+    const log = fs.readFileSync(path.join(dir, "log.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l) as { event: string });
+    expect(log.map((l) => l.event)).toEqual(["sources", "file_done", "summary"]);
+  });
+
+  it("a missing source exits 3; a source that is not a WARC exits 4 and the others are still read", async () => {
+    const missing = await runCli(["pages", "no/such/file.warc.gz"]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/no such file or directory: no\/such\/file\.warc\.gz/);
+    const dir = tmpDir();
+    const bad = path.join(dir, "bad.warc.gz");
+    fs.writeFileSync(bad, "<html>oops</html>");
+    const r = await runCli(["pages", bad, CC]);
+    expect(r.code).toBe(4);
+    expect(r.stdout.trim().split("\n")).toHaveLength(16);
+    expect(r.stderr).toMatch(/warning: .*bad\.warc\.gz: not a WARC file/);
+    expect(r.stderr).toMatch(/16 pages from 2 files \(1 failed\)/);
+  });
+
+  it("reads a folder of WARCs with bounded concurrency", async () => {
+    const r = await runCli(["pages", fixture("warc"), "--concurrency", "3"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split("\n")).toHaveLength(16 + 1 + 100 + 6 + 22);
+    expect(r.stderr).toMatch(/from 5 files/); // the .warc.wet.gz is not picked from a folder
+  });
+
+  it("config file < flags; --dry-run prints the resolved config", async () => {
+    const dir = tmpDir();
+    const cfg = path.join(dir, "c.json");
+    fs.writeFileSync(cfg, JSON.stringify({ concurrency: 5, "max-record-bytes": "2MiB", pages: { limit: 3 } }));
+    const r = await runCli(["pages", CC, "--config", cfg, "--concurrency", "4", "--dry-run"]);
+    expect(r.code).toBe(0);
+    const resolved = JSON.parse(r.stdout) as Record<string, unknown>;
+    expect(resolved).toMatchObject({ concurrency: 4, maxRecordBytes: 2 * 1024 * 1024, limit: 3, sources: [CC] });
+    fs.writeFileSync(cfg, JSON.stringify({ nonsense: 1 }));
+    const bad = await runCli(["pages", CC, "--config", cfg]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/unknown option "nonsense"/);
+  });
+
+  it("run (the main job) reads the bundled sample into a run directory", async () => {
+    const dir = tmpDir();
+    const r = await runCli(["run", "--run", path.join(dir, "sample")], dir);
+    expect(r.code).toBe(0);
+    const stats = JSON.parse(fs.readFileSync(path.join(dir, "sample", "stats", "warc.json"), "utf8")) as { pages: number; records: number; dropped: Record<string, number> };
+    expect(stats.pages).toBe(679);
+    expect(stats.records).toBe(2071);
+    expect(stats.dropped).toEqual({ metadata: 690, not_html: 11, request: 690, warcinfo: 1 });
+    expect(fs.existsSync(path.join(dir, "sample", "config.json"))).toBe(true);
+    expect(fs.readFileSync(path.join(dir, "sample", "logs", "run.jsonl"), "utf8")).toContain('"event":"run_done"');
+  });
+});

@@ -1,0 +1,107 @@
+import http from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** What the loopback server does wrong, per path; each list is consumed one request at a time. */
+export interface Faults {
+  /** Statuses answered (with an XML body) before the file is served, e.g. [503, 503, 429]. */
+  statuses?: number[];
+  /** For successive requests: destroy the socket after sending this many body bytes. */
+  resetAfter?: number[];
+  /** For successive requests: stop sending for `ms` after `bytes` body bytes. */
+  stallAfter?: Array<{ bytes: number; ms: number }>;
+  /** Answer Range requests with the whole file (200). */
+  ignoreRange?: boolean;
+  /** Content type of the file; an HTML type turns it into an "error page". */
+  contentType?: string;
+  /** Change the ETag after the first request (the file "changed"). */
+  changeEtag?: boolean;
+}
+
+export interface RequestLog {
+  path: string;
+  range: string | undefined;
+  status: number;
+}
+
+export interface FaultServer {
+  url: string;
+  requests: RequestLog[];
+  close(): Promise<void>;
+}
+
+/** A real HTTP server on 127.0.0.1 serving `files` with injected faults. */
+export async function startFaultServer(files: Map<string, Buffer>, faults: Map<string, Faults> = new Map()): Promise<FaultServer> {
+  const requests: RequestLog[] = [];
+  const sockets = new Set<import("node:net").Socket>();
+  const served = new Map<string, number>();
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0]!;
+    const f = faults.get(path) ?? {};
+    const body = files.get(path);
+    const log = (status: number) => requests.push({ path, range: req.headers.range, status });
+    const n = served.get(path) ?? 0;
+    served.set(path, n + 1);
+    const forced = f.statuses?.shift();
+    if (forced !== undefined) {
+      log(forced);
+      res.writeHead(forced, { "content-type": "application/xml", "retry-after": "0" });
+      res.end(`<?xml version="1.0"?><Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>`);
+      return;
+    }
+    if (!body) {
+      log(404);
+      res.writeHead(404, { "content-type": "text/html" });
+      res.end("<html><body>Not Found</body></html>");
+      return;
+    }
+    const etag = f.changeEtag && n > 0 ? `"v2"` : `"v1"`;
+    let start = 0;
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
+    if (m && !f.ignoreRange) start = Number(m[1]);
+    if (start >= body.length && m) {
+      log(416);
+      res.writeHead(416, { "content-range": `bytes */${body.length}` });
+      res.end();
+      return;
+    }
+    const status = m && !f.ignoreRange ? 206 : 200;
+    log(status);
+    const headers: Record<string, string> = {
+      "content-type": f.contentType ?? "application/octet-stream",
+      "content-length": String(body.length - start),
+      "accept-ranges": "bytes",
+      etag,
+    };
+    if (status === 206) headers["content-range"] = `bytes ${start}-${body.length - 1}/${body.length}`;
+    res.writeHead(status, headers);
+    const reset = f.resetAfter?.shift();
+    const stall = f.stallAfter?.shift();
+    const part = body.subarray(start);
+    if (reset !== undefined) {
+      res.write(part.subarray(0, reset), () => setTimeout(() => res.socket?.destroy(), 20));
+      return;
+    }
+    if (stall !== undefined) {
+      res.write(part.subarray(0, stall.bytes));
+      const t = setTimeout(() => res.end(part.subarray(stall.bytes)), stall.ms);
+      res.on("close", () => clearTimeout(t));
+      return;
+    }
+    res.end(part);
+  });
+  server.on("connection", (s) => {
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}

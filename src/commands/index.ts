@@ -6,6 +6,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "run the pipeline on the bundled sample or your sources (today: the WARC stage)",
     load: async () => (await import("./run.js")).command,
   },
+  extract: {
+    summary: "extract text (mathematics kept as LaTeX) and language from WARC, HTML or JSONL sources",
+    load: async () => (await import("./extract.js")).command,
+  },
   pages: {
     summary: "list the HTML pages inside WARC files, URLs or Common Crawl crawls, with counts by reason",
     load: async () => (await import("./pages.js")).command,

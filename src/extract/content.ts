@@ -1,0 +1,247 @@
+import { renderMath } from "./math.js";
+import { type El, type Node, isEl, isMath } from "./tree.js";
+
+/**
+ * Main-content selection and rendering, after Readability's scoring: paragraphs vote for
+ * their ancestors, the best-scoring container (less its link density, plus or minus its class
+ * and id words) is the article, and siblings that look like more of it join it. Formulas count
+ * as text, so math-heavy pages keep their content.
+ */
+const BLOCK = new Set([
+  "p", "div", "section", "article", "main", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd",
+  "table", "tr", "thead", "tbody", "tfoot", "caption", "pre", "blockquote", "figure", "figcaption", "hr", "address",
+  "details", "summary", "center", "body", "html", "root", "fieldset", "legend", "td", "th",
+]);
+const PARAGRAPH = new Set(["p", "pre", "td", "blockquote", "dd", "li", "div", "section", "article", "span", "font"]);
+const GOOD_NAMES = /(^|[\s_-])(article|articlebody|article-body|body|content|entry|hentry|main|page|post|text|blog|story|ltx_document|ltx_page_content|question|answer|answercell|postcell|post-text|s-prose|prose|markdown|mw-parser-output|entry-content|post-content|story-body)([\s_-]|$)/;
+const BAD_NAMES = /boilerplate|(^|[\s_-])(combx|comment|com-|contact|foot|footnote-ref|masthead|media|meta|outbrain|promo|related|scroll|shoutbox|sidebar|sponsor|shopping|tags|tool|widget|byline|author|dateline|caption)([\s_-]|$)/;
+
+/** Class/id words of page furniture: skipped when rendering (strict pass). */
+const BOILERPLATE =
+  /(^|[\s_-])(nav|navbar|navigation|menu|breadcrumbs?|sidebar|side-bar|footer|masthead|banner|cookie|cookies|consent|gdpr|newsletter|subscribe|share|sharing|social|socials|related|recommended|promo|advert|advertisement|ads|ad|sponsor|sponsored|comments?|disqus|pagination|pager|skip-link|toolbar|widget|popup|modal|signup|login|tagcloud)([\s_-]|$)/;
+/** Page furniture by tag or ARIA role (nav, header, footer, aside, forms, menus). */
+const FURNITURE_TAGS = new Set(["nav", "header", "footer", "aside", "menu", "form"]);
+const FURNITURE_ROLES = /role-(navigation|complementary|banner|contentinfo|search|menu|menubar|dialog|alert)/;
+
+const UNLIKELY = /-ad-|ai2html|banner|breadcrumbs|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote/;
+const MAYBE = /and|article|body|column|content|main|shadow|ltx_/;
+
+interface Stats {
+  text: number;
+  link: number;
+  commas: number;
+  score: number;
+  scored: boolean;
+}
+
+function collectStats(root: El): Map<El, Stats> {
+  const stats = new Map<El, Stats>();
+  const walk = (el: El, inLink: boolean): Stats => {
+    const s: Stats = { text: 0, link: 0, commas: 0, score: 0, scored: false };
+    const link = inLink || el.tag === "a";
+    for (const c of el.children) {
+      if (typeof c === "string") {
+        const n = c.replace(/\s+/g, " ").trim().length;
+        s.text += n;
+        if (link) s.link += n;
+        s.commas += (c.match(/[,，、]/g) ?? []).length;
+      } else if (isMath(c)) {
+        s.text += c.tex.length;
+      } else {
+        const k = walk(c, link);
+        s.text += k.text;
+        s.link += k.link;
+        s.commas += k.commas;
+      }
+    }
+    stats.set(el, s);
+    return s;
+  };
+  walk(root, false);
+  return stats;
+}
+
+/** Own text directly inside `el` (not in child blocks), as Readability's paragraph test. */
+function hasDirectText(el: El): boolean {
+  for (const c of el.children) if ((typeof c === "string" && c.trim().length > 0) || isMath(c)) return true;
+  return false;
+}
+
+function classWeight(el: El): number {
+  let w = 0;
+  if (GOOD_NAMES.test(el.names)) w += 25;
+  if (BAD_NAMES.test(el.names)) w -= 25;
+  if (el.tag === "article" || el.tag === "main") w += 10;
+  return w;
+}
+
+let pageText = 1;
+let currentStats: Map<El, Stats> | undefined;
+
+/**
+ * Furniture by tag, role or class words; but an element holding most of the page's text is
+ * the page (broken markup nests whole articles inside an unclosed <header>).
+ */
+function furniture(el: El): boolean {
+  if (!FURNITURE_TAGS.has(el.tag) && !FURNITURE_ROLES.test(el.names) && !BOILERPLATE.test(el.names)) return false;
+  const s = currentStats?.get(el);
+  return !s || s.text < 0.5 * pageText;
+}
+
+function linkDensity(s: Stats): number {
+  return s.text > 0 ? s.link / s.text : 0;
+}
+
+/** Picks the elements that hold the main content, in document order. */
+export function selectContent(root: El, strict = true, stats: Map<El, Stats> = collectStats(root)): El[] {
+  const candidates: El[] = [];
+  const visit = (el: El) => {
+    // Readability's "unlikely candidates": comments, sidebars and the like do not vote
+    if (strict && el.tag !== "body" && ((UNLIKELY.test(el.names) && !MAYBE.test(el.names)) || furniture(el))) return;
+    for (const c of el.children) if (isEl(c)) visit(c);
+    if (!PARAGRAPH.has(el.tag)) return;
+    if (el.tag === "div" || el.tag === "section" || el.tag === "article" || el.tag === "span" || el.tag === "font") {
+      if (!hasDirectText(el)) return;
+    }
+    const s = stats.get(el)!;
+    if (s.text < 25) return;
+    const points = 1 + s.commas + Math.min(Math.floor(s.text / 100), 3);
+    let anc = el.parent;
+    for (let level = 0; anc && level < 3; level++, anc = anc.parent) {
+      const a = stats.get(anc)!;
+      if (!a.scored) {
+        a.scored = true;
+        a.score = classWeight(anc);
+        candidates.push(anc);
+      }
+      a.score += points / (level === 0 ? 1 : level === 1 ? 2 : level * 3);
+    }
+  };
+  visit(root);
+  let best: El | undefined;
+  let bestScore = -Infinity;
+  for (const c of candidates) {
+    const s = stats.get(c)!;
+    const final = s.score * (1 - linkDensity(s));
+    s.score = final;
+    if (final > bestScore) {
+      bestScore = final;
+      best = c;
+    }
+  }
+  if (!best) return [root];
+  // Readability: a parent whose score is close to its child's holds more of the same article
+  let top = best;
+  while (top.parent && top.parent !== root && stats.get(top.parent)!.scored && stats.get(top.parent)!.score >= bestScore * 0.75 && top.parent.tag !== "body") {
+    top = top.parent;
+  }
+  const parent = top.parent;
+  if (!parent) return [top];
+  const threshold = Math.max(10, bestScore * 0.2);
+  const picked: El[] = [];
+  for (const sib of parent.children) {
+    if (!isEl(sib)) continue;
+    if (sib === top) {
+      picked.push(sib);
+      continue;
+    }
+    const s = stats.get(sib)!;
+    const bonus = sib.names && sib.names === top.names ? bestScore * 0.2 : 0;
+    if (s.scored && s.score + bonus >= threshold && !BAD_NAMES.test(sib.names)) picked.push(sib);
+    else if (sib.tag === "p" || sib.tag === "pre" || sib.tag === "blockquote") {
+      const ld = linkDensity(s);
+      if ((s.text > 80 && ld < 0.25) || (s.text > 0 && s.text <= 80 && ld === 0 && /[.!?。]$/.test(textOf(sib)))) picked.push(sib);
+    }
+  }
+  return picked;
+}
+
+function textOf(el: El): string {
+  const parts: string[] = [];
+  const walk = (n: Node) => {
+    if (typeof n === "string") parts.push(n);
+    else if (isMath(n)) parts.push(renderMath(n));
+    else n.children.forEach(walk);
+  };
+  walk(el);
+  return parts.join("").replace(/\s+/g, " ").trim();
+}
+
+/** Renders elements as text: blocks on their own lines, table rows as cells joined by " | ". */
+export function renderText(els: El[], stats?: Map<El, Stats>, strict = true): string {
+  const st = stats ?? collectStats({ tag: "root", names: "", parent: null, children: els });
+  const lines: string[] = [];
+  let line: string[] = [];
+  const flush = () => {
+    const t = line.join("").replace(/[ \t\r\f\v]+/g, " ").replace(/ *\n */g, "\n").trim();
+    if (t) lines.push(...t.split("\n").map((l) => l.trim()).filter(Boolean));
+    line = [];
+  };
+  const walk = (n: Node, pre: boolean) => {
+    if (typeof n === "string") {
+      line.push(pre ? n : n.replace(/\s+/g, " "));
+      return;
+    }
+    if (isMath(n)) {
+      if (n.display) {
+        flush();
+        lines.push(renderMath(n));
+      } else line.push(renderMath(n));
+      return;
+    }
+    const el = n;
+    if (strict && el.tag !== "body" && furniture(el)) return;
+    const s = st.get(el);
+    if (s && (el.tag === "ul" || el.tag === "ol" || el.tag === "div" || el.tag === "table" || el.tag === "section") && s.text < 300 && linkDensity(s) > 0.5) return;
+    if (el.tag === "pre") {
+      flush();
+      const parts: string[] = [];
+      const raw = (k: Node) => {
+        if (typeof k === "string") parts.push(k);
+        else if (isMath(k)) parts.push(renderMath(k));
+        else k.children.forEach(raw);
+      };
+      el.children.forEach(raw);
+      const text = parts.join("").replace(/[ \t]+$/gm, "").replace(/^\n+|\n+$/g, "");
+      if (text.trim()) lines.push(text);
+      return;
+    }
+    if (el.tag === "tr") {
+      flush();
+      const cells: string[] = [];
+      for (const c of el.children) {
+        if (isEl(c) && (c.tag === "td" || c.tag === "th")) {
+          const t = renderText([c], st, strict).replace(/\n/g, " ").trim();
+          if (t) cells.push(t);
+        }
+      }
+      if (cells.length) lines.push(cells.join(" | "));
+      return;
+    }
+    const block = BLOCK.has(el.tag);
+    if (block) flush();
+    for (const c of el.children) walk(c, pre);
+    if (block) flush();
+  };
+  for (const el of els) walk(el, false);
+  flush();
+  return lines.join("\n");
+}
+
+/**
+ * The main content of a document tree as text. As Readability does, a strict pass (page
+ * furniture skipped) is retried without those rules when it finds too little text.
+ */
+export function mainText(root: El): string {
+  const stats = collectStats(root);
+  currentStats = stats;
+  pageText = Math.max(1, stats.get(root)!.text);
+  const strict = renderText(selectContent(root, true, stats), stats, true);
+  if (strict.length >= 500) return strict;
+  for (const s of stats.values()) {
+    s.score = 0;
+    s.scored = false;
+  }
+  const relaxed = renderText(selectContent(root, false, stats), stats, false);
+  return relaxed.length > strict.length * 1.5 ? relaxed : strict;
+}

@@ -1,0 +1,66 @@
+import { errorMessage } from "../core/errors.js";
+import { decodeBody } from "./charset.js";
+import { mainText } from "./content.js";
+import { type FilterOptions, checkText } from "./filters.js";
+import type { ExtractDrop } from "./reasons.js";
+import { DEFAULT_LIMITS, type TreeLimits, buildTree } from "./tree.js";
+
+export interface HtmlText {
+  text: string;
+  title: string;
+  /** The HTML was longer than the parse cap and was cut. */
+  truncated: boolean;
+}
+
+/** HTML (already decoded to a string) → main text with formulas as LaTeX. */
+export function extractHtml(html: string, limits: TreeLimits = DEFAULT_LIMITS): HtmlText {
+  const { root, title, truncated } = buildTree(html, limits);
+  return { text: mainText(root), title, truncated };
+}
+
+/** A page to extract: raw bytes with their HTTP Content-Type, or HTML already decoded. */
+export interface ExtractInput {
+  body: Uint8Array | string;
+  contentType?: string | undefined;
+}
+
+export interface Extracted {
+  text: string;
+  title: string;
+  charset: string;
+  truncated: boolean;
+  htmlBytes: number;
+}
+
+export type ExtractOutcome = { ok: Extracted } | { drop: ExtractDrop; message?: string };
+
+export interface ExtractOptions {
+  limits: TreeLimits;
+  filters: FilterOptions;
+}
+
+/** Decode, parse, select, render and filter one page. Never throws: failures are drops. */
+export function extractPage(input: ExtractInput, opts: ExtractOptions): ExtractOutcome {
+  try {
+    let html: string;
+    let charset = "utf-8";
+    let htmlBytes: number;
+    if (typeof input.body === "string") {
+      html = input.body;
+      htmlBytes = Buffer.byteLength(html);
+    } else {
+      const buf = Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength);
+      htmlBytes = buf.length;
+      const d = decodeBody(buf, input.contentType);
+      if ("error" in d) return { drop: "undecodable", message: d.error };
+      html = d.text;
+      charset = d.charset;
+    }
+    const r = extractHtml(html, opts.limits);
+    const bad = checkText(r.text, htmlBytes, opts.filters);
+    if (bad) return { drop: bad };
+    return { ok: { text: r.text, title: r.title, charset, truncated: r.truncated, htmlBytes } };
+  } catch (err) {
+    return { drop: "extract_error", message: errorMessage(err) };
+  }
+}

@@ -1,0 +1,84 @@
+import fs from "node:fs";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import zlib from "node:zlib";
+import { InputError } from "../core/errors.js";
+
+/** A document to extract, from a WARC page, an HTML file or a JSONL record. */
+export interface RawDoc {
+  id: string;
+  url: string;
+  /** Raw bytes (charset unknown) or HTML already decoded. */
+  body: Buffer | string;
+  contentType?: string | undefined;
+  /** Text given as is (JSONL `text` without `html`): not extracted, only filtered. */
+  text?: string;
+  /** Other JSONL fields kept through (title, source, license, …). */
+  meta?: Record<string, unknown>;
+}
+
+export const isJsonl = (spec: string): boolean => /\.jsonl(\.gz)?$/i.test(spec);
+export const isHtmlFile = (spec: string): boolean => /\.x?html?$/i.test(spec);
+
+export interface JsonlIssue {
+  file: string;
+  line: number;
+  message: string;
+}
+
+/**
+ * Streams a JSONL(.gz) file of documents: `id`, then `html` (extracted) or `text` (kept as
+ * is), optional `url`, `title`, `source`, `license`. A bad line is reported and skipped.
+ */
+export async function* readJsonlDocs(file: string, display: string, onIssue: (i: JsonlIssue) => void): AsyncGenerator<RawDoc> {
+  if (!fs.existsSync(file)) throw new InputError(`no such file: ${display}`);
+  const raw = fs.createReadStream(file);
+  const stream = file.endsWith(".gz") ? raw.pipe(zlib.createGunzip()) : raw;
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const line of rl) {
+      n++;
+      if (!line.trim()) continue;
+      let rec: unknown;
+      try {
+        rec = JSON.parse(line);
+      } catch (err) {
+        onIssue({ file: display, line: n, message: `not JSON (${(err as Error).message.slice(0, 80)})` });
+        continue;
+      }
+      if (typeof rec !== "object" || rec === null || Array.isArray(rec)) {
+        onIssue({ file: display, line: n, message: "not a JSON object" });
+        continue;
+      }
+      const r = rec as Record<string, unknown>;
+      const html = typeof r.html === "string" ? r.html : undefined;
+      const text = typeof r.text === "string" ? r.text : undefined;
+      if (html === undefined && text === undefined) {
+        onIssue({ file: display, line: n, message: "no `html` or `text` field" });
+        continue;
+      }
+      const { html: _h, text: _t, ...meta } = r;
+      yield {
+        id: typeof r.id === "string" || typeof r.id === "number" ? String(r.id) : `${display}:${n}`,
+        url: typeof r.url === "string" ? r.url : "",
+        body: html ?? "",
+        ...(html === undefined ? { text } : {}),
+        meta,
+      };
+    }
+  } catch (err) {
+    throw new InputError(`${display}: cannot read line ${n + 1}: ${(err as Error).message}`);
+  }
+}
+
+/** An HTML file: bytes, charset left to the extractor. */
+export function readHtmlFile(file: string, display: string): RawDoc {
+  let body: Buffer;
+  try {
+    body = fs.readFileSync(file);
+  } catch {
+    throw new InputError(`no such file: ${display}`);
+  }
+  return { id: display, url: `file://${path.resolve(file)}`, body };
+}

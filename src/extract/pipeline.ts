@@ -1,0 +1,97 @@
+import { Counters } from "../core/stats.js";
+import type { ExtractOptions } from "./extract.js";
+import { checkText } from "./filters.js";
+import type { RawDoc } from "./inputs.js";
+import type { LangId } from "./lang.js";
+import type { Extractor } from "./pool.js";
+import type { ExtractDrop } from "./reasons.js";
+
+/** An extracted document: what the classifier scores and the shards keep. */
+export interface Doc {
+  id: string;
+  url: string;
+  title: string;
+  text: string;
+  lang: string;
+  langConfidence: number;
+  charset: string;
+  truncated: boolean;
+  meta?: Record<string, unknown>;
+}
+
+export interface PipelineOptions extends ExtractOptions {
+  /** Keep only these languages (empty: all). */
+  langs: string[];
+  /** Pages in flight at once (bounds memory; enough to keep every worker busy). */
+  window: number;
+  onDrop?: (doc: RawDoc, reason: ExtractDrop, message?: string) => void;
+}
+
+export class ExtractStats {
+  seen = 0;
+  kept = 0;
+  chars = 0;
+  readonly dropped = new Counters<ExtractDrop>();
+  readonly langs = new Counters<string>();
+
+  toJSON(): Record<string, unknown> {
+    return { seen: this.seen, kept: this.kept, chars: this.chars, dropped: this.dropped.toJSON(), langs: this.langs.toJSON() };
+  }
+}
+
+type Out = { doc: Doc } | { drop: ExtractDrop; message?: string; raw: RawDoc };
+
+async function one(raw: RawDoc, extractor: Extractor, lang: LangId, opts: PipelineOptions): Promise<Out> {
+  let text: string;
+  let title = typeof raw.meta?.title === "string" ? raw.meta.title : "";
+  let charset = "utf-8";
+  let truncated = false;
+  if (raw.text !== undefined) {
+    text = raw.text;
+    const bad = checkText(text, 0, opts.filters);
+    if (bad) return { drop: bad, raw };
+  } else {
+    const r = await extractor.extract({ body: raw.body, contentType: raw.contentType });
+    if ("drop" in r) return { drop: r.drop, ...(r.message ? { message: r.message } : {}), raw };
+    ({ text, charset, truncated } = r.ok);
+    title = title || r.ok.title;
+  }
+  const [l] = await lang.identify([text]);
+  if (opts.langs.length > 0 && !opts.langs.includes(l!.lang)) return { drop: "lang_excluded", raw };
+  return {
+    doc: { id: raw.id, url: raw.url, title, text, lang: l!.lang, langConfidence: l!.confidence, charset, truncated, ...(raw.meta ? { meta: raw.meta } : {}) },
+  };
+}
+
+/**
+ * Extracts documents in input order, with up to `window` in flight across the worker
+ * threads and the language-id process.
+ */
+export async function* extractDocs(inputs: AsyncIterable<RawDoc>, extractor: Extractor, lang: LangId, opts: PipelineOptions, stats: ExtractStats): AsyncGenerator<Doc> {
+  const inflight: Array<Promise<Out>> = [];
+  const settle = (o: Out): Doc | undefined => {
+    if ("doc" in o) {
+      stats.kept++;
+      stats.chars += o.doc.text.length;
+      stats.langs.add(o.doc.lang);
+      return o.doc;
+    }
+    stats.dropped.add(o.drop);
+    opts.onDrop?.(o.raw, o.drop, o.message);
+    return undefined;
+  };
+  for await (const raw of inputs) {
+    stats.seen++;
+    const p = one(raw, extractor, lang, opts);
+    p.catch(() => {}); // awaited in order below; this only keeps an early failure from being "unhandled"
+    inflight.push(p);
+    if (inflight.length >= opts.window) {
+      const d = settle(await inflight.shift()!);
+      if (d) yield d;
+    }
+  }
+  while (inflight.length > 0) {
+    const d = settle(await inflight.shift()!);
+    if (d) yield d;
+  }
+}

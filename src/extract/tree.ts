@@ -1,0 +1,197 @@
+import { Parser } from "htmlparser2";
+import { type MathToken, imageTex, mathmlToTex, scriptMathMode } from "./math.js";
+
+/**
+ * A light document tree built in one streaming pass of htmlparser2: only what text
+ * extraction needs (tag, class/id words, children, text and formulas). Invisible and
+ * boilerplate elements are skipped while parsing; formulas are captured as TeX in every form
+ * a page carries them (MathJax script tags, MathML alttext or TeX annotation, TeX images),
+ * and their rendered duplicates (MathJax/KaTeX HTML output) are dropped.
+ */
+export interface El {
+  tag: string;
+  /** Lower-cased class and id words. */
+  names: string;
+  parent: El | null;
+  children: Node[];
+}
+export type Node = El | string | MathToken;
+
+export const isEl = (n: Node): n is El => typeof n === "object" && "tag" in n;
+export const isMath = (n: Node): n is MathToken => typeof n === "object" && "tex" in n;
+
+export interface TreeLimits {
+  /** HTML past this many characters is not parsed. */
+  maxChars: number;
+  /** Deeper elements are flattened into their ancestor at this depth. */
+  maxDepth: number;
+  /** Elements past this count are flattened into their parent. */
+  maxElements: number;
+}
+
+export const DEFAULT_LIMITS: TreeLimits = { maxChars: 4_000_000, maxDepth: 256, maxElements: 200_000 };
+
+const SKIP_TAGS = new Set([
+  "script", "style", "noscript", "template", "head", "svg", "iframe", "object", "embed", "canvas",
+  "select", "option", "button", "input", "textarea", "audio", "video", "map", "dialog", "link", "meta",
+]);
+const VOID_TAGS = new Set(["br", "hr", "img", "area", "base", "col", "input", "link", "meta", "param", "source", "track", "wbr", "embed"]);
+
+/** Rendered math that duplicates TeX kept elsewhere (MathJax 2/3 output, KaTeX HTML, previews). */
+const RENDERED_MATH = /(^|\s)(mathjax|mathjax_preview|mathjax_display|mathjax_svg|mathjax_chtml|mathjax_svg_display|mjx-chtml|katex-html|mjpage)(\s|$)/;
+function names(attrs: Record<string, string>): string {
+  return `${attrs.class ?? ""} ${attrs.id ?? ""}`.toLowerCase().trim();
+}
+
+function isHidden(attrs: Record<string, string>): boolean {
+  if ("hidden" in attrs) return true;
+  const style = attrs.style;
+  if (style && /(^|;)\s*(display\s*:\s*none|visibility\s*:\s*hidden)/i.test(style)) return true;
+  return false;
+}
+
+interface Frame {
+  tag: string;
+  el: El | null;
+  /** Inside an element whose content is not kept. */
+  skip: boolean;
+  mathScript?: "inline" | "display";
+}
+
+/** Builds the tree; `title` is the document's <title>. */
+export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { root: El; title: string; truncated: boolean } {
+  const root: El = { tag: "root", names: "", parent: null, children: [] };
+  const stack: Frame[] = [{ tag: "root", el: root, skip: false }];
+  let current: El = root;
+  let depth = 0;
+  let elements = 0;
+  let title = "";
+  let inTitle = false;
+  let scriptText = "";
+  // MathML capture: markup for conversion, TeX annotation if any
+  let math: { display: boolean; markup: string[]; tex: string | null; inAnnotation: boolean; depth: number } | null = null;
+
+  const top = () => stack[stack.length - 1]!;
+  const addText = (t: string) => {
+    const kids = current.children;
+    const last = kids[kids.length - 1];
+    if (typeof last === "string") kids[kids.length - 1] = last + t;
+    else kids.push(t);
+  };
+
+  const parser = new Parser(
+    {
+      onopentag(name, attrs) {
+        const parent = top();
+        if (math) {
+          math.depth++;
+          if (name === "annotation" && /x-tex|latex/i.test(attrs.encoding ?? "")) math.inAnnotation = true;
+          if (name !== "annotation" && name !== "annotation-xml") {
+            math.markup.push(`<${name}${Object.entries(attrs).map(([k, v]) => ` ${k}="${v.replace(/"/g, "&quot;")}"`).join("")}>`);
+          }
+          stack.push({ tag: name, el: null, skip: true });
+          return;
+        }
+        if (name === "title" && !title) inTitle = true;
+        if (parent.skip) {
+          stack.push({ tag: name, el: null, skip: true });
+          return;
+        }
+        if (name === "script") {
+          const mode = scriptMathMode(attrs.type);
+          scriptText = "";
+          stack.push({ tag: name, el: null, skip: true, ...(mode ? { mathScript: mode } : {}) });
+          return;
+        }
+        if (name === "math") {
+          const display = (attrs.display ?? "").toLowerCase() === "block" || (attrs.mode ?? "").toLowerCase() === "display";
+          const alt = attrs.alttext;
+          if (alt && alt.trim()) {
+            current.children.push({ tex: alt, display });
+            stack.push({ tag: name, el: null, skip: true });
+            math = null;
+            // skip the MathML subtree: its TeX is in alttext
+            return;
+          }
+          math = { display, markup: ["<math>"], tex: null, inAnnotation: false, depth: 0 };
+          stack.push({ tag: name, el: null, skip: true });
+          return;
+        }
+        const n = names(attrs);
+        // every open tag pushes one frame: htmlparser2 closes void elements with onclosetag too
+        if (SKIP_TAGS.has(name) || isHidden(attrs) || RENDERED_MATH.test(n) || (attrs["aria-hidden"] === "true" && name !== "body") ) {
+          stack.push({ tag: name, el: null, skip: true });
+          return;
+        }
+        if (VOID_TAGS.has(name)) {
+          stack.push({ tag: name, el: null, skip: false });
+          if (name === "img") {
+            const m = imageTex(attrs);
+            if (m) current.children.push(m);
+          } else if (name === "br") {
+            addText("\n");
+          } else if (name === "hr") {
+            current.children.push({ tag: "hr", names: "", parent: current, children: [] });
+          }
+          return;
+        }
+        if (depth >= limits.maxDepth || elements >= limits.maxElements) {
+          stack.push({ tag: name, el: null, skip: false });
+          return;
+        }
+        const role = attrs.role ? ` role-${attrs.role.toLowerCase()}` : "";
+        const el: El = { tag: name, names: n + role, parent: current, children: [] };
+        current.children.push(el);
+        current = el;
+        depth++;
+        elements++;
+        stack.push({ tag: name, el, skip: false });
+      },
+      ontext(text) {
+        const f = top();
+        if (inTitle) title += text;
+        if (math) {
+          if (math.inAnnotation) math.tex = (math.tex ?? "") + text;
+          else math.markup.push(text.replace(/&/g, "&amp;").replace(/</g, "&lt;"));
+          return;
+        }
+        if (f.mathScript) {
+          scriptText += text;
+          return;
+        }
+        if (f.skip) return;
+        addText(text);
+      },
+      onclosetag(name) {
+        const f = stack.pop();
+        if (!f) return;
+        if (name === "title") inTitle = false;
+        if (math) {
+          if (f.tag === "annotation") math.inAnnotation = false;
+          if (f.tag === "math" && math.depth === 0) {
+            math.markup.push("</math>");
+            const tex = math.tex?.trim() ? math.tex : mathmlToTex(math.markup.join(""));
+            if (tex) current.children.push({ tex, display: math.display });
+            math = null;
+          } else {
+            math.depth--;
+            if (f.tag !== "annotation" && f.tag !== "annotation-xml") math.markup.push(`</${f.tag}>`);
+          }
+          return;
+        }
+        if (f.mathScript && scriptText.trim()) {
+          current.children.push({ tex: scriptText, display: f.mathScript === "display" });
+          scriptText = "";
+        }
+        if (f.el) {
+          current = f.el.parent ?? root;
+          depth--;
+        }
+      },
+    },
+    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true, recognizeSelfClosing: true },
+  );
+  const truncated = html.length > limits.maxChars;
+  parser.end(truncated ? html.slice(0, limits.maxChars) : html);
+  return { root, title: title.replace(/\s+/g, " ").trim(), truncated };
+}

@@ -20,15 +20,20 @@ export function scriptMathMode(type: string | undefined): "inline" | "display" |
   return t.includes("mode=display") ? "display" : "inline";
 }
 
-const TEX_IMG_SRC = [
-  /[?&](?:latex|tex|chl|eq|formula)=([^&]+)/i, // latex.php?latex=…, chart?cht=tx&chl=…, wp.com/latex.php
-  /(?:gif|png|svg)\.latex\?(.+)$/i, // codecogs: …/gif.latex?\frac{a}{b}
-  /(?:tex|mathtex|mimetex)\.cgi\?(.+)$/i, // tex.cgi?…, mathtex.cgi?…
+/**
+ * Where TeX sits in an image URL. A `key=value` query is form-encoded ("+" is a space:
+ * WordPress's latex.php, Google's chart API); a bare query is the TeX itself, where "+" is a
+ * plus (codecogs, mimetex/mathtex CGI).
+ */
+const TEX_IMG_SRC: Array<[RegExp, boolean]> = [
+  [/[?&](?:latex|tex|chl|eq|formula)=([^&]+)/i, true],
+  [/(?:gif|png|svg)\.latex\?(.+)$/i, false],
+  [/(?:tex|mathtex|mimetex)\.cgi\?(.+)$/i, false],
 ];
 
-function decodeQuery(s: string): string {
+function decodeQuery(s: string, form: boolean): string {
   try {
-    return decodeURIComponent(s.replace(/\+/g, " "));
+    return decodeURIComponent(form ? s.replace(/\+/g, " ") : s);
   } catch {
     return s;
   }
@@ -46,10 +51,10 @@ export function imageTex(attrs: Record<string, string>): MathToken | undefined {
   if (!src) return undefined;
   const isTexService = /latex|mimetex|mathtex|tex\.cgi|codecogs|chart\.apis\.google\.com\/chart\?[^#]*cht=tx|wp\.com\/latex/i.test(src);
   if (!isTexService) return undefined;
-  for (const re of TEX_IMG_SRC) {
+  for (const [re, form] of TEX_IMG_SRC) {
     const m = re.exec(src);
     if (m && m[1]) {
-      let tex = decodeQuery(m[1]);
+      let tex = decodeQuery(m[1], form);
       tex = tex.replace(/^\\(?:dpi|bg|fg)\{[^}]*\}\s*/g, "").replace(/^\\(?:inline|displaystyle)\s*/, "");
       if (tex.trim()) return { tex: tex.replace(/&(?:bg|fg|s|zoom)=.*$/, ""), display };
     }

@@ -35,6 +35,8 @@ const SKIP_TAGS = new Set([
   "script", "style", "noscript", "template", "head", "svg", "iframe", "object", "embed", "canvas",
   "select", "option", "button", "input", "textarea", "audio", "video", "map", "dialog", "link", "meta",
 ]);
+/** Largest MathML (characters of markup) converted to LaTeX when it carries no TeX. */
+const MAX_MATHML = 50_000;
 const VOID_TAGS = new Set(["br", "hr", "img", "area", "base", "col", "input", "link", "meta", "param", "source", "track", "wbr", "embed"]);
 
 /** Rendered math that duplicates TeX kept elsewhere (MathJax 2/3 output, KaTeX HTML, previews). */
@@ -68,6 +70,8 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
   let title = "";
   let inTitle = false;
   let scriptText = "";
+  /** MathJax 3 says display on its container, not on the MathML inside. */
+  let mathDisplayHint = false;
   // MathML capture: markup for conversion, TeX annotation if any
   let math: { display: boolean; markup: string[]; tex: string | null; inAnnotation: boolean; depth: number } | null = null;
 
@@ -104,7 +108,7 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
           return;
         }
         if (name === "math") {
-          const display = (attrs.display ?? "").toLowerCase() === "block" || (attrs.mode ?? "").toLowerCase() === "display";
+          const display = (attrs.display ?? "").toLowerCase() === "block" || (attrs.mode ?? "").toLowerCase() === "display" || mathDisplayHint;
           const alt = attrs.alttext;
           if (alt && alt.trim()) {
             current.children.push({ tex: alt, display });
@@ -118,17 +122,24 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
           return;
         }
         const n = names(attrs);
+        if (name === "img" && !isHidden(attrs)) {
+          // a TeX image counts even when aria-hidden (Wikipedia hides its fallback image from
+          // screen readers and its MathML from view)
+          stack.push({ tag: name, el: null, skip: false });
+          const m = imageTex(attrs);
+          if (m) current.children.push(m);
+          return;
+        }
+        if (name === "mjx-container") mathDisplayHint = attrs.display === "true" || attrs.display === "block";
         // every open tag pushes one frame: htmlparser2 closes void elements with onclosetag too
-        if (SKIP_TAGS.has(name) || isHidden(attrs) || RENDERED_MATH.test(n) || (attrs["aria-hidden"] === "true" && name !== "body") ) {
+        const renderedMath = RENDERED_MATH.test(n) && !name.startsWith("mjx-");
+        if (SKIP_TAGS.has(name) || isHidden(attrs) || renderedMath || (attrs["aria-hidden"] === "true" && name !== "body")) {
           stack.push({ tag: name, el: null, skip: true });
           return;
         }
         if (VOID_TAGS.has(name)) {
           stack.push({ tag: name, el: null, skip: false });
-          if (name === "img") {
-            const m = imageTex(attrs);
-            if (m) current.children.push(m);
-          } else if (name === "br") {
+          if (name === "br") {
             addText("\n");
           } else if (name === "hr") {
             current.children.push({ tag: "hr", names: "", parent: current, children: [] });
@@ -170,7 +181,9 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
           if (f.tag === "annotation") math.inAnnotation = false;
           if (f.tag === "math" && math.depth === 0) {
             math.markup.push("</math>");
-            const tex = math.tex?.trim() ? math.tex : mathmlToTex(math.markup.join(""));
+            const markup = math.markup.join("");
+            // conversion cost grows with the markup: very large MathML is left out, not converted
+            const tex = math.tex?.trim() ? math.tex : markup.length <= MAX_MATHML ? mathmlToTex(markup) : undefined;
             if (tex) current.children.push({ tex, display: math.display });
             math = null;
           } else {
@@ -183,6 +196,7 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
           current.children.push({ tex: scriptText, display: f.mathScript === "display" });
           scriptText = "";
         }
+        if (f.tag === "mjx-container") mathDisplayHint = false;
         if (f.el) {
           current = f.el.parent ?? root;
           depth--;

@@ -1,3 +1,4 @@
+import { isUtf8 as validUtf8 } from "node:buffer";
 import jschardet from "jschardet";
 
 /**
@@ -59,15 +60,9 @@ function bom(b: Buffer): string | undefined {
   return undefined;
 }
 
-const fatalUtf8 = new TextDecoder("utf-8", { fatal: true });
-
+/** Validates without decoding (node:buffer's isUtf8 runs natively and allocates nothing). */
 function isUtf8(b: Buffer): boolean {
-  try {
-    fatalUtf8.decode(b);
-    return true;
-  } catch {
-    return false;
-  }
+  return validUtf8(b);
 }
 
 function replacementShare(text: string): number {

@@ -34,6 +34,28 @@ interface Stats {
   scored: boolean;
 }
 
+/** Characters with whitespace runs counted once (leading/trailing not at all), and commas: one pass. */
+function measure(t: string): [number, number] {
+  let n = 0;
+  let commas = 0;
+  let space = true;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c === 32 || (c >= 9 && c <= 13) || c === 160) {
+      if (!space) {
+        n++;
+        space = true;
+      }
+      continue;
+    }
+    space = false;
+    n++;
+    if (c === 44 || c === 0xff0c || c === 0x3001) commas++;
+  }
+  if (space && n > 0) n--;
+  return [n, commas];
+}
+
 function collectStats(root: El): Map<El, Stats> {
   const stats = new Map<El, Stats>();
   const walk = (el: El, inLink: boolean): Stats => {
@@ -41,10 +63,10 @@ function collectStats(root: El): Map<El, Stats> {
     const link = inLink || el.tag === "a";
     for (const c of el.children) {
       if (typeof c === "string") {
-        const n = c.replace(/\s+/g, " ").trim().length;
+        const [n, commas] = measure(c);
         s.text += n;
         if (link) s.link += n;
-        s.commas += (c.match(/[,，、]/g) ?? []).length;
+        s.commas += commas;
       } else if (isMath(c)) {
         s.text += c.tex.length;
       } else {

@@ -58,6 +58,7 @@ export class LangId {
   private proc: ChildProcessWithoutNullStreams | null = null;
   private pending: Array<{ resolve: (r: LangResult) => void; reject: (e: Error) => void }> = [];
   private stderr = "";
+  private drained: Promise<void> | null = null;
 
   constructor(
     private readonly model = lidModel(),
@@ -67,6 +68,7 @@ export class LangId {
   private start(): ChildProcessWithoutNullStreams {
     const proc = spawn(this.binary, ["predict-prob", this.model, "-", "1"], { stdio: ["pipe", "pipe", "pipe"] });
     this.stderr = "";
+    this.drained = null;
     proc.stderr.on("data", (d: Buffer) => (this.stderr = (this.stderr + d.toString()).slice(-2000)));
     const rl = createInterface({ input: proc.stdout });
     rl.on("line", (line) => this.pending.shift()?.resolve(parsePrediction(line)));
@@ -92,7 +94,11 @@ export class LangId {
     );
     if (asked.length > 0) {
       const ok = proc.stdin.write(asked.join("\n") + "\n");
-      if (!ok) await new Promise<void>((r) => proc.stdin.once("drain", () => r()));
+      if (!ok) {
+        // one shared wait for many callers (one listener, not one per request)
+        this.drained ??= new Promise<void>((r) => proc.stdin.once("drain", () => ((this.drained = null), r())));
+        await this.drained;
+      }
     }
     const results = await Promise.all(answers);
     let k = 0;

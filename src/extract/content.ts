@@ -97,17 +97,26 @@ function classWeight(el: El): number {
   return w;
 }
 
-let pageText = 1;
-let currentStats: Map<El, Stats> | undefined;
+/** Per-document measurements shared by selection and rendering. */
+interface Ctx {
+  stats: Map<El, Stats>;
+  /** Text characters of the whole page. */
+  pageText: number;
+}
+
+function context(root: El): Ctx {
+  const stats = collectStats(root);
+  return { stats, pageText: Math.max(1, stats.get(root)!.text) };
+}
 
 /**
  * Furniture by tag, role or class words; but an element holding most of the page's text is
  * the page (broken markup nests whole articles inside an unclosed <header>).
  */
-function furniture(el: El): boolean {
+function furniture(el: El, ctx: Ctx): boolean {
   if (!FURNITURE_TAGS.has(el.tag) && !FURNITURE_ROLES.test(el.names) && !BOILERPLATE.test(el.names)) return false;
-  const s = currentStats?.get(el);
-  return !s || s.text < 0.5 * pageText;
+  const s = ctx.stats.get(el);
+  return !s || s.text < 0.5 * ctx.pageText;
 }
 
 function linkDensity(s: Stats): number {
@@ -115,11 +124,12 @@ function linkDensity(s: Stats): number {
 }
 
 /** Picks the elements that hold the main content, in document order. */
-export function selectContent(root: El, strict = true, stats: Map<El, Stats> = collectStats(root)): El[] {
+export function selectContent(root: El, strict = true, ctx: Ctx = context(root)): El[] {
+  const stats = ctx.stats;
   const candidates: El[] = [];
   const visit = (el: El) => {
     // Readability's "unlikely candidates": comments, sidebars and the like do not vote
-    if (strict && el.tag !== "body" && ((UNLIKELY.test(el.names) && !MAYBE.test(el.names)) || furniture(el))) return;
+    if (strict && el.tag !== "body" && ((UNLIKELY.test(el.names) && !MAYBE.test(el.names)) || furniture(el, ctx))) return;
     for (const c of el.children) if (isEl(c)) visit(c);
     if (!PARAGRAPH.has(el.tag)) return;
     if (el.tag === "div" || el.tag === "section" || el.tag === "article" || el.tag === "span" || el.tag === "font") {
@@ -168,14 +178,31 @@ export function selectContent(root: El, strict = true, stats: Map<El, Stats> = c
       continue;
     }
     const s = stats.get(sib)!;
-    const bonus = sib.names && sib.names === top.names ? bestScore * 0.2 : 0;
-    if (s.scored && s.score + bonus >= threshold && !BAD_NAMES.test(sib.names)) picked.push(sib);
+    // siblings of the same kind (article-section-1, -2, …) are more of the article
+    const sameKind = sib.tag === top.tag && firstWord(sib.names) !== "" && firstWord(sib.names) === firstWord(top.names);
+    const bonus = sameKind ? bestScore * 0.2 : 0;
+    const ld = linkDensity(s);
+    if (BAD_NAMES.test(sib.names) || (strict && furniture(sib, ctx))) continue;
+    if (s.scored && s.score + bonus >= threshold) picked.push(sib);
     else if (sib.tag === "p" || sib.tag === "pre" || sib.tag === "blockquote") {
-      const ld = linkDensity(s);
       if ((s.text > 80 && ld < 0.25) || (s.text > 0 && s.text <= 80 && ld === 0 && /[.!?。]$/.test(textOf(sib)))) picked.push(sib);
-    }
+    } else if (s.text >= 150 && ld < 0.1 && hasParagraphs(sib)) picked.push(sib);
   }
   return picked;
+}
+
+function firstWord(names: string): string {
+  return names.split(/\s+/)[0] ?? "";
+}
+
+/** Holds running prose: a <p> or <blockquote> child with a sentence in it. */
+function hasParagraphs(el: El): boolean {
+  for (const c of el.children) {
+    if (!isEl(c)) continue;
+    if ((c.tag === "p" || c.tag === "blockquote") && /[.!?。]/.test(textOf(c))) return true;
+    if (c.tag === "div" && hasParagraphs(c)) return true;
+  }
+  return false;
 }
 
 function textOf(el: El): string {
@@ -189,14 +216,41 @@ function textOf(el: El): string {
   return parts.join("").replace(/\s+/g, " ").trim();
 }
 
+/**
+ * Short lines that are page furniture inside an article body: "Read more: …", "Share this",
+ * "Subscribe now …", "Lea también: …", "Kommentar verfassen" (as trafilatura's gold leaves out).
+ */
+const CALL_TO_ACTION =
+  /^(read (more|also)|see also|related (articles?|posts|stories|content|links)|related:|share (this|on)|follow us|subscribe|sign up|click here|advertisement|advertising disclosure|sponsored|this entry was posted|posted in|filed under|tags?:|leave a (comment|reply)|if you enjoyed|lea (también|más)|lee también|mira:|ver también|anzeige|-\s*anzeige\s*-|werbung|lesen sie auch|mehr zum thema|mehr themen|kommentar(e|ieren| verfassen)|zum shop|jetzt (abonnieren|anmelden)|lire aussi|à lire aussi|voir aussi|leia também|photo:|foto:|bild:|© bild|crédits? photos?|image:|credit:|titelbild:|quelle:|\(quelle:|mire:|lea:|le puede interesar|das könnte sie auch interessieren|s[ií]guenos|kommentieren$|sie müssen sich einloggen|sie sind aktuell nicht eingeloggt|be sociable|get the latest news|for the latest stories|download (our|the) app|video recomendado|más sobre|vorschau auf den nächsten|abbildung \d+:|fig(ure|\.)? ?\d+[:.]|gefällt mir|loading\.\.\.|wird geladen|\(noch keine bewertungen\)|(please )?(enable|activate) javascript|javascript (is )?(required|disabled))/i;
+
+/** Image captions and credits, which main-text gold leaves out. */
+const CAPTION_NAMES = /(^|[\s_-])(caption|wp-caption-text|credit|credits|copyright|image-source|bildunterschrift|bildquelle|photo-credit)([\s_-]|$)/;
+
+function isCallToAction(line: string): boolean {
+  return line.length < 200 && CALL_TO_ACTION.test(line);
+}
+
+/**
+ * Short label lines left at the end of an article ("Teilnehmende Blogs:", "Más sobre …", a
+ * related-links heading): no sentence, no formula, no table row. At most three are removed.
+ */
+function trimTrailingLabels(lines: string[]): void {
+  for (let k = 0; k < 3 && lines.length > 1; k++) {
+    const last = lines[lines.length - 1]!;
+    if (last.length >= 40 || last.includes("\n") || /[.!?。！？"”»)]$/.test(last) || last.includes("$") || last.includes(" | ") || /\\[a-zA-Z]/.test(last)) return;
+    lines.pop();
+  }
+}
+
 /** Renders elements as text: blocks on their own lines, table rows as cells joined by " | ". */
-export function renderText(els: El[], stats?: Map<El, Stats>, strict = true): string {
-  const st = stats ?? collectStats({ tag: "root", names: "", parent: null, children: els });
+export function renderText(els: El[], ctx?: Ctx, strict = true, top = true): string {
+  const c0 = ctx ?? context({ tag: "root", names: "", parent: null, children: els });
+  const st = c0.stats;
   const lines: string[] = [];
   let line: string[] = [];
   const flush = () => {
     const t = line.join("").replace(/[ \t\r\f\v]+/g, " ").replace(/ *\n */g, "\n").trim();
-    if (t) lines.push(...t.split("\n").map((l) => l.trim()).filter(Boolean));
+    if (t) lines.push(...t.split("\n").map((l) => l.trim()).filter((l) => l && !(strict && isCallToAction(l))));
     line = [];
   };
   const walk = (n: Node, pre: boolean) => {
@@ -212,7 +266,7 @@ export function renderText(els: El[], stats?: Map<El, Stats>, strict = true): st
       return;
     }
     const el = n;
-    if (strict && el.tag !== "body" && furniture(el)) return;
+    if (strict && el.tag !== "body" && (furniture(el, c0) || el.tag === "figcaption" || CAPTION_NAMES.test(el.names))) return;
     const s = st.get(el);
     if (s && (el.tag === "ul" || el.tag === "ol" || el.tag === "div" || el.tag === "table" || el.tag === "section") && s.text < 300 && linkDensity(s) > 0.5) return;
     if (el.tag === "pre") {
@@ -233,7 +287,7 @@ export function renderText(els: El[], stats?: Map<El, Stats>, strict = true): st
       const cells: string[] = [];
       for (const c of el.children) {
         if (isEl(c) && (c.tag === "td" || c.tag === "th")) {
-          const t = renderText([c], st, strict).replace(/\n/g, " ").trim();
+          const t = renderText([c], c0, strict, false).replace(/\n/g, " ").trim();
           if (t) cells.push(t);
         }
       }
@@ -247,23 +301,50 @@ export function renderText(els: El[], stats?: Map<El, Stats>, strict = true): st
   };
   for (const el of els) walk(el, false);
   flush();
+  if (strict && top) trimTrailingLabels(lines);
   return lines.join("\n");
 }
+
+/**
+ * Adds, in document order, long prose paragraphs outside the chosen container (a lead or a
+ * second body part that Readability's single container misses), never from page furniture.
+ */
+function withStrayParagraphs(root: El, picked: El[], ctx: Ctx): El[] {
+  const stats = ctx.stats;
+  const chosen = new Set(picked);
+  const out: El[] = [];
+  const walk = (el: El) => {
+    if (chosen.has(el)) {
+      out.push(el);
+      return;
+    }
+    if (el !== root && el.tag !== "body" && (furniture(el, ctx) || (UNLIKELY.test(el.names) && !MAYBE.test(el.names)) || BAD_NAMES.test(el.names))) return;
+    if (el.tag === "p" || el.tag === "blockquote") {
+      const st = stats.get(el)!;
+      if (st.text >= STRAY_MIN && linkDensity(st) < 0.1 && /[.!?。！？]/.test(textOf(el))) out.push(el);
+      return;
+    }
+    for (const c of el.children) if (isEl(c)) walk(c);
+  };
+  walk(root);
+  return out;
+}
+
+/** Characters a paragraph outside the main container needs to join it. */
+const STRAY_MIN = 200;
 
 /**
  * The main content of a document tree as text. As Readability does, a strict pass (page
  * furniture skipped) is retried without those rules when it finds too little text.
  */
 export function mainText(root: El): string {
-  const stats = collectStats(root);
-  currentStats = stats;
-  pageText = Math.max(1, stats.get(root)!.text);
-  const strict = renderText(selectContent(root, true, stats), stats, true);
+  const ctx = context(root);
+  const strict = renderText(withStrayParagraphs(root, selectContent(root, true, ctx), ctx), ctx, true);
   if (strict.length >= 500) return strict;
-  for (const s of stats.values()) {
+  for (const s of ctx.stats.values()) {
     s.score = 0;
     s.scored = false;
   }
-  const relaxed = renderText(selectContent(root, false, stats), stats, false);
+  const relaxed = renderText(selectContent(root, false, ctx), ctx, false);
   return relaxed.length > strict.length * 1.5 ? relaxed : strict;
 }

@@ -32,7 +32,7 @@ export interface TreeLimits {
 export const DEFAULT_LIMITS: TreeLimits = { maxChars: 4_000_000, maxDepth: 256, maxElements: 200_000 };
 
 const SKIP_TAGS = new Set([
-  "script", "style", "noscript", "template", "head", "svg", "iframe", "object", "embed", "canvas",
+  "script", "style", "title", "template", "svg", "iframe", "object", "embed", "canvas",
   "select", "option", "button", "input", "textarea", "audio", "video", "map", "dialog", "link", "meta",
 ]);
 /** Largest MathML (characters of markup) converted to LaTeX when it carries no TeX. */

@@ -100,15 +100,23 @@ describe("mathcorpus CLI", () => {
     expect(bad.stderr).toMatch(/unknown option "nonsense"/);
   });
 
-  it("run (the main job) reads the bundled sample into a run directory", async () => {
+  it("run (the main job) reads and extracts the bundled sample into a run directory", async () => {
     const dir = tmpDir();
-    const r = await runCli(["run", "--run", path.join(dir, "sample")], dir);
+    const r = await runCli(["run", "--run", path.join(dir, "sample"), "--threads", "2"], dir);
     expect(r.code).toBe(0);
-    const stats = JSON.parse(fs.readFileSync(path.join(dir, "sample", "stats", "warc.json"), "utf8")) as { pages: number; records: number; dropped: Record<string, number> };
-    expect(stats.pages).toBe(679);
-    expect(stats.records).toBe(2071);
-    expect(stats.dropped).toEqual({ metadata: 690, not_html: 11, request: 690, warcinfo: 1 });
+    const stats = JSON.parse(fs.readFileSync(path.join(dir, "sample", "stats", "run.json"), "utf8")) as {
+      warc: { pages: number; records: number; dropped: Record<string, number> };
+      extract: { seen: number; kept: number; dropped: Record<string, number>; langs: Record<string, number> };
+    };
+    expect(stats.warc.pages).toBe(679);
+    expect(stats.warc.records).toBe(2071);
+    expect(stats.warc.dropped).toEqual({ metadata: 690, not_html: 11, request: 690, warcinfo: 1 });
+    expect(stats.extract.seen).toBe(679);
+    expect(stats.extract.kept + Object.values(stats.extract.dropped).reduce((a, b) => a + b, 0)).toBe(679);
+    expect(stats.extract.kept).toBeGreaterThan(650);
+    expect(stats.extract.langs.en).toBeGreaterThan(400);
     expect(fs.existsSync(path.join(dir, "sample", "config.json"))).toBe(true);
     expect(fs.readFileSync(path.join(dir, "sample", "logs", "run.jsonl"), "utf8")).toContain('"event":"run_done"');
+    expect(r.stdout).toMatch(/run: 679 HTML pages → \d+ documents/);
   });
 });

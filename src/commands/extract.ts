@@ -6,14 +6,13 @@ import { type Logger, fileLogger, nullLogger } from "../core/log.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
 import { Progress, formatRate } from "../core/progress.js";
 import { extractOptionSpecs, toExtractOptions } from "../config/extract.js";
-import { resolveOptions, validateWarcOptions, warcOptionSpecs } from "../config/warc.js";
-import { type RawDoc, isHtmlFile, isJsonl, readHtmlFile, readJsonlDocs } from "../extract/inputs.js";
+import { warcOptionSpecs } from "../config/warc.js";
 import { LangId } from "../extract/lang.js";
 import { type Doc, ExtractStats, extractDocs } from "../extract/pipeline.js";
 import { Extractor } from "../extract/pool.js";
-import { WarcStats, streamPages } from "../warc/pages.js";
-import { resolveSources } from "../warc/source.js";
+import { WarcStats } from "../warc/pages.js";
 import type { Command } from "./command.js";
+import { rawDocs } from "./warcrun.js";
 
 const specs = {
   jsonl: { type: "boolean", default: false, help: "print one JSON object per document (id, url, lang, lang_confidence, title, text, …) instead of a tab-separated overview" },
@@ -37,28 +36,6 @@ function docLine(d: Doc, jsonl: boolean): string {
     return JSON.stringify({ id: d.id, url: d.url, lang: d.lang, lang_confidence: Number(d.langConfidence.toFixed(4)), title: d.title, charset: d.charset, truncated: d.truncated, text: d.text });
   }
   return [d.url || d.id, d.lang, d.langConfidence.toFixed(2), d.text.length, d.title.replace(/\s+/g, " ").slice(0, 80) || "-"].join("\t");
-}
-
-async function* inputs(specList: string[], o: Parameters<typeof validateWarcOptions>[0], io: Io, logger: Logger, warcStats: WarcStats, warn: (m: string) => void): AsyncGenerator<RawDoc> {
-  const warcSpecs: string[] = [];
-  for (const spec of specList) {
-    const file = path.resolve(io.cwd, spec);
-    if (isJsonl(spec)) {
-      yield* readJsonlDocs(file, spec, (i) => {
-        logger.log("warn", "bad_jsonl_line", { ...i });
-        warn(`${i.file}:${i.line}: ${i.message}`);
-      });
-    } else if (isHtmlFile(spec)) {
-      yield readHtmlFile(file, spec);
-    } else {
-      warcSpecs.push(spec);
-    }
-  }
-  if (warcSpecs.length === 0) return;
-  validateWarcOptions(o);
-  const sources = await resolveSources(warcSpecs, resolveOptions(o, io.cwd, logger, io.signal));
-  const pages = streamPages(sources, { concurrency: o.concurrency, maxRecordBytes: o.maxRecordBytes, logger, onIssue: (i) => warn(i.message) }, warcStats);
-  for await (const p of pages) yield { id: `${p.warcFile}@${p.offset}`, url: p.url, body: p.body, contentType: p.contentType };
 }
 
 export const command: Command = {
@@ -93,7 +70,7 @@ export const command: Command = {
     };
     const started = Date.now();
     try {
-      const docs = extractDocs(inputs(cl.positionals, o, io, logger, warcStats, warn), extractor, lang, {
+      const docs = extractDocs(rawDocs(cl.positionals, o, io, logger, warcStats, warn), extractor, lang, {
         ...extractOpts,
         langs: o.langs,
         window: Math.max(8, extractor.threads * 8),

@@ -12,7 +12,8 @@ import { type Doc, ExtractStats, extractDocs } from "../extract/pipeline.js";
 import { Extractor } from "../extract/pool.js";
 import { WarcStats } from "../warc/pages.js";
 import type { Command } from "./command.js";
-import { rawDocs } from "./warcrun.js";
+import { rawDocs } from "../extract/sources.js";
+import { warcReading } from "./warcrun.js";
 
 const specs = {
   jsonl: { type: "boolean", default: false, help: "print one JSON object per document (id, url, lang, lang_confidence, title, text, …) instead of a tab-separated overview" },
@@ -70,7 +71,7 @@ export const command: Command = {
     };
     const started = Date.now();
     try {
-      const docs = extractDocs(rawDocs(cl.positionals, o, io, logger, warcStats, warn), extractor, lang, {
+      const docs = extractDocs(rawDocs(cl.positionals, warcReading(o, io, logger), logger, warcStats, warn), extractor, lang, {
         ...extractOpts,
         langs: o.langs,
         window: Math.max(8, extractor.threads * 8),

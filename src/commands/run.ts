@@ -12,7 +12,8 @@ import { LangId } from "../extract/lang.js";
 import { ExtractStats, extractDocs } from "../extract/pipeline.js";
 import { Extractor } from "../extract/pool.js";
 import { WarcStats } from "../warc/pages.js";
-import { rawDocs, summaryLine } from "./warcrun.js";
+import { rawDocs } from "../extract/sources.js";
+import { summaryLine, warcReading } from "./warcrun.js";
 
 function hostOf(url: string): string {
   try {
@@ -67,7 +68,7 @@ export const command: Command = {
     };
     try {
       logger.log("info", "run_start", { config });
-      const docs = extractDocs(rawDocs(o.sources, o, io, logger, warcStats, warn), extractor, lang, {
+      const docs = extractDocs(rawDocs(o.sources, warcReading(o, io, logger), logger, warcStats, warn), extractor, lang, {
         ...toExtractOptions(o),
         langs: o.langs,
         window: Math.max(8, extractor.threads * 8),

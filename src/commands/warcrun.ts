@@ -1,9 +1,8 @@
 import type { Io } from "../core/io.js";
 import type { Logger } from "../core/log.js";
 import { Progress, formatBytes, formatRate } from "../core/progress.js";
-import path from "node:path";
 import { type WarcOptions, resolveOptions, validateWarcOptions } from "../config/warc.js";
-import { type RawDoc, isHtmlFile, isJsonl, readHtmlFile, readJsonlDocs } from "../extract/inputs.js";
+import type { WarcReadOptions } from "../extract/sources.js";
 import type { Page } from "../warc/page.js";
 import { type WarcIssue, WarcStats, streamPages } from "../warc/pages.js";
 import { resolveSources } from "../warc/source.js";
@@ -74,25 +73,8 @@ export function summaryLine(command: string, r: WarcRunResult): string {
   );
 }
 
-/** Documents from mixed sources: JSONL(.gz) and HTML files as given, the rest read as WARC. */
-export async function* rawDocs(specList: string[], o: WarcOptions, io: Io, logger: Logger, warcStats: WarcStats, warn: (m: string) => void): AsyncGenerator<RawDoc> {
-  const warcSpecs: string[] = [];
-  for (const spec of specList) {
-    const file = path.resolve(io.cwd, spec);
-    if (isJsonl(spec)) {
-      yield* readJsonlDocs(file, spec, (i) => {
-        logger.log("warn", "bad_jsonl_line", { ...i });
-        warn(`${i.file}:${i.line}: ${i.message}`);
-      });
-    } else if (isHtmlFile(spec)) {
-      yield readHtmlFile(file, spec);
-    } else {
-      warcSpecs.push(spec);
-    }
-  }
-  if (warcSpecs.length === 0) return;
+/** How commands read WARC sources, from their validated options. */
+export function warcReading(o: WarcOptions, io: Io, logger: Logger): WarcReadOptions {
   validateWarcOptions(o);
-  const sources = await resolveSources(warcSpecs, resolveOptions(o, io.cwd, logger, io.signal));
-  const pages = streamPages(sources, { concurrency: o.concurrency, maxRecordBytes: o.maxRecordBytes, logger, onIssue: (i) => warn(i.message) }, warcStats);
-  for await (const p of pages) yield { id: `${p.warcFile}@${p.offset}`, url: p.url, body: p.body, contentType: p.contentType };
+  return { resolve: resolveOptions(o, io.cwd, logger, io.signal), concurrency: o.concurrency, maxRecordBytes: o.maxRecordBytes };
 }

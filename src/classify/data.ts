@@ -1,0 +1,85 @@
+import path from "node:path";
+import type { Logger } from "../core/log.js";
+import type { ExtractOptions } from "../extract/extract.js";
+import type { LangId } from "../extract/lang.js";
+import { ExtractStats, extractDocs } from "../extract/pipeline.js";
+import type { Extractor } from "../extract/pool.js";
+import { isHtmlFile, isJsonl } from "../extract/inputs.js";
+import { type WarcReadOptions, rawDocs } from "../extract/sources.js";
+import { WarcStats } from "../warc/pages.js";
+import { type TextDoc, docSetHash, readSeeds } from "./seeds.js";
+import { Reservoir, isHeldOut } from "./split.js";
+
+export interface Split {
+  train: TextDoc[];
+  heldOut: TextDoc[];
+}
+
+export function splitDocs(docs: TextDoc[], share: number): Split {
+  const s: Split = { train: [], heldOut: [] };
+  for (const d of docs) (isHeldOut(d.id, share) ? s.heldOut : s.train).push(d);
+  return s;
+}
+
+export interface DataOptions {
+  extract: ExtractOptions;
+  warc: WarcReadOptions;
+  heldOut: number;
+  /** Negatives sampled from WARC sources (0: as many as the positives; -1: all of them). */
+  negCount: number;
+  seed: number;
+}
+
+export interface TrainingData {
+  positives: Split;
+  negatives: Split;
+  seedHash: string;
+  seedFiles: string[];
+  negativeSources: string[];
+  extractStats: ExtractStats;
+  warcStats: WarcStats;
+}
+
+/**
+ * Seeds (positives) and negatives, each split into train and held-out by a hash of the id.
+ * Negatives from WARC sources are a seeded uniform sample (reservoir) of the extracted pages;
+ * JSONL and HTML files are used whole.
+ */
+export async function loadTrainingData(
+  seedDir: string,
+  negativeSpecs: string[],
+  o: DataOptions,
+  logger: Logger,
+  extractor: Extractor,
+  lang: LangId,
+  warn: (m: string) => void,
+): Promise<TrainingData> {
+  const seeds = await readSeeds(path.resolve(o.warc.resolve.cwd, seedDir), extractor, lang, o.extract, warn);
+  const positives = splitDocs(seeds.docs, o.heldOut);
+  const whole = negativeSpecs.filter((s) => isJsonl(s) || isHtmlFile(s));
+  const warcSpecs = negativeSpecs.filter((s) => !whole.includes(s));
+  const extractStats = new ExtractStats();
+  const warcStats = new WarcStats();
+  const negatives: TextDoc[] = [];
+  const pipeline = { ...o.extract, langs: [], window: Math.max(8, extractor.threads * 8) };
+  if (whole.length > 0) {
+    for await (const d of extractDocs(rawDocs(whole, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push({ id: d.id, url: d.url, text: d.text });
+  }
+  if (warcSpecs.length > 0 && o.negCount < 0) {
+    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push({ id: d.id, url: d.url, text: d.text });
+  } else if (warcSpecs.length > 0) {
+    const reservoir = new Reservoir<TextDoc>(o.negCount > 0 ? o.negCount : seeds.docs.length, o.seed);
+    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) reservoir.offer({ id: d.id, url: d.url, text: d.text });
+    negatives.push(...reservoir.items);
+    logger.log("info", "negatives_sampled", { sampled: reservoir.items.length, of: reservoir.count });
+  }
+  return {
+    positives,
+    negatives: splitDocs(negatives, o.heldOut),
+    seedHash: docSetHash(seeds.docs),
+    seedFiles: seeds.files,
+    negativeSources: negativeSpecs,
+    extractStats,
+    warcStats,
+  };
+}

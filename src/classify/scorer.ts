@@ -1,0 +1,96 @@
+import fs from "node:fs";
+import os from "node:os";
+import { fastTextLine } from "./features.js";
+import { FastTextError, PredictProcess, parseLabels } from "./fasttext.js";
+
+/** fastText's model-file magic number (first int32 of a .bin / .ftz). */
+const FASTTEXT_MAGIC = 793712314;
+
+/** Fails early and clearly on a file that is not a fastText model. */
+export function checkModelFile(file: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, "r");
+  } catch {
+    throw new FastTextError(`model file not found: ${file}`);
+  }
+  try {
+    const head = Buffer.alloc(8);
+    const n = fs.readSync(fd, head, 0, 8, 0);
+    if (n < 8 || head.readInt32LE(0) !== FASTTEXT_MAGIC) throw new FastTextError(`${file} is not a fastText model (bad magic number)`);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * P(math) from the two labels, with the better-resolved one: near 1, "1 − P(other)" keeps the
+ * ranking that fastText's P(math) ≈ 1.00001 (clamped to 1) would lose.
+ */
+export function mathProbability(line: string): number | undefined {
+  const labels = parseLabels(line);
+  const math = labels.get("math");
+  const other = labels.get("other");
+  if (math === undefined && other === undefined) return undefined;
+  if (math !== undefined && other !== undefined) return math < 0.5 ? math : 1 - other;
+  return math !== undefined ? math : 1 - other!;
+}
+
+/**
+ * Scores texts with one long-lived fastText process per core, fed in batches (each process
+ * gets the next batch when it has the fewest pending lines). A batch whose process dies is
+ * retried once on a fresh process; a second failure is an error, never silent zeros.
+ */
+export class Scorer {
+  private readonly procs: PredictProcess[];
+  private checked = false;
+
+  constructor(
+    readonly model: string,
+    processes = os.availableParallelism(),
+  ) {
+    checkModelFile(model);
+    this.procs = Array.from({ length: Math.max(1, processes) }, () => new PredictProcess(model, 2));
+  }
+
+  private pick(): PredictProcess {
+    return this.procs.reduce((a, b) => (b.busy < a.busy ? b : a));
+  }
+
+  /** Scores pre-tokenised fastText lines. */
+  async scoreLines(lines: string[]): Promise<number[]> {
+    let out: string[];
+    try {
+      out = await this.pick().predict(lines);
+    } catch (err) {
+      if (!(err instanceof FastTextError)) throw err;
+      out = await this.pick().predict(lines); // the failed process restarts on its next request
+    }
+    return out.map((line) => {
+      const p = mathProbability(line);
+      if (p === undefined) {
+        throw new FastTextError(`model ${this.model} does not predict __label__math/__label__other (got ${JSON.stringify(line.slice(0, 80))}): not a mathcorpus classifier`);
+      }
+      this.checked = true;
+      return p;
+    });
+  }
+
+  /** Scores raw texts (tokenised as for training). */
+  score(texts: string[]): Promise<number[]> {
+    return this.scoreLines(texts.map((t) => fastTextLine(t)));
+  }
+
+  get verified(): boolean {
+    return this.checked;
+  }
+
+  /** Kills every process (tests simulate crashes with it). */
+  killAll(): void {
+    for (const p of this.procs) p.kill();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.procs.map((p) => p.close()));
+  }
+}

@@ -1,0 +1,84 @@
+import fs from "node:fs";
+import path from "node:path";
+import { type DataOptions, loadTrainingData } from "../classify/data.js";
+import { evaluate, prCurveSvg } from "../classify/metrics.js";
+import { metricsJson, metricsTable } from "../classify/report.js";
+import { Scorer } from "../classify/scorer.js";
+import { sidecarPath } from "../classify/train.js";
+import { extractOptionSpecs, toExtractOptions } from "../config/extract.js";
+import { warcOptionSpecs } from "../config/warc.js";
+import { EXIT, UsageError } from "../core/errors.js";
+import type { Io } from "../core/io.js";
+import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
+import { LangId } from "../extract/lang.js";
+import { Extractor } from "../extract/pool.js";
+import type { Command } from "./command.js";
+import { openSession } from "./session.js";
+import { warcReading } from "./warcrun.js";
+
+const specs = {
+  model: { type: "string", arg: "MODEL.bin", help: "the model to evaluate (required)" },
+  seeds: { type: "string", arg: "DIR", help: "positives: a seed folder of JSONL(.gz) files (required)" },
+  negatives: { type: "list", default: [], arg: "SOURCE,...", help: "negatives: JSONL/HTML files and WARC sources (required)" },
+  split: { type: "string", default: "held-out", choices: ["held-out", "all"], help: "evaluate on the held-out split (the share in the model's sidecar) or on every document (sets never trained on)" },
+  heldOut: { type: "number", arg: "SHARE", help: "held-out share when the model has no sidecar" },
+  cutoff: { type: "number", arg: "SCORE", help: "the selection cut-off to report precision/recall/F1 at (default: the model's 1% FPR cut-off, else computed here)" },
+  report: { type: "string", arg: "DIR", help: "folder for the JSON metrics and the SVG PR curve (default: beside the model)" },
+  json: { type: "boolean", default: false, help: "print the metrics as JSON instead of a table" },
+  log: { type: "string", arg: "FILE", help: "append JSON-lines logs to FILE" },
+  ...extractOptionSpecs,
+  ...warcOptionSpecs,
+} as const satisfies OptionSpecs;
+
+const details = `Recall on held-out seeds is the share of held-out positives scoring at or above the
+cut-off. Reported: precision, recall and F1 at the cut-off; recall at 1% and 0.1% false-positive
+rate; ROC-AUC and PR-AUC; a threshold table; an SVG PR curve.`;
+
+export const command: Command = {
+  name: "eval",
+  summary: "classifier recall/precision on held-out seeds and negatives",
+  async run(argv: string[], io: Io): Promise<number> {
+    const cl = parseCommandLine("eval", specs, argv, io.cwd);
+    if (cl.help) {
+      io.stdout.write(renderHelp("eval", "--model MODEL.bin --seeds DIR --negatives SOURCE,... [options]", "Evaluate a math classifier on held-out seeds and negatives.", specs, details));
+      return EXIT.ok;
+    }
+    const o = cl.options;
+    const extract = toExtractOptions(o);
+    if (cl.dryRun) {
+      io.stdout.write(JSON.stringify({ command: "eval", ...o }, null, 2) + "\n");
+      return EXIT.ok;
+    }
+    if (!o.model) throw new UsageError("eval: --model MODEL.bin is required");
+    if (!o.seeds) throw new UsageError("eval: --seeds DIR is required");
+    if (o.negatives.length === 0) throw new UsageError("eval: --negatives needs at least one source");
+    const model = path.resolve(io.cwd, o.model);
+    const side = fs.existsSync(sidecarPath(model)) ? (JSON.parse(fs.readFileSync(sidecarPath(model), "utf8")) as { held_out_share?: number; cutoff_1pct_fpr?: number | null }) : undefined;
+    const share = o.split === "all" ? 1 - 1e-12 : (o.heldOut ?? side?.held_out_share);
+    if (share === undefined) throw new UsageError("eval: the model has no sidecar; give --held-out SHARE or --split all");
+    const session = openSession(io, o.log);
+    const scorer = new Scorer(model);
+    const extractor = new Extractor(extract, o.threads);
+    const lang = new LangId();
+    try {
+      const data: DataOptions = { extract, warc: warcReading(o, io, session.logger), heldOut: share, negCount: -1, seed: 1 };
+      const d = await loadTrainingData(o.seeds, o.negatives, data, session.logger, extractor, lang, session.warn);
+      const pos = await scorer.score(d.positives.heldOut.map((x) => x.text));
+      const neg = await scorer.score(d.negatives.heldOut.map((x) => x.text));
+      if (pos.length === 0 || neg.length === 0) throw new UsageError(`eval: nothing to evaluate (${pos.length} positives, ${neg.length} negatives in the ${o.split} split)`);
+      const cutoff = o.cutoff ?? side?.cutoff_1pct_fpr ?? undefined;
+      const m = evaluate(pos, neg, cutoff ?? undefined);
+      const dir = path.resolve(io.cwd, o.report ?? path.dirname(model));
+      fs.mkdirSync(dir, { recursive: true });
+      const base = path.basename(model).replace(/\.(bin|ftz)$/, "");
+      const json = { model: o.model, split: o.split, seeds: o.seeds, negatives: o.negatives, cutoff: cutoff ?? null, ...metricsJson(m) };
+      fs.writeFileSync(path.join(dir, `${base}.eval.json`), JSON.stringify(json, null, 2) + "\n");
+      fs.writeFileSync(path.join(dir, `${base}.pr.svg`), prCurveSvg(pos, neg, `${base}: ${o.split} split`));
+      io.stdout.write(o.json ? JSON.stringify(json, null, 2) + "\n" : metricsTable(m, `${o.split} evaluation of ${path.basename(model)}`));
+      io.stderr.write(`eval: ${pos.length} positives, ${neg.length} negatives; ROC-AUC ${m.rocAuc.toFixed(4)}; recall ${m.at1pctFpr.recall.toFixed(4)} at 1% FPR; report in ${path.relative(io.cwd, dir) || "."}/${base}.eval.json and .pr.svg\n`);
+      return EXIT.ok;
+    } finally {
+      await Promise.all([scorer.close(), extractor.close(), lang.close(), session.close()]);
+    }
+  },
+};

@@ -1,0 +1,37 @@
+import os from "node:os";
+import { UsageError } from "../core/errors.js";
+import type { OptionSpecs, Resolved } from "../core/options.js";
+import { DEFAULT_ARGS, type FastTextArgs } from "../classify/train.js";
+
+/** fastText training options (defaults: the paper's, bucket count measured). */
+export const trainOptionSpecs = {
+  dim: { type: "number", default: DEFAULT_ARGS.dim, arg: "N", help: "fastText vector size (paper: 256)" },
+  lr: { type: "number", default: DEFAULT_ARGS.lr, arg: "R", help: "fastText learning rate (paper: 0.1)" },
+  wordNgrams: { type: "number", default: DEFAULT_ARGS.wordNgrams, arg: "N", help: "fastText word n-grams (paper: 3)" },
+  minCount: { type: "number", default: DEFAULT_ARGS.minCount, arg: "N", help: "fastText minimal word count (paper: 3)" },
+  epoch: { type: "number", default: DEFAULT_ARGS.epoch, arg: "N", help: "fastText epochs (paper: 3)" },
+  bucket: { type: "number", default: DEFAULT_ARGS.bucket, arg: "N", help: "fastText n-gram hash buckets (2,000,000 makes a ~2 GB model for no measured gain; see ARCHITECTURE.md)" },
+  trainThreads: { type: "number", default: os.availableParallelism(), arg: "N", help: "fastText training threads" },
+  deterministic: { type: "boolean", default: false, help: "one training thread and a fixed shuffle: a byte-identical model on rerun" },
+  seed: { type: "number", default: 1, arg: "N", help: "seed of the negative sample and of the training-line shuffle" },
+  heldOut: { type: "number", default: 0.1, arg: "SHARE", help: "share of seeds and negatives held out of training for evaluation (by a hash of the id)" },
+  negCount: { type: "number", default: 0, arg: "N", help: "negatives sampled from WARC sources (0: as many as the seeds; the paper used 500,000)" },
+} as const satisfies OptionSpecs;
+
+export type TrainConfig = Resolved<typeof trainOptionSpecs>;
+
+export function fastTextArgs(c: TrainConfig): FastTextArgs {
+  const whole = (flag: string, v: number, min: number) => {
+    if (!Number.isInteger(v) || v < min) throw new UsageError(`--${flag} expects a whole number ≥ ${min}, got ${v}`);
+  };
+  whole("dim", c.dim, 1);
+  whole("word-ngrams", c.wordNgrams, 1);
+  whole("min-count", c.minCount, 1);
+  whole("epoch", c.epoch, 1);
+  whole("bucket", c.bucket, 1);
+  whole("train-threads", c.trainThreads, 1);
+  whole("neg-count", c.negCount, 0);
+  if (!(c.lr > 0)) throw new UsageError(`--lr expects a number > 0, got ${c.lr}`);
+  if (!(c.heldOut >= 0 && c.heldOut < 1)) throw new UsageError(`--held-out expects a share in [0, 1), got ${c.heldOut}`);
+  return { dim: c.dim, lr: c.lr, wordNgrams: c.wordNgrams, minCount: c.minCount, epoch: c.epoch, bucket: c.bucket, loss: DEFAULT_ARGS.loss };
+}

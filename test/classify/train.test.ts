@@ -1,0 +1,143 @@
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import { beforeAll, describe, expect, it } from "vitest";
+import { runFastText } from "../../src/classify/fasttext.js";
+import { Scorer } from "../../src/classify/scorer.js";
+import { sha256File, trainModel } from "../../src/classify/train.js";
+import { DEFAULT_ARGS } from "../../src/classify/train.js";
+import type { TextDoc } from "../../src/classify/seeds.js";
+import { ROOT, runCli, tmpDir } from "../helpers.js";
+
+const SEEDS = path.join(ROOT, "seeds");
+const CRAWL = path.join(ROOT, "data", "crawl-sample.warc.gz");
+const SMALL = { ...DEFAULT_ARGS, bucket: 20_000 };
+
+let dir: string;
+let model: string;
+let sidecar: Record<string, unknown> & { metrics: { roc_auc: number; positives: number; negatives: number } };
+
+beforeAll(async () => {
+  dir = tmpDir("mc-train-");
+  model = path.join(dir, "m", "model.bin");
+  const r = await runCli(["train", "--seeds", SEEDS, "--negatives", CRAWL, "--out", model, "--bucket", "20000", "--json"]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  sidecar = JSON.parse(r.stdout);
+}, 120_000);
+
+describe("mathcorpus train", () => {
+  it("writes the model and a sidecar with arguments, build, seed hash, counts and held-out metrics", () => {
+    expect(fs.existsSync(model)).toBe(true);
+    expect(fs.existsSync(path.join(dir, "m", "model.vec"))).toBe(false);
+    expect(fs.existsSync(path.join(dir, "m", "model.train.txt"))).toBe(false);
+    const side = JSON.parse(fs.readFileSync(path.join(dir, "m", "model.json"), "utf8"));
+    expect(side).toEqual(sidecar);
+    expect(side.args).toMatchObject({ dim: 256, lr: 0.1, wordNgrams: 3, minCount: 3, epoch: 3, bucket: 20000 });
+    expect(side.fasttext).toMatch(/^fasttext\.js@1\.1\.4 binary sha256:[0-9a-f]{16}$/);
+    expect(side.seeds.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(side.seeds.train + side.seeds.held_out).toBe(1501);
+    expect(side.seeds.held_out).toBeGreaterThan(100);
+    expect(side.negatives.train + side.negatives.held_out).toBeGreaterThan(600);
+    expect(side.model.sha256).toBe(sha256File(model));
+    expect(side.metrics.positives).toBe(side.seeds.held_out);
+    expect(side.metrics.roc_auc).toBeGreaterThan(0.9);
+    expect(side.cutoff_1pct_fpr).toBeGreaterThan(0);
+  });
+
+  it("--deterministic gives a byte-identical model on rerun", async () => {
+    const pos: TextDoc[] = Array.from({ length: 300 }, (_, i) => ({ id: `p${i}`, url: "", text: `Let $x_${i}$ be an integer; then $x^2 \\ge 0$ and \\frac{a}{b} holds for lemma ${i}.` }));
+    const neg: TextDoc[] = Array.from({ length: 300 }, (_, i) => ({ id: `n${i}`, url: "", text: `The shop opens at ${i % 12} o'clock and sells coffee, tea and cake ${i}.` }));
+    const a = await trainModel(pos, neg, path.join(dir, "d1.bin"), { args: SMALL, threads: 2, deterministic: true, seed: 5 });
+    const b = await trainModel([...pos].reverse(), neg, path.join(dir, "d2.bin"), { args: SMALL, threads: 2, deterministic: true, seed: 5 });
+    expect(a.threads).toBe(1);
+    expect(a.sha256).toBe(b.sha256);
+  });
+});
+
+describe("scoring", () => {
+  it("mathcorpus score prints P(math) per document; math scores above web text", async () => {
+    const f = path.join(dir, "docs.jsonl");
+    fs.writeFileSync(
+      f,
+      [
+        { id: "math", text: "Let $G$ be a finite group and $H \\le G$ a subgroup. By Lagrange's theorem $|H|$ divides $|G|$, so the index $[G:H] = |G|/|H|$ is an integer." },
+        { id: "web", text: "Our store is open from Monday to Saturday. Free shipping on orders over fifty dollars, and returns are accepted within thirty days." },
+      ]
+        .map((x) => JSON.stringify(x))
+        .join("\n") + "\n",
+    );
+    const r = await runCli(["score", "--model", model, f, "--threads", "0"]);
+    expect(r.code).toBe(0);
+    const out = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; score: number });
+    expect(out.map((x) => x.id)).toEqual(["math", "web"]);
+    expect(out[0]!.score).toBeGreaterThan(out[1]!.score);
+    expect(out.every((x) => x.score >= 0 && x.score <= 1)).toBe(true);
+  });
+
+  it("a scoring process that dies is restarted and the batch retried; results are unchanged", async () => {
+    const scorer = new Scorer(model, 1);
+    try {
+      const texts = Array.from({ length: 500 }, (_, i) => `Theorem ${i}: $a^2+b^2=c^2$ for a right triangle.`);
+      const before = await scorer.score(texts);
+      const pending = scorer.score(texts);
+      scorer.killAll();
+      expect(await pending).toEqual(before);
+    } finally {
+      await scorer.close();
+    }
+  });
+
+  it("refuses a file that is not a model, and a model without the math/other labels", async () => {
+    const junk = path.join(dir, "junk.bin");
+    fs.writeFileSync(junk, Buffer.from("this is not a fastText model at all"));
+    expect(() => new Scorer(junk)).toThrow(/not a fastText model/);
+    expect(() => new Scorer(path.join(dir, "missing.bin"))).toThrow(/model file not found/);
+    const train = path.join(dir, "lang.txt");
+    fs.writeFileSync(train, Array.from({ length: 50 }, (_, i) => `__label__en hello world ${i}\n__label__fr bonjour le monde ${i}`).join("\n") + "\n");
+    await runFastText(["supervised", "-input", train, "-output", path.join(dir, "lang"), "-bucket", "1000", "-dim", "10", "-thread", "1"]);
+    const s = new Scorer(path.join(dir, "lang.bin"), 1);
+    try {
+      await expect(s.score(["hello"])).rejects.toThrow(/does not predict __label__math\/__label__other/);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("mathcorpus eval", () => {
+  it("reports held-out metrics as a table, JSON and an SVG PR curve", async () => {
+    const report = path.join(dir, "reports");
+    const r = await runCli(["eval", "--model", model, "--seeds", SEEDS, "--negatives", CRAWL, "--report", report, "--json"]);
+    expect(r.code).toBe(0);
+    const m = JSON.parse(r.stdout) as { roc_auc: number; positives: number; negatives: number; at_1pct_fpr: { recall: number; fpr: number }; thresholds: unknown[]; cutoff: number };
+    expect(m.positives).toBe(sidecar.metrics.positives);
+    expect(m.roc_auc).toBeCloseTo(sidecar.metrics.roc_auc, 6);
+    expect(m.at_1pct_fpr.fpr).toBeLessThanOrEqual(0.01);
+    expect(m.thresholds.length).toBeGreaterThan(5);
+    expect(m.cutoff).toBe(sidecar.cutoff_1pct_fpr);
+    expect(fs.readFileSync(path.join(report, "model.pr.svg"), "utf8")).toMatch(/^<svg[\s\S]*<path d="M[\s\S]*<\/svg>/);
+    expect(JSON.parse(fs.readFileSync(path.join(report, "model.eval.json"), "utf8")).roc_auc).toBe(m.roc_auc);
+    const table = await runCli(["eval", "--model", model, "--seeds", SEEDS, "--negatives", CRAWL, "--report", report]);
+    expect(table.stdout).toMatch(/held-out evaluation of model\.bin: \d+ positives, \d+ negatives; ROC-AUC 0\.\d{4}/);
+    expect(table.stdout).toMatch(/at 1% FPR/);
+  });
+});
+
+describe("bad seeds are clear errors", () => {
+  it("missing folder, empty folder, seeds without text", async () => {
+    const missing = await runCli(["train", "--seeds", path.join(dir, "nope"), "--negatives", CRAWL, "--out", path.join(dir, "x.bin")]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/seed folder not found/);
+    const empty = path.join(dir, "empty");
+    fs.mkdirSync(empty);
+    const e = await runCli(["train", "--seeds", empty, "--negatives", CRAWL, "--out", path.join(dir, "x.bin")]);
+    expect(e.code).toBe(3);
+    expect(e.stderr).toMatch(/holds no \.jsonl or \.jsonl\.gz files/);
+    const blank = path.join(dir, "blank");
+    fs.mkdirSync(blank);
+    fs.writeFileSync(path.join(blank, "s.jsonl.gz"), zlib.gzipSync(JSON.stringify({ id: "a", text: "" }) + "\n" + JSON.stringify({ id: "b", html: "<html></html>" }) + "\n"));
+    const b = await runCli(["train", "--seeds", blank, "--negatives", CRAWL, "--out", path.join(dir, "x.bin")]);
+    expect(b.code).toBe(3);
+    expect(b.stderr).toMatch(/no seed has text \(2 read, dropped: too_short=2\)/);
+  });
+});

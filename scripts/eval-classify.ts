@@ -7,7 +7,7 @@
  * held-out split of the web_html_* and cc_text negatives, leaving out every page the sample
  * crawl holds (by URL), so no page is both trained on and evaluated on.
  *
- *   node dist/scripts/eval-classify.js [--data ../shared/data] [--bucket N] [--out DIR]
+ *   node dist/scripts/eval-classify.js [--data ../shared/data] [--bucket N] [--quantize] [--out DIR]
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -19,7 +19,8 @@ import { metricsTable } from "../src/classify/report.js";
 import { Scorer } from "../src/classify/scorer.js";
 import { type TextDoc, readSeeds } from "../src/classify/seeds.js";
 import { Reservoir, isHeldOut } from "../src/classify/split.js";
-import { DEFAULT_ARGS, trainModel } from "../src/classify/train.js";
+import { runFastText } from "../src/classify/fasttext.js";
+import { DEFAULT_ARGS, trainModel, writeTrainingFile } from "../src/classify/train.js";
 import { nullLogger } from "../src/core/log.js";
 import { packageRoot } from "../src/core/paths.js";
 import { DEFAULT_FILTERS } from "../src/extract/filters.js";
@@ -86,6 +87,7 @@ async function main(argv: string[]): Promise<void> {
   };
   const data = arg("--data") ?? path.resolve("..", "shared", "data");
   const bucket = Number(arg("--bucket") ?? DEFAULT_ARGS.bucket);
+  const quantize = argv.includes("--quantize");
   const outDir = arg("--out") ?? fs.mkdtempSync(path.join(os.tmpdir(), "eval-classify-"));
   const root = packageRoot();
   const extractor = new Extractor(opts);
@@ -125,6 +127,15 @@ async function main(argv: string[]): Promise<void> {
   for (const [name, neg] of setups) {
     const model = path.join(outDir, `${name[0]}.bin`);
     const r = await trainModel(seeds, neg, model, { args: { ...DEFAULT_ARGS, bucket }, threads: os.availableParallelism(), deterministic: false, seed: 1 });
+    if (quantize) {
+      // fastText's product quantisation, retrained on the same data: a .ftz beside the .bin
+      const prefix = model.replace(/\.bin$/, "");
+      await writeTrainingFile(`${prefix}.train.txt`, seeds, neg, 1);
+      await runFastText(["quantize", "-input", `${prefix}.train.txt`, "-output", prefix, "-qnorm", "-retrain", "-cutoff", "100000", "-thread", String(os.availableParallelism())]);
+      fs.rmSync(`${prefix}.train.txt`, { force: true });
+      r.model = `${prefix}.ftz`;
+      r.bytes = fs.statSync(r.model).size;
+    }
     const scorer = new Scorer(r.model, 1);
     await scorer.score(["warm up"]);
     const t0 = performance.now();
@@ -134,7 +145,7 @@ async function main(argv: string[]): Promise<void> {
     await scorer.close();
     const m = evaluate(posScores, negScores);
     const clean = evaluate(posScores, negScores.filter((_, i) => !MATH_BY_INSPECTION.has(evalNeg[i]!.id)));
-    console.log(`\n${name}: ${seeds.length} positives, ${neg.length} negatives; bucket ${bucket}; model ${(r.bytes / 1e6).toFixed(0)} MB, trained in ${r.seconds.toFixed(1)} s; scoring ${rate.toFixed(0)} docs/s (one process)`);
+    console.log(`\n${name}: ${seeds.length} positives, ${neg.length} negatives; bucket ${bucket}${quantize ? " quantized" : ""}; model ${(r.bytes / 1e6).toFixed(0)} MB, trained in ${r.seconds.toFixed(1)} s; scoring ${rate.toFixed(0)} docs/s (one process)`);
     process.stdout.write(metricsTable(m, "evaluation, negatives as labelled"));
     process.stdout.write(metricsTable(clean, `evaluation without the ${evalNeg.filter((d) => MATH_BY_INSPECTION.has(d.id)).length} 'negatives' that are mathematics`));
   }

@@ -4,7 +4,7 @@ import { type DataOptions, loadTrainingData } from "../classify/data.js";
 import { evaluate } from "../classify/metrics.js";
 import { metricsJson, metricsTable } from "../classify/report.js";
 import { Scorer } from "../classify/scorer.js";
-import { sidecarPath, trainModel } from "../classify/train.js";
+import { sha256File, sidecarPath, trainModel } from "../classify/train.js";
 import { fastTextArgs, trainOptionSpecs } from "../config/classify.js";
 import { extractOptionSpecs, toExtractOptions } from "../config/extract.js";
 import { warcOptionSpecs } from "../config/warc.js";
@@ -69,7 +69,7 @@ export const command: Command = {
       const sidecar = {
         format: 1,
         created: new Date().toISOString(),
-        model: { file: path.basename(result.model), bytes: result.bytes, sha256: result.sha256 },
+        model: { file: path.basename(result.model), bytes: result.bytes, sha256: sha256File(result.model) },
         fasttext: result.fasttext,
         args: { ...args, thread: result.threads, deterministic: o.deterministic, shuffle_seed: o.seed, features: "mathcorpus-v1 (lower-case, LaTeX commands, punctuation split, CJK characters, 4000 tokens)" },
         round: null,

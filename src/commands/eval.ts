@@ -7,7 +7,7 @@ import { Scorer } from "../classify/scorer.js";
 import { sidecarPath } from "../classify/train.js";
 import { extractOptionSpecs, toExtractOptions } from "../config/extract.js";
 import { warcOptionSpecs } from "../config/warc.js";
-import { EXIT, UsageError } from "../core/errors.js";
+import { EXIT, InputError, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
 import { LangId } from "../extract/lang.js";
@@ -17,6 +17,8 @@ import { openSession } from "./session.js";
 import { warcReading } from "./warcrun.js";
 
 const specs = {
+  run: { type: "string", arg: "DIR", help: "evaluate a run's round (its model on the round's held-out seeds and sampled pages) instead of --model/--seeds/--negatives" },
+  round: { type: "number", arg: "N", help: "with --run: the round (default: the last finished one)" },
   model: { type: "string", arg: "MODEL.bin", help: "the model to evaluate (required)" },
   seeds: { type: "string", arg: "DIR", help: "positives: a seed folder of JSONL(.gz) files (required)" },
   negatives: { type: "list", default: [], arg: "SOURCE,...", help: "negatives: JSONL/HTML files and WARC sources (required)" },
@@ -34,6 +36,20 @@ const details = `Recall on held-out seeds is the share of held-out positives sco
 cut-off. Reported: precision, recall and F1 at the cut-off; recall at 1% and 0.1% false-positive
 rate; ROC-AUC and PR-AUC; a threshold table; an SVG PR curve.`;
 
+/** A round's held-out evaluation, from the scores the round recorded in reports/round-N.eval.json. */
+function evalRun(run: string, roundOpt: number | undefined, json: boolean, io: Io): number {
+  const reports = path.join(path.resolve(io.cwd, run), "reports");
+  const rounds = fs.existsSync(reports) ? fs.readdirSync(reports).map((f) => /^round-(\d+)\.eval\.json$/.exec(f)?.[1]).filter(Boolean).map(Number) : [];
+  const round = roundOpt ?? Math.max(0, ...rounds);
+  const file = path.join(reports, `round-${round}.eval.json`);
+  if (!round || !fs.existsSync(file)) throw new InputError(`${run}: no evaluation for round ${round || "(none finished)"}`);
+  const r = JSON.parse(fs.readFileSync(file, "utf8")) as { cutoff: number; cutoff_rule: string; scores: { positives: number[]; negatives: number[] } };
+  const m = evaluate(r.scores.positives, r.scores.negatives, r.cutoff);
+  io.stdout.write(json ? JSON.stringify({ run, round, cutoff: r.cutoff, cutoff_rule: r.cutoff_rule, ...metricsJson(m) }, null, 2) + "\n" : metricsTable(m, `round ${round} held-out evaluation (cut-off ${r.cutoff_rule})`));
+  io.stderr.write(`eval: PR curve in ${path.relative(io.cwd, path.join(reports, `round-${round}.pr.svg`))}\n`);
+  return EXIT.ok;
+}
+
 export const command: Command = {
   name: "eval",
   summary: "classifier recall/precision on held-out seeds and negatives",
@@ -49,7 +65,8 @@ export const command: Command = {
       io.stdout.write(JSON.stringify({ command: "eval", ...o }, null, 2) + "\n");
       return EXIT.ok;
     }
-    if (!o.model) throw new UsageError("eval: --model MODEL.bin is required");
+    if (o.run) return evalRun(o.run, o.round, o.json, io);
+    if (!o.model) throw new UsageError("eval: --model MODEL.bin is required (or --run DIR)");
     if (!o.seeds) throw new UsageError("eval: --seeds DIR is required");
     if (o.negatives.length === 0) throw new UsageError("eval: --negatives needs at least one source");
     const model = path.resolve(io.cwd, o.model);

@@ -3,8 +3,20 @@ import type { Command } from "./command.js";
 /** Commands, loaded only when called. */
 export const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }> = {
   run: {
-    summary: "run the pipeline on the bundled sample or your sources (today: the WARC stage)",
+    summary: "the main job: crawl-filter rounds until convergence or --max-rounds, on the bundled sample by default",
     load: async () => (await import("./run.js")).command,
+  },
+  round: {
+    summary: "run the next crawl-filter round of a run (round 1 crawls the sources)",
+    load: async () => (await import("./round.js")).command,
+  },
+  domains: {
+    summary: "math-related hosts and URL prefixes of a round; accept/reject prefixes",
+    load: async () => (await import("./domains.js")).command,
+  },
+  selected: {
+    summary: "list a round's selected pages (url, domain, score, round first selected)",
+    load: async () => (await import("./selected.js")).command,
   },
   extract: {
     summary: "extract text (mathematics kept as LaTeX) and language from WARC, HTML or JSONL sources",

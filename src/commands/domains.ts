@@ -1,0 +1,82 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { EXIT, InputError, UsageError } from "../core/errors.js";
+import type { Io } from "../core/io.js";
+import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
+import { WorkStore } from "../store/store.js";
+import type { Command } from "./command.js";
+
+const specs = {
+  run: { type: "string", default: "runs/sample", arg: "DIR", help: "run directory" },
+  round: { type: "number", arg: "N", help: "round to show (default: the last finished one)" },
+  accept: { type: "list", default: [], arg: "PREFIX,...", help: "accept URL prefixes (host/ or host/seg/ or host/seg/seg/): their unselected pages become seeds next round" },
+  reject: { type: "list", default: [], arg: "PREFIX,...", help: "reject URL prefixes (recorded; never promoted)" },
+  annotations: { type: "string", arg: "FILE", help: "TSV of decisions: prefix <TAB> accept|reject [<TAB> note]" },
+  autoAccept: { type: "number", arg: "SHARE", help: "accept every listed prefix whose selected share is at least SHARE" },
+  who: { type: "string", default: os.userInfo().username, arg: "NAME", help: "who makes these decisions (recorded with the time)" },
+  json: { type: "boolean", default: false, help: "print math-related hosts and prefixes as JSON" },
+} as const satisfies OptionSpecs;
+
+interface Host { host: string; pages: number; selected: number; share: number }
+interface Prefix { prefix: string; host: string; depth: number; pages: number; selected: number; share: number; decision: string | null }
+
+export const command: Command = {
+  name: "domains",
+  summary: "math-related hosts and their URL prefixes; record accept/reject decisions",
+  async run(argv: string[], io: Io): Promise<number> {
+    const cl = parseCommandLine("domains", specs, argv, io.cwd);
+    if (cl.help) {
+      io.stdout.write(renderHelp("domains", "--run DIR [options]", "Show a round's math-related hosts and URL prefixes; annotate prefixes.", specs, "A host is math-related when more than --domain-share of its pages were selected (set by the round)."));
+      return EXIT.ok;
+    }
+    const o = cl.options;
+    if (cl.dryRun) {
+      io.stdout.write(JSON.stringify({ command: "domains", ...o }, null, 2) + "\n");
+      return EXIT.ok;
+    }
+    const file = path.join(path.resolve(io.cwd, o.run), "work.sqlite");
+    if (!fs.existsSync(file)) throw new InputError(`no work store at ${file}: run \`mathcorpus round --run ${o.run}\` first`);
+    const store = new WorkStore(file);
+    try {
+      const last = store.db.prepare("SELECT max(round) AS r FROM rounds WHERE step = 'done'").get() as { r: number | null };
+      const round = o.round ?? last.r;
+      if (!round) throw new InputError(`${o.run}: no finished round yet`);
+      const decisions: Array<[string, string, string]> = [
+        ...o.accept.map((p) => [p, "accept", ""] as [string, string, string]),
+        ...o.reject.map((p) => [p, "reject", ""] as [string, string, string]),
+      ];
+      if (o.annotations) {
+        const lines = fs.readFileSync(path.resolve(io.cwd, o.annotations), "utf8").split("\n");
+        lines.forEach((line, i) => {
+          if (!line.trim() || line.startsWith("#")) return;
+          const [prefix, decision, note] = line.split("\t");
+          if (!prefix || (decision !== "accept" && decision !== "reject")) throw new UsageError(`${o.annotations}:${i + 1}: expected "prefix<TAB>accept|reject[<TAB>note]", got ${JSON.stringify(line)}`);
+          decisions.push([prefix.trim(), decision, (note ?? "").trim()]);
+        });
+      }
+      const prefixes = store.db.prepare("SELECT p.*, a.decision FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? ORDER BY p.host, p.depth, p.prefix").all(round) as Prefix[];
+      if (o.autoAccept !== undefined) for (const p of prefixes) if (p.share >= o.autoAccept) decisions.push([p.prefix, "accept", `auto-accept ${o.autoAccept}`]);
+      const upsert = store.db.prepare("INSERT INTO annotations (prefix, decision, who, at, round, note) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(prefix) DO UPDATE SET decision = excluded.decision, who = excluded.who, at = excluded.at, round = excluded.round, note = excluded.note");
+      for (const [prefix, decision, note] of decisions) {
+        if (!/^[^/\s]+\/([^/\s]+\/){0,2}$/.test(prefix)) throw new UsageError(`prefix ${JSON.stringify(prefix)}: expected host/ or host/segment/ or host/segment/segment/`);
+        upsert.run(prefix, decision, o.who, new Date().toISOString(), round, note || null);
+      }
+      const hosts = store.db.prepare("SELECT host, pages, selected, share FROM domain_stats WHERE round = ? AND math_related = 1 ORDER BY selected DESC, host").all(round) as Host[];
+      const listed = store.db.prepare("SELECT p.*, a.decision FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? ORDER BY p.host, p.depth, p.prefix").all(round) as Prefix[];
+      if (o.json) {
+        io.stdout.write(JSON.stringify({ round, hosts: hosts.map((h) => ({ ...h, prefixes: listed.filter((p) => p.host === h.host) })) }, null, 2) + "\n");
+      } else {
+        io.stdout.write(`round ${round}: ${hosts.length} math-related host${hosts.length === 1 ? "" : "s"}\n`);
+        for (const h of hosts) {
+          io.stdout.write(`${h.host}\t${h.selected}/${h.pages} selected (${(100 * h.share).toFixed(1)}%)\n`);
+          for (const p of listed.filter((x) => x.host === h.host)) io.stdout.write(`  ${p.prefix}\t${p.selected}/${p.pages} (${(100 * p.share).toFixed(1)}%)\t${p.decision ?? "-"}\n`);
+        }
+      }
+      if (decisions.length) io.stderr.write(`domains: recorded ${decisions.length} decision${decisions.length === 1 ? "" : "s"} by ${o.who}; they apply from the next round\n`);
+      return EXIT.ok;
+    } finally {
+      store.close();
+    }
+  },
+};

@@ -1,0 +1,170 @@
+import fs from "node:fs";
+import path from "node:path";
+import { readSeeds } from "../classify/seeds.js";
+import { fastTextArgs, trainOptionSpecs } from "../config/classify.js";
+import { extractOptionSpecs, toExtractOptions } from "../config/extract.js";
+import { roundOptionSpecs, validateRoundOptions } from "../config/rounds.js";
+import { warcOptionSpecs } from "../config/warc.js";
+import { EXIT, UsageError } from "../core/errors.js";
+import type { Io } from "../core/io.js";
+import { fileLogger } from "../core/log.js";
+import { type OptionSpecs, type ParsedCommandLine, parseCommandLine, renderHelp } from "../core/options.js";
+import { packageRoot } from "../core/paths.js";
+import { LangId } from "../extract/lang.js";
+import { Extractor } from "../extract/pool.js";
+import { ingest } from "../rounds/ingest.js";
+import { type RoundConfig, type RoundSummary, runRound } from "../rounds/round.js";
+import { WorkStore } from "../store/store.js";
+import { resolveSources } from "../warc/source.js";
+import { warcReading } from "./warcrun.js";
+
+export const roundSpecs = {
+  ...roundOptionSpecs,
+  json: { type: "boolean", default: false, help: "print the round summaries as JSON (field names in the README)" },
+  ...trainOptionSpecs,
+  ...extractOptionSpecs,
+  ...warcOptionSpecs,
+} as const satisfies OptionSpecs;
+
+export const runSpecs = {
+  maxRounds: { type: "number", default: 3, arg: "N", help: "stop after this many rounds" },
+  stopShare: { type: "number", default: 0.98, arg: "SHARE", help: "stop when this share of a round's selection was already selected in the round before (the paper: ~98%)" },
+  ...roundSpecs,
+} as const satisfies OptionSpecs;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type Opts = Mutable<ParsedCommandLine<typeof runSpecs>["options"]>;
+
+function summaryLine(s: RoundSummary): string {
+  return (
+    `round ${s.round}: ${s.documents} documents; model trained on ${s.positives.train} positives (${s.positives.promoted} promoted) and ${s.negatives.train} negatives; ` +
+    `cut-off ${s.cutoff.toFixed(4)} (${s.cutoff_rule}); selected ${s.selected} pages, ${s.selected_tokens} tokens; held-out recall ${s.held_out_recall.toFixed(4)}; ` +
+    `math-related hosts ${s.math_related_hosts}; prefixes accepted ${s.accepted_prefixes}; promoted ${s.promoted}` +
+    (s.convergence_share === null ? "" : `; convergence ${(100 * s.convergence_share).toFixed(1)}% (${s.new_pages} new)`) +
+    `; ${s.seconds.toFixed(1)}s\n`
+  );
+}
+
+function readPreviousConfig(runDir: string): { fpr?: number; autoAccept?: number; seeds?: string } | undefined {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(runDir, "config.json"), "utf8")) as { fpr?: number; autoAccept?: number; seeds?: string };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `round` (one round) and `run` (rounds until convergence or --max-rounds). */
+export async function runRounds(command: "round" | "run", argv: string[], io: Io): Promise<number> {
+  const specs = command === "run" ? runSpecs : roundSpecs;
+  const cl = parseCommandLine(command, specs, argv, io.cwd) as ParsedCommandLine<typeof runSpecs>;
+  if (cl.help) {
+    io.stdout.write(
+      renderHelp(
+        command,
+        "[--run DIR] [options]",
+        command === "run" ? "Run crawl-filter rounds until convergence or --max-rounds, on the bundled sample by default." : "Run the next crawl-filter round of a run (round 1 crawls the sources).",
+        specs,
+        "Round 1 streams the sources, extracts, drops URL duplicates and stores documents; every round trains on the\nseeds plus promoted pages against a seeded sample of stored pages, scores all stored documents, selects,\nfinds math-related hosts and their URL prefixes, applies annotations (--auto-accept, or `mathcorpus domains`)\nand promotes unselected pages under accepted prefixes to seeds. Later rounds never re-read WARCs.",
+      ),
+    );
+    return EXIT.ok;
+  }
+  const o = { ...(cl.options as Opts) };
+  o.maxRounds ??= 3;
+  o.stopShare ??= 0.98;
+  validateRoundOptions(o);
+  const args = fastTextArgs(o);
+  const extract = toExtractOptions(o);
+  // the bundled sample is an unattended demo whose crawl is 13 % math (PROVENANCE.md): its
+  // random negatives carry math too, so it calibrates at 15 % and accepts prefixes by rule
+  // a later invocation on the same run keeps the run's calibration, annotation rule and seeds
+  const previous = readPreviousConfig(path.resolve(io.cwd, o.run));
+  o.fpr ??= previous?.fpr;
+  o.autoAccept ??= previous?.autoAccept;
+  if (!o.seeds && previous?.seeds) o.seeds = previous.seeds;
+  const sample = o.sources.length === 0;
+  if (sample) o.sources = [path.join(packageRoot(), "data", "crawl-sample.warc.gz")];
+  if (!o.seeds) o.seeds = path.join(packageRoot(), "seeds");
+  o.fpr ??= sample ? 0.15 : 0.01;
+  if (sample) o.autoAccept ??= 0.5;
+  if (!Number.isInteger(o.maxRounds) || o.maxRounds < 1) throw new UsageError(`--max-rounds expects a whole number ≥ 1, got ${o.maxRounds}`);
+  const config = { command, ...o };
+  if (cl.dryRun) {
+    io.stdout.write(JSON.stringify(config, null, 2) + "\n");
+    return EXIT.ok;
+  }
+  const runDir = path.resolve(io.cwd, o.run);
+  fs.mkdirSync(path.join(runDir, "logs"), { recursive: true });
+  fs.writeFileSync(path.join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  const logger = fileLogger(path.join(runDir, "logs", `${command}.jsonl`));
+  const store = new WorkStore(path.join(runDir, "work.sqlite"));
+  const extractor = new Extractor(extract, o.threads);
+  const lang = new LangId();
+  const warned = new Set<string>();
+  const warn = (m: string) => {
+    logger.log("warn", "warning", { message: m });
+    const key = m.replace(/\d+/g, "#").slice(0, 60);
+    if (!warned.has(key) && warned.size < 20) io.stderr.write(`warning: ${m}\n`);
+    warned.add(key);
+  };
+  const summaries: RoundSummary[] = [];
+  let failedSources: string[] = [];
+  try {
+    logger.log("info", `${command}_start`, { config });
+    const seeds = (await readSeeds(path.resolve(io.cwd, o.seeds), extractor, lang, extract, warn)).docs;
+    const cfg: RoundConfig = {
+      runDir,
+      heldOut: o.heldOut,
+      negCount: o.negCount,
+      seed: o.seed,
+      args,
+      trainThreads: o.trainThreads,
+      deterministic: o.deterministic,
+      tokenBudget: o.tokenBudget,
+      threshold: o.threshold,
+      fpr: o.fpr ?? 0.01,
+      domainShare: o.domainShare,
+      minDomainPages: o.minDomainPages,
+      autoAccept: o.autoAccept,
+      scoreProcesses: o.scoreProcesses,
+    };
+    const rounds = command === "run" ? o.maxRounds : 1;
+    for (let k = 0; k < rounds; k++) {
+      const last = store.lastRound();
+      const round = !last ? 1 : last.step === "done" ? last.round + 1 : last.round;
+      if (command === "run" && last?.step === "done" && last.round >= o.maxRounds) break;
+      if (round === 1) {
+        const reading = warcReading(o, io, logger);
+        const sources = await resolveSources(o.sources, reading.resolve);
+        io.stderr.write(`round 1: crawling ${sources.length} source${sources.length === 1 ? "" : "s"}\n`);
+        const ing = await ingest(sources, store, extractor, lang, {
+          maxRecordBytes: o.maxRecordBytes,
+          pipeline: { ...extract, langs: o.langs, window: Math.max(8, extractor.threads * 8) },
+          logger,
+          onIssue: warn,
+          ...(io.signal ? { signal: io.signal } : {}),
+        });
+        failedSources = ing.failed;
+        for (const f of ing.failed) warn(`${f}: could not be read to its end; not stored (a rerun retries it)`);
+        io.stderr.write(`round 1: ${ing.files} files crawled, ${ing.skipped} already done; ${ing.pages} pages, ${ing.kept} documents stored, ${ing.urlDups} URL duplicates\n`);
+        if (store.docCount() === 0) throw new UsageError("round 1: no documents were stored from the sources");
+      }
+      if (io.signal?.aborted) break;
+      const s = await runRound(store, round, cfg, { logger, seeds, onStep: (step) => io.stderr.write(`round ${round}: ${step}\n`) });
+      summaries.push(s);
+      if (!o.json) io.stdout.write(summaryLine(s));
+      if (command === "run" && s.convergence_share !== null && s.convergence_share >= o.stopShare) {
+        io.stderr.write(`run: converged: ${(100 * s.convergence_share).toFixed(1)}% of round ${round}'s selection was selected in round ${round - 1} (stop share ${o.stopShare})\n`);
+        break;
+      }
+    }
+    if (o.json) io.stdout.write(JSON.stringify({ run: path.relative(io.cwd, runDir) || ".", rounds: summaries, failed_sources: failedSources }, null, 2) + "\n");
+    logger.log("info", `${command}_done`, { rounds: summaries.length });
+    if (io.signal?.aborted) return EXIT.interrupted;
+    return failedSources.length > 0 ? EXIT.partial : EXIT.ok;
+  } finally {
+    await Promise.all([extractor.close(), lang.close()]);
+    store.close();
+    await logger.close();
+  }
+}

@@ -1,0 +1,53 @@
+import fs from "node:fs";
+import path from "node:path";
+import { EXIT, InputError } from "../core/errors.js";
+import { type Io, writeLine } from "../core/io.js";
+import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
+import { WorkStore } from "../store/store.js";
+import type { Command } from "./command.js";
+
+const specs = {
+  run: { type: "string", default: "runs/sample", arg: "DIR", help: "run directory" },
+  round: { type: "number", arg: "N", help: "round (default: the last finished one)" },
+  jsonl: { type: "boolean", default: false, help: "one JSON object per page (url, domain, host, score, first_round); default: tab-separated" },
+} as const satisfies OptionSpecs;
+
+export const command: Command = {
+  name: "selected",
+  summary: "list a round's selected pages",
+  async run(argv: string[], io: Io): Promise<number> {
+    const cl = parseCommandLine("selected", specs, argv, io.cwd);
+    if (cl.help) {
+      io.stdout.write(renderHelp("selected", "--run DIR [--round N] [--jsonl]", "List a round's selected pages with score and the round each was first selected in.", specs));
+      return EXIT.ok;
+    }
+    const o = cl.options;
+    if (cl.dryRun) {
+      io.stdout.write(JSON.stringify({ command: "selected", ...o }, null, 2) + "\n");
+      return EXIT.ok;
+    }
+    const file = path.join(path.resolve(io.cwd, o.run), "work.sqlite");
+    if (!fs.existsSync(file)) throw new InputError(`no work store at ${file}`);
+    const store = new WorkStore(file);
+    try {
+      const round = o.round ?? (store.db.prepare("SELECT max(round) AS r FROM rounds WHERE step = 'done'").get() as { r: number | null }).r;
+      if (!round) throw new InputError(`${o.run}: no finished round yet`);
+      const rows = store.db
+        .prepare(
+          `SELECT d.url, d.domain, d.host, s.score, (SELECT min(x.round) FROM selections x WHERE x.doc_id = d.id) AS first_round
+           FROM selections sel JOIN documents d ON d.id = sel.doc_id JOIN scores s ON s.doc_id = d.id AND s.round = sel.round
+           WHERE sel.round = ? ORDER BY s.score DESC, d.id`,
+        )
+        .iterate(round) as Iterable<{ url: string; domain: string; host: string; score: number; first_round: number }>;
+      let n = 0;
+      for (const r of rows) {
+        n++;
+        await writeLine(io.stdout, o.jsonl ? JSON.stringify({ ...r, score: +r.score.toFixed(6) }) : [r.url, r.domain, r.score.toFixed(6), r.first_round].join("\t"));
+      }
+      io.stderr.write(`selected: ${n} pages in round ${round}\n`);
+      return EXIT.ok;
+    } finally {
+      store.close();
+    }
+  },
+};

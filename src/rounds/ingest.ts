@@ -1,0 +1,124 @@
+import crypto from "node:crypto";
+import type { Logger } from "../core/log.js";
+import { normalizeUrl } from "../dedup/url.js";
+import type { LangId } from "../extract/lang.js";
+import { ExtractStats, extractDocs } from "../extract/pipeline.js";
+import type { Extractor } from "../extract/pool.js";
+import type { PipelineOptions } from "../extract/pipeline.js";
+import type { RawDoc } from "../extract/inputs.js";
+import type { Page } from "../warc/page.js";
+import { WarcStats, readPages } from "../warc/pages.js";
+import type { WarcSource } from "../warc/source.js";
+import type { DocRow, WorkStore } from "../store/store.js";
+
+export interface IngestStats {
+  files: number;
+  /** Sources that could not be read to their end: not stored, retried by a rerun. */
+  failed: string[];
+  skipped: number;
+  pages: number;
+  kept: number;
+  urlDups: number;
+  warc: WarcStats;
+  extract: ExtractStats;
+}
+
+export interface IngestOptions {
+  maxRecordBytes: number;
+  pipeline: Omit<PipelineOptions, "onDrop">;
+  logger: Logger;
+  onIssue?: (message: string) => void;
+  onProgress?: (s: IngestStats) => void;
+  signal?: AbortSignal;
+}
+
+function pathOf(url: string): string {
+  try {
+    return new URL(url).pathname;
+  } catch {
+    return "/";
+  }
+}
+
+/**
+ * Round 1's crawl: every source file not yet done is streamed, extracted and stored with its
+ * done mark in one transaction (a killed run redoes at most the file it was in). Pages whose
+ * normalised URL is already stored are dropped as url_dup.
+ */
+export async function ingest(sources: WarcSource[], store: WorkStore, extractor: Extractor, lang: LangId, o: IngestOptions): Promise<IngestStats> {
+  const total: IngestStats = { files: 0, failed: [], skipped: 0, pages: 0, kept: 0, urlDups: 0, warc: new WarcStats(), extract: new ExtractStats() };
+  for (const source of sources) {
+    if (o.signal?.aborted) break;
+    if (store.isFileDone(source.name)) {
+      total.skipped++;
+      continue;
+    }
+    const warc = new WarcStats();
+    const ex = new ExtractStats();
+    const pages = new Map<string, Page>();
+    let urlDups = 0;
+    let kept = 0;
+    async function* raw(): AsyncGenerator<RawDoc> {
+      for await (const p of readPages(source, { maxRecordBytes: o.maxRecordBytes, logger: o.logger, onIssue: (i) => o.onIssue?.(i.message) }, warc)) {
+        const id = `${p.warcFile}@${p.offset}`;
+        pages.set(id, p);
+        yield { id, url: p.url, body: p.body, contentType: p.contentType };
+      }
+    }
+    store.beginFile();
+    try {
+      for await (const d of extractDocs(raw(), extractor, lang, o.pipeline, ex)) {
+        const p = pages.get(d.id)!;
+        pages.delete(d.id);
+        const row: DocRow = {
+          docKey: d.id,
+          url: p.url,
+          urlNorm: normalizeUrl(p.url),
+          host: p.host,
+          domain: p.domain,
+          path: pathOf(p.url),
+          warcFile: p.warcFile,
+          warcOffset: p.offset,
+          warcLength: p.length,
+          offsetKind: p.offsetKind,
+          fetchDate: p.date,
+          lang: d.lang,
+          langConf: d.langConfidence,
+          title: d.title,
+          text: d.text,
+          contentHash: crypto.createHash("sha1").update(d.text).digest("hex"),
+        };
+        if (store.addDoc(row)) kept++;
+        else urlDups++;
+        if (o.signal?.aborted) throw new Error("interrupted");
+      }
+      pages.clear();
+      if (warc.filesFailed > 0) {
+        // unreadable to its end (network, not a WARC): nothing of it is kept, a rerun retries it
+        store.rollback();
+        total.failed.push(source.name);
+        total.warc.merge(warc);
+        continue;
+      }
+      store.addDrops(source.name, "warc", warc.dropped.toJSON());
+      store.addDrops(source.name, "extract", { ...ex.dropped.toJSON(), ...(urlDups ? { url_dup: urlDups } : {}) });
+      store.commitFile(source.name, { pages: warc.pages, kept, urlDups, stats: { warc: warc.toJSON(), extract: ex.toJSON() } });
+    } catch (err) {
+      store.rollback();
+      throw err;
+    }
+    total.files++;
+    total.pages += warc.pages;
+    total.kept += kept;
+    total.urlDups += urlDups;
+    total.warc.merge(warc);
+    total.extract.seen += ex.seen;
+    total.extract.kept += ex.kept;
+    total.extract.chars += ex.chars;
+    total.extract.dropped.merge(ex.dropped);
+    total.extract.langs.merge(ex.langs);
+    o.logger.log("info", "file_ingested", { file: source.name, pages: warc.pages, kept, url_dups: urlDups });
+    o.onProgress?.(total);
+  }
+  return total;
+}

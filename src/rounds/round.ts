@@ -1,0 +1,295 @@
+import fs from "node:fs";
+import path from "node:path";
+import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
+import { fastTextLine } from "../classify/features.js";
+import { type EvalMetrics, cutoffForFpr, evaluate, prCurveSvg } from "../classify/metrics.js";
+import { metricsJson } from "../classify/report.js";
+import { Scorer } from "../classify/scorer.js";
+import { type TextDoc, docSetHash } from "../classify/seeds.js";
+import { Reservoir, isHeldOut } from "../classify/split.js";
+import { type FastTextArgs, sha256File, sidecarPath, trainModel } from "../classify/train.js";
+import type { Logger } from "../core/log.js";
+import { urlPrefixes } from "../dedup/url.js";
+import type { WorkStore } from "../store/store.js";
+
+/** What a round does, resolved from the command's options. */
+export interface RoundConfig {
+  runDir: string;
+  heldOut: number;
+  negCount: number;
+  seed: number;
+  args: FastTextArgs;
+  trainThreads: number;
+  deterministic: boolean;
+  /** Keep top pages until this many tokens (0: no budget). */
+  tokenBudget: number;
+  /** Keep pages scoring at least this (undefined: calibrated). */
+  threshold: number | undefined;
+  /** Calibration: the cut-off lets at most this share of held-out negatives through. */
+  fpr: number;
+  domainShare: number;
+  minDomainPages: number;
+  /** Accept prefixes of math-related hosts whose selected share is at least this (undefined: none). */
+  autoAccept: number | undefined;
+  scoreProcesses: number;
+}
+
+export interface RoundSummary {
+  round: number;
+  documents: number;
+  positives: { train: number; held_out: number; seeds: number; promoted: number };
+  negatives: { train: number; held_out: number };
+  model: string;
+  cutoff: number;
+  cutoff_rule: string;
+  selected: number;
+  selected_tokens: number;
+  held_out: Record<string, unknown>;
+  held_out_recall: number;
+  math_related_hosts: number;
+  accepted_prefixes: number;
+  promoted: number;
+  convergence_share: number | null;
+  new_pages: number | null;
+  seconds: number;
+}
+
+export interface RoundDeps {
+  logger: Logger;
+  seeds: TextDoc[];
+  onStep?: (step: string) => void;
+}
+
+const STEPS = ["ingest", "train", "score", "select", "done"] as const;
+const after = (step: string, than: string) => STEPS.indexOf(step as (typeof STEPS)[number]) > STEPS.indexOf(than as (typeof STEPS)[number]);
+
+function promotedDocs(store: WorkStore, before: number): TextDoc[] {
+  return (store.db.prepare("SELECT d.doc_key AS id, d.url, d.text FROM promoted p JOIN documents d ON d.id = p.doc_id WHERE p.round < ? ORDER BY d.id").all(before) as TextDoc[]);
+}
+
+/** A seeded uniform sample of stored documents (not promoted ones) as negatives. */
+function sampleNegatives(store: WorkStore, k: number, seed: number): TextDoc[] {
+  const r = new Reservoir<number>(k, seed);
+  const promoted = new Set((store.db.prepare("SELECT doc_id FROM promoted").all() as Array<{ doc_id: number }>).map((x) => x.doc_id));
+  for (const rows of store.iterDocs<{ id: number }>("1 AS one", 5000)) for (const row of rows) if (!promoted.has(row.id)) r.offer(row.id);
+  const ids = [...r.items].sort((a, b) => a - b);
+  const st = store.db.prepare("SELECT doc_key AS id, url, text FROM documents WHERE id = ?");
+  return ids.map((id) => st.get(id) as TextDoc);
+}
+
+async function scoreAll(store: WorkStore, round: number, scorer: Scorer, logger: Logger): Promise<number> {
+  store.clearRound(round, ["scores"]);
+  let n = 0;
+  const inflight: Array<Promise<void>> = [];
+  for (const rows of store.iterDocs<{ id: number; text: string }>("text", 512)) {
+    const ids = rows.map((r) => r.id);
+    const p = scorer.scoreLines(rows.map((r) => fastTextLine(r.text))).then((scores) => store.putScores(round, ids.map((id, i) => [id, scores[i]!])));
+    p.catch(() => {});
+    inflight.push(p);
+    n += rows.length;
+    if (inflight.length >= 4) await inflight.shift();
+  }
+  await Promise.all(inflight);
+  logger.log("info", "scored", { round, documents: n });
+  return n;
+}
+
+/** Ranked selection: by threshold, or top pages until the token budget is filled. */
+function select(store: WorkStore, round: number, cfg: RoundConfig, calibrated: number): { cutoff: number; rule: string; selected: number; tokens: number } {
+  store.clearRound(round, ["selections"]);
+  const ranked = store.db.prepare("SELECT s.doc_id AS id, s.score, d.tokens, d.text FROM scores s JOIN documents d ON d.id = s.doc_id WHERE s.round = ? ORDER BY s.score DESC, s.doc_id").iterate(round) as Iterable<{ id: number; score: number; tokens: number | null; text: string }>;
+  const ins = store.db.prepare("INSERT INTO selections (round, doc_id) VALUES (?, ?)");
+  const setTokens = store.db.prepare("UPDATE documents SET tokens = ? WHERE id = ?");
+  const cutoff = cfg.threshold ?? calibrated;
+  const rule = cfg.threshold !== undefined ? `threshold ${cfg.threshold}` : cfg.tokenBudget > 0 ? `token budget ${cfg.tokenBudget}` : `calibrated: at most ${cfg.fpr * 100}% of held-out negatives`;
+  const chosen: Array<[number, number]> = [];
+  let tokens = 0;
+  let last = 1;
+  for (const r of ranked) {
+    if (cfg.tokenBudget > 0 && cfg.threshold === undefined) {
+      if (tokens >= cfg.tokenBudget) break;
+      const t = r.tokens ?? countTokens(r.text); // counted only for pages the budget reaches
+      if (r.tokens === null) chosen.push([r.id, -t]);
+      else chosen.push([r.id, 0]);
+      tokens += t;
+      last = r.score;
+    } else {
+      if (r.score < cutoff) break;
+      chosen.push([r.id, 0]);
+      last = r.score;
+    }
+  }
+  store.db.transaction(() => {
+    for (const [id, negTokens] of chosen) {
+      ins.run(round, id);
+      if (negTokens < 0) setTokens.run(-negTokens, id);
+    }
+  })();
+  if (!(cfg.tokenBudget > 0 && cfg.threshold === undefined)) {
+    // a threshold selection's token total: counted for the selected pages only, once per page
+    const todo = store.db.prepare("SELECT d.id, d.text FROM selections s JOIN documents d ON d.id = s.doc_id WHERE s.round = ? AND d.tokens IS NULL").all(round) as Array<{ id: number; text: string }>;
+    store.db.transaction(() => {
+      for (const d of todo) setTokens.run(countTokens(d.text), d.id);
+    })();
+    tokens = (store.db.prepare("SELECT coalesce(sum(d.tokens), 0) AS n FROM selections s JOIN documents d ON d.id = s.doc_id WHERE s.round = ?").get(round) as { n: number }).n;
+  }
+  return { cutoff: cfg.tokenBudget > 0 && cfg.threshold === undefined ? last : cutoff, rule, selected: chosen.length, tokens };
+}
+
+/** Domain discovery: hosts with more than domainShare of their pages selected, and their path prefixes. */
+function discoverDomains(store: WorkStore, round: number, cfg: RoundConfig): number {
+  store.clearRound(round, ["domain_stats", "prefix_stats"]);
+  store.db
+    .prepare(
+      `INSERT INTO domain_stats (round, host, pages, selected, share, math_related)
+       SELECT @round, d.host, count(*), count(s.doc_id), CAST(count(s.doc_id) AS REAL) / count(*),
+              (CAST(count(s.doc_id) AS REAL) / count(*) > @share AND count(*) >= @min)
+       FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = @round GROUP BY d.host`,
+    )
+    .run({ round, share: cfg.domainShare, min: cfg.minDomainPages });
+  const hosts = store.db.prepare("SELECT host FROM domain_stats WHERE round = ? AND math_related = 1").all(round) as Array<{ host: string }>;
+  const pages = store.db.prepare("SELECT d.path, (s.doc_id IS NOT NULL) AS sel FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE d.host = ?");
+  const ins = store.db.prepare("INSERT INTO prefix_stats (round, prefix, host, depth, pages, selected, share) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  store.db.transaction(() => {
+    for (const { host } of hosts) {
+      const counts = new Map<string, { depth: number; pages: number; selected: number }>();
+      for (const p of pages.all(round, host) as Array<{ path: string; sel: number }>) {
+        for (const { prefix, depth } of urlPrefixes(host, p.path)) {
+          const c = counts.get(prefix) ?? { depth, pages: 0, selected: 0 };
+          c.pages++;
+          c.selected += p.sel;
+          counts.set(prefix, c);
+        }
+      }
+      for (const [prefix, c] of counts) ins.run(round, prefix, host, c.depth, c.pages, c.selected, c.selected / c.pages);
+    }
+  })();
+  return hosts.length;
+}
+
+/** Unattended annotation: accept prefixes of math-related hosts with a selected share ≥ autoAccept. */
+function autoAccept(store: WorkStore, round: number, share: number): number {
+  const rows = store.db.prepare("SELECT prefix, share FROM prefix_stats WHERE round = ? AND share >= ?").all(round, share) as Array<{ prefix: string; share: number }>;
+  const ins = store.db.prepare("INSERT OR IGNORE INTO annotations (prefix, decision, who, at, round, note) VALUES (?, 'accept', 'auto', ?, ?, ?)");
+  let n = 0;
+  for (const r of rows) n += ins.run(r.prefix, new Date().toISOString(), round, `auto-accept: selected share ${r.share.toFixed(3)} >= ${share}`).changes;
+  return n;
+}
+
+/** Pages under accepted prefixes that this round did not select become seeds for the next. */
+function promote(store: WorkStore, round: number): number {
+  const accepted = store.db.prepare("SELECT prefix FROM annotations WHERE decision = 'accept'").all() as Array<{ prefix: string }>;
+  const ins = store.db.prepare("INSERT OR IGNORE INTO promoted (doc_id, round, prefix, reason) VALUES (?, ?, ?, 'under an accepted prefix, not selected')");
+  const docs = store.db.prepare(
+    `SELECT d.id, d.host, d.path FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE s.doc_id IS NULL AND d.host = ?`,
+  );
+  let n = 0;
+  store.db.transaction(() => {
+    for (const { prefix } of accepted) {
+      const host = prefix.slice(0, prefix.indexOf("/"));
+      for (const d of docs.all(round, host) as Array<{ id: number; host: string; path: string }>) {
+        if ((d.host + d.path).startsWith(prefix)) n += ins.run(d.id, round, prefix).changes;
+      }
+    }
+  })();
+  return n;
+}
+
+function convergence(store: WorkStore, round: number): { share: number | null; newPages: number | null } {
+  if (round < 2) return { share: null, newPages: null };
+  const total = (store.db.prepare("SELECT count(*) AS n FROM selections WHERE round = ?").get(round) as { n: number }).n;
+  const kept = (store.db.prepare("SELECT count(*) AS n FROM selections a JOIN selections b ON b.doc_id = a.doc_id AND b.round = ? WHERE a.round = ?").get(round - 1, round) as { n: number }).n;
+  const fresh = (store.db.prepare("SELECT count(*) AS n FROM selections a WHERE a.round = ? AND NOT EXISTS (SELECT 1 FROM selections b WHERE b.doc_id = a.doc_id AND b.round < ?)").get(round, round) as { n: number }).n;
+  return { share: total ? kept / total : 1, newPages: fresh };
+}
+
+/**
+ * One round after ingestion: train on seeds + promoted pages against sampled stored pages,
+ * score every stored document, select, discover domains, annotate (auto-accept), promote,
+ * measure convergence. Resumes from the step a killed run reached.
+ */
+export async function runRound(store: WorkStore, round: number, cfg: RoundConfig, deps: RoundDeps): Promise<RoundSummary> {
+  const t0 = Date.now();
+  store.setRound(round, {});
+  let row = store.round(round)!;
+  const promotedBefore = promotedDocs(store, round);
+  const positives = [...deps.seeds, ...promotedBefore];
+  const posTrain = positives.filter((d) => !isHeldOut(d.id, cfg.heldOut));
+  const posHeld = positives.filter((d) => isHeldOut(d.id, cfg.heldOut));
+  const negatives = sampleNegatives(store, cfg.negCount > 0 ? cfg.negCount : positives.length, cfg.seed);
+  const negTrain = negatives.filter((d) => !isHeldOut(d.id, cfg.heldOut));
+  const negHeldKeys = new Set(negatives.filter((d) => isHeldOut(d.id, cfg.heldOut)).map((d) => d.id));
+  const model = path.join(cfg.runDir, "models", `round-${round}`, "model.bin");
+  if (!after(row.step, "train") || !fs.existsSync(model)) {
+    deps.onStep?.("train");
+    const r = await trainModel(posTrain, negTrain, model, { args: cfg.args, threads: cfg.trainThreads, deterministic: cfg.deterministic, seed: cfg.seed });
+    store.setRound(round, { step: "score", model: path.relative(cfg.runDir, r.model) });
+    row = store.round(round)!;
+  }
+  const scorer = new Scorer(model, cfg.scoreProcesses);
+  try {
+    if (!after(row.step, "score")) {
+      deps.onStep?.("score");
+      await scoreAll(store, round, scorer, deps.logger);
+      store.setRound(round, { step: "select" });
+    }
+    // held-out evaluation: held-out positives (seeds scored here, promoted from the store) vs held-out negatives
+    const scoreOf = store.db.prepare("SELECT s.score FROM scores s JOIN documents d ON d.id = s.doc_id WHERE s.round = ? AND d.doc_key = ?");
+    const storeScore = (key: string) => (scoreOf.get(round, key) as { score: number } | undefined)?.score;
+    const seedHeld = posHeld.filter((d) => storeScore(d.id) === undefined);
+    const seedScores = await scorer.score(seedHeld.map((d) => d.text));
+    const posScores = [...seedScores, ...posHeld.map((d) => storeScore(d.id)).filter((x): x is number => x !== undefined)];
+    const negScores = [...negHeldKeys].map(storeScore).filter((x): x is number => x !== undefined);
+    const calibrated = cutoffForFpr(negScores, cfg.fpr);
+    deps.onStep?.("select");
+    const sel = select(store, round, cfg, calibrated);
+    const metrics: EvalMetrics = evaluate(posScores, negScores, sel.cutoff);
+    const hosts = discoverDomains(store, round, cfg);
+    const accepted = cfg.autoAccept !== undefined ? autoAccept(store, round, cfg.autoAccept) : 0;
+    const promoted = promote(store, round);
+    const conv = convergence(store, round);
+    const summary: RoundSummary = {
+      round,
+      documents: store.docCount(),
+      positives: { train: posTrain.length, held_out: posHeld.length, seeds: deps.seeds.length, promoted: promotedBefore.length },
+      negatives: { train: negTrain.length, held_out: negHeldKeys.size },
+      model: path.relative(cfg.runDir, model),
+      cutoff: +sel.cutoff.toFixed(6),
+      cutoff_rule: sel.rule,
+      selected: sel.selected,
+      selected_tokens: sel.tokens,
+      held_out: metricsJson(metrics),
+      held_out_recall: +metrics.atCutoff.recall.toFixed(6),
+      math_related_hosts: hosts,
+      accepted_prefixes: accepted,
+      promoted,
+      convergence_share: conv.share === null ? null : +conv.share.toFixed(6),
+      new_pages: conv.newPages,
+      seconds: (Date.now() - t0) / 1000,
+    };
+    const sidecar = {
+      format: 1,
+      created: new Date().toISOString(),
+      model: { file: "model.bin", bytes: fs.statSync(model).size, sha256: sha256File(model) },
+      args: { ...cfg.args, thread: cfg.deterministic ? 1 : cfg.trainThreads, deterministic: cfg.deterministic, shuffle_seed: cfg.seed },
+      round,
+      seeds: { hash: docSetHash(positives), train: posTrain.length, held_out: posHeld.length, promoted: promotedBefore.length },
+      negatives: { train: negTrain.length, held_out: negHeldKeys.size, sample_seed: cfg.seed },
+      held_out_share: cfg.heldOut,
+      cutoff: summary.cutoff,
+      cutoff_1pct_fpr: +cutoffForFpr(negScores, 0.01).toFixed(6),
+      metrics: summary.held_out,
+    };
+    fs.writeFileSync(sidecarPath(model), JSON.stringify(sidecar, null, 2) + "\n");
+    const reports = path.join(cfg.runDir, "reports");
+    fs.mkdirSync(reports, { recursive: true });
+    fs.writeFileSync(path.join(reports, `round-${round}.eval.json`), JSON.stringify({ round, model: summary.model, cutoff: summary.cutoff, cutoff_rule: sel.rule, ...summary.held_out, scores: { positives: posScores, negatives: negScores } }) + "\n");
+    fs.writeFileSync(path.join(reports, `round-${round}.pr.svg`), prCurveSvg(posScores, negScores, `round ${round}: held-out seeds vs held-out sampled pages`));
+    store.setRound(round, { step: "done", cutoff: summary.cutoff, cutoff_rule: sel.rule, selected: sel.selected, selected_tokens: sel.tokens, summary: JSON.stringify(summary) });
+    store.db.prepare("UPDATE rounds SET finished_at = ? WHERE round = ?").run(new Date().toISOString(), round);
+    deps.logger.log("info", "round_done", { ...summary });
+    return summary;
+  } finally {
+    await scorer.close();
+  }
+}

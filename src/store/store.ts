@@ -1,0 +1,173 @@
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { InputError } from "../core/errors.js";
+
+/**
+ * The run's work store: one SQLite database (WAL). Documents are written once, at
+ * extraction; everything a round derives (scores, selections, domain statistics, annotations,
+ * promotions) lives beside them keyed by round. A WARC file's documents and its "done" mark
+ * commit in one transaction, so a killed process loses or duplicates nothing. Documents carry
+ * `doc_key` (WARC file @ offset), stable across workers, so worker stores can be merged.
+ * Schema in ARCHITECTURE.md.
+ */
+export const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS files (
+  name TEXT PRIMARY KEY, status TEXT NOT NULL, pages INTEGER NOT NULL, kept INTEGER NOT NULL,
+  url_dups INTEGER NOT NULL, stats TEXT NOT NULL, finished_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+  id INTEGER PRIMARY KEY, doc_key TEXT NOT NULL UNIQUE, url TEXT NOT NULL, url_norm TEXT NOT NULL UNIQUE,
+  host TEXT NOT NULL, domain TEXT NOT NULL, path TEXT NOT NULL, warc_file TEXT NOT NULL, warc_offset INTEGER NOT NULL,
+  warc_length INTEGER NOT NULL, offset_kind TEXT NOT NULL, fetch_date TEXT NOT NULL, lang TEXT NOT NULL,
+  lang_conf REAL NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, chars INTEGER NOT NULL, content_hash TEXT NOT NULL,
+  tokens INTEGER);
+CREATE INDEX IF NOT EXISTS documents_host ON documents(host);
+CREATE TABLE IF NOT EXISTS drops (file TEXT NOT NULL, stage TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
+  PRIMARY KEY (file, stage, reason)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rounds (
+  round INTEGER PRIMARY KEY, step TEXT NOT NULL, model TEXT, cutoff REAL, cutoff_rule TEXT,
+  selected INTEGER, selected_tokens INTEGER, summary TEXT, started_at TEXT NOT NULL, finished_at TEXT);
+CREATE TABLE IF NOT EXISTS scores (round INTEGER NOT NULL, doc_id INTEGER NOT NULL, score REAL NOT NULL,
+  PRIMARY KEY (round, doc_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS selections (round INTEGER NOT NULL, doc_id INTEGER NOT NULL, PRIMARY KEY (round, doc_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS domain_stats (round INTEGER NOT NULL, host TEXT NOT NULL, pages INTEGER NOT NULL,
+  selected INTEGER NOT NULL, share REAL NOT NULL, math_related INTEGER NOT NULL, PRIMARY KEY (round, host)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS prefix_stats (round INTEGER NOT NULL, prefix TEXT NOT NULL, host TEXT NOT NULL, depth INTEGER NOT NULL,
+  pages INTEGER NOT NULL, selected INTEGER NOT NULL, share REAL NOT NULL, PRIMARY KEY (round, prefix)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS annotations (prefix TEXT PRIMARY KEY, decision TEXT NOT NULL, who TEXT NOT NULL, at TEXT NOT NULL,
+  round INTEGER, note TEXT) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS promoted (doc_id INTEGER PRIMARY KEY, round INTEGER NOT NULL, prefix TEXT NOT NULL, reason TEXT NOT NULL);
+`;
+
+export interface DocRow {
+  docKey: string;
+  url: string;
+  urlNorm: string;
+  host: string;
+  domain: string;
+  path: string;
+  warcFile: string;
+  warcOffset: number;
+  warcLength: number;
+  offsetKind: string;
+  fetchDate: string;
+  lang: string;
+  langConf: number;
+  title: string;
+  text: string;
+  contentHash: string;
+}
+
+export interface RoundRow {
+  round: number;
+  step: string;
+  model: string | null;
+  cutoff: number | null;
+  cutoff_rule: string | null;
+  selected: number | null;
+  selected_tokens: number | null;
+  summary: string | null;
+}
+
+export class WorkStore {
+  readonly db: Database.Database;
+  private readonly insertDoc: Database.Statement;
+
+  constructor(readonly file: string) {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    this.db = new Database(file);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = NORMAL");
+    this.db.pragma("busy_timeout = 5000");
+    this.db.exec(SCHEMA);
+    const v = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
+    if (!v) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
+    else if (Number(v.value) !== SCHEMA_VERSION) throw new InputError(`${file}: work store schema ${v.value}, this mathcorpus reads ${SCHEMA_VERSION}`);
+    this.insertDoc = this.db.prepare(
+      `INSERT OR IGNORE INTO documents (doc_key, url, url_norm, host, domain, path, warc_file, warc_offset, warc_length, offset_kind,
+        fetch_date, lang, lang_conf, title, text, chars, content_hash)
+       VALUES (@docKey, @url, @urlNorm, @host, @domain, @path, @warcFile, @warcOffset, @warcLength, @offsetKind,
+        @fetchDate, @lang, @langConf, @title, @text, @chars, @contentHash)`,
+    );
+  }
+
+  close(): void {
+    this.db.close();
+  }
+
+  isFileDone(name: string): boolean {
+    return this.db.prepare("SELECT 1 FROM files WHERE name = ? AND status = 'done'").get(name) !== undefined;
+  }
+
+  /** Opens the transaction that a file's documents and its done mark share. */
+  beginFile(): void {
+    this.db.exec("BEGIN IMMEDIATE");
+  }
+
+  /** Inserts a document; false if its normalised URL (or key) is already stored. */
+  addDoc(d: DocRow): boolean {
+    return this.insertDoc.run({ ...d, chars: d.text.length }).changes === 1;
+  }
+
+  addDrops(file: string, stage: string, counts: Partial<Record<string, number>>): void {
+    const st = this.db.prepare("INSERT INTO drops (file, stage, reason, count) VALUES (?, ?, ?, ?) ON CONFLICT DO UPDATE SET count = count + excluded.count");
+    for (const [reason, n] of Object.entries(counts)) if (n) st.run(file, stage, reason, n);
+  }
+
+  /** Marks the file done and commits everything since beginFile. */
+  commitFile(name: string, info: { pages: number; kept: number; urlDups: number; stats: unknown }): void {
+    this.db
+      .prepare("INSERT OR REPLACE INTO files (name, status, pages, kept, url_dups, stats, finished_at) VALUES (?, 'done', ?, ?, ?, ?, ?)")
+      .run(name, info.pages, info.kept, info.urlDups, JSON.stringify(info.stats), new Date().toISOString());
+    this.db.exec("COMMIT");
+  }
+
+  rollback(): void {
+    if (this.db.inTransaction) this.db.exec("ROLLBACK");
+  }
+
+  docCount(): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM documents").get() as { n: number }).n;
+  }
+
+  /** Documents in id order, in batches (flat memory). */
+  *iterDocs<T>(columns: string, batch = 1000): Generator<T[]> {
+    const st = this.db.prepare(`SELECT id, ${columns} FROM documents WHERE id > ? ORDER BY id LIMIT ?`);
+    let last = 0;
+    for (;;) {
+      const rows = st.all(last, batch) as Array<T & { id: number }>;
+      if (rows.length === 0) return;
+      last = rows[rows.length - 1]!.id;
+      yield rows;
+    }
+  }
+
+  round(n: number): RoundRow | undefined {
+    return this.db.prepare("SELECT * FROM rounds WHERE round = ?").get(n) as RoundRow | undefined;
+  }
+
+  lastRound(): RoundRow | undefined {
+    return this.db.prepare("SELECT * FROM rounds ORDER BY round DESC LIMIT 1").get() as RoundRow | undefined;
+  }
+
+  setRound(n: number, fields: Partial<Omit<RoundRow, "round">>): void {
+    if (!this.round(n)) this.db.prepare("INSERT INTO rounds (round, step, started_at) VALUES (?, 'ingest', ?)").run(n, new Date().toISOString());
+    const entries = Object.entries(fields);
+    if (entries.length === 0) return;
+    this.db.prepare(`UPDATE rounds SET ${entries.map(([k]) => `${k} = @${k}`).join(", ")} WHERE round = @round`).run({ ...fields, round: n });
+  }
+
+  putScores(round: number, rows: Array<[number, number]>): void {
+    const st = this.db.prepare("INSERT OR REPLACE INTO scores (round, doc_id, score) VALUES (?, ?, ?)");
+    this.db.transaction(() => {
+      for (const [id, s] of rows) st.run(round, id, s);
+    })();
+  }
+
+  clearRound(round: number, tables: string[]): void {
+    for (const t of tables) this.db.prepare(`DELETE FROM ${t} WHERE round = ?`).run(round);
+  }
+}

@@ -1,0 +1,160 @@
+import { spawn } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import Database from "better-sqlite3";
+import { beforeAll, describe, expect, it } from "vitest";
+import { normalizeUrl, urlPrefixes } from "../../src/dedup/url.js";
+import { ROOT, fixture, runCli, tmpDir } from "../helpers.js";
+
+const CLI = path.join(ROOT, "dist", "src", "cli.js");
+
+interface Summary {
+  round: number;
+  selected: number;
+  held_out_recall: number;
+  math_related_hosts: number;
+  promoted: number;
+  convergence_share: number | null;
+  documents: number;
+}
+
+describe("the bundled sample: rounds, domains, promotion, convergence", () => {
+  let dir: string;
+  let rounds: Summary[];
+  let db: Database.Database;
+
+  beforeAll(async () => {
+    dir = tmpDir("mc-run-");
+    const r = await runCli(["run", "--run", path.join(dir, "run"), "--max-rounds", "2", "--bucket", "20000", "--json"]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    rounds = (JSON.parse(r.stdout) as { rounds: Summary[] }).rounds;
+    db = new Database(path.join(dir, "run", "work.sqlite"), { readonly: true });
+  }, 240_000);
+
+  it("round 1 selects PlanetMath pages and planetmath.org comes out math-related", () => {
+    const sel = db.prepare("SELECT d.host, count(*) AS n FROM selections s JOIN documents d ON d.id = s.doc_id WHERE s.round = 1 GROUP BY d.host ORDER BY n DESC").all() as Array<{ host: string; n: number }>;
+    expect(sel[0]!.host).toBe("planetmath.org");
+    expect(sel[0]!.n / rounds[0]!.selected).toBeGreaterThan(0.8);
+    const hosts = db.prepare("SELECT host FROM domain_stats WHERE round = 1 AND math_related = 1").all() as Array<{ host: string }>;
+    expect(hosts.map((h) => h.host)).toContain("planetmath.org");
+  });
+
+  it("promotion adds planetmath.org's unselected pages to the seeds, and round 2 recalls at least as well", () => {
+    const promoted = db.prepare("SELECT d.host, p.prefix, p.round FROM promoted p JOIN documents d ON d.id = p.doc_id").all() as Array<{ host: string; prefix: string; round: number }>;
+    expect(promoted.length).toBe(rounds[0]!.promoted);
+    expect(promoted.length).toBeGreaterThan(0);
+    expect(promoted.every((p) => p.host === "planetmath.org" && p.round === 1 && p.prefix === "planetmath.org/")).toBe(true);
+    const unselected = db.prepare("SELECT count(*) AS n FROM documents d WHERE d.host = 'planetmath.org' AND d.id NOT IN (SELECT doc_id FROM selections WHERE round = 1)").get() as { n: number };
+    expect(promoted.length).toBe(unselected.n);
+    expect(rounds[1]!.held_out_recall).toBeGreaterThanOrEqual(rounds[0]!.held_out_recall);
+    expect(rounds[1]!.convergence_share).toBeGreaterThan(0);
+    const ann = db.prepare("SELECT prefix, decision, who FROM annotations").all();
+    expect(ann).toEqual([{ prefix: "planetmath.org/", decision: "accept", who: "auto" }]);
+  });
+
+  it("stores every round's model with a sidecar, scores for every document, and reports", () => {
+    for (const n of [1, 2]) {
+      const side = JSON.parse(fs.readFileSync(path.join(dir, "run", "models", `round-${n}`, "model.json"), "utf8")) as { round: number; metrics: { roc_auc: number } };
+      expect(side.round).toBe(n);
+      expect(side.metrics.roc_auc).toBeGreaterThan(0.8);
+      const c = db.prepare("SELECT count(*) AS n FROM scores WHERE round = ?").get(n) as { n: number };
+      expect(c.n).toBe(rounds[0]!.documents);
+      expect(fs.existsSync(path.join(dir, "run", "reports", `round-${n}.pr.svg`))).toBe(true);
+    }
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "run", "config.json"), "utf8"))).toMatchObject({ command: "run", fpr: 0.15, autoAccept: 0.5 });
+  });
+
+  it("later rounds re-score stored text and never read the WARC", async () => {
+    const runDir = path.join(dir, "run");
+    const before = db.prepare("SELECT count(*) AS n FROM files").get();
+    const r = await runCli(["round", "--run", runDir, "--sources", path.join(dir, "does-not-exist.warc.gz"), "--bucket", "20000", "--json"]);
+    expect(r.code).toBe(0);
+    expect((JSON.parse(r.stdout) as { rounds: Summary[] }).rounds[0]!.round).toBe(3);
+    expect(r.stderr).not.toMatch(/crawling/);
+    expect(db.prepare("SELECT count(*) AS n FROM files").get()).toEqual(before);
+  });
+
+  it("domains shows math-related hosts and records decisions; selected lists pages; eval --run reads the round", async () => {
+    const runDir = path.join(dir, "run");
+    const d = await runCli(["domains", "--run", runDir, "--reject", "planetmath.org/", "--who", "tester", "--json"]);
+    expect(d.code).toBe(0);
+    const j = JSON.parse(d.stdout) as { hosts: Array<{ host: string; prefixes: Array<{ prefix: string; decision: string }> }> };
+    expect(j.hosts[0]!.host).toBe("planetmath.org");
+    expect(j.hosts[0]!.prefixes.find((p) => p.prefix === "planetmath.org/")!.decision).toBe("reject");
+    const bad = await runCli(["domains", "--run", runDir, "--accept", "not a prefix"]);
+    expect(bad.code).toBe(2);
+    const s = await runCli(["selected", "--run", runDir, "--round", "1", "--jsonl"]);
+    const lines = s.stdout.trim().split("\n").map((l) => JSON.parse(l) as { url: string; score: number; first_round: number });
+    expect(lines).toHaveLength(rounds[0]!.selected);
+    expect(lines.every((l) => l.first_round === 1)).toBe(true);
+    const e = await runCli(["eval", "--run", runDir, "--round", "2", "--json"]);
+    expect((JSON.parse(e.stdout) as { at_cutoff: { recall: number } }).at_cutoff.recall).toBeCloseTo(rounds[1]!.held_out_recall, 6);
+  });
+});
+
+describe("URL normalisation and prefixes", () => {
+  it("drops fragments, default ports, tracking and session parameters; keeps paths", () => {
+    expect(normalizeUrl("HTTP://Example.COM:80/a/B?utm_source=x&id=3&PHPSESSID=abc#top")).toBe("http://example.com/a/B?id=3");
+    expect(normalizeUrl("https://x.org:443/p/")).toBe("https://x.org/p/");
+  });
+  it("prefixes: host root, then one and two directory segments", () => {
+    expect(urlPrefixes("h.org", "/a/b/c.html").map((p) => p.prefix)).toEqual(["h.org/", "h.org/a/", "h.org/a/b/"]);
+    expect(urlPrefixes("h.org", "/page").map((p) => p.prefix)).toEqual(["h.org/"]);
+  });
+});
+
+function runProc(args: string[], killAfterMs?: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [CLI, ...args], { stdio: ["ignore", "ignore", "ignore"] });
+    const t = killAfterMs === undefined ? undefined : setTimeout(() => p.kill("SIGKILL"), killAfterMs);
+    p.on("exit", (code) => {
+      if (t) clearTimeout(t);
+      resolve(code);
+    });
+  });
+}
+
+function snapshot(file: string): { docs: unknown[]; scores: unknown[] } {
+  const db = new Database(file, { readonly: true });
+  try {
+    return {
+      docs: db.prepare("SELECT doc_key, url_norm, content_hash FROM documents ORDER BY doc_key").all(),
+      scores: db.prepare("SELECT d.doc_key, s.round, s.score FROM scores s JOIN documents d ON d.id = s.doc_id ORDER BY d.doc_key, s.round").all(),
+    };
+  } finally {
+    db.close();
+  }
+}
+
+describe("crash safety", () => {
+  it("SIGKILL at random points of a multi-file round, then rerun: exactly the documents and scores of an uninterrupted run", async () => {
+    const dir = tmpDir("mc-kill-");
+    const src = path.join(dir, "warcs");
+    fs.mkdirSync(src);
+    for (const f of ["CC-MAIN-2020-34-excerpt.resiliparse.warc.gz", "clueweb09-en-sample.warc.gz", "dolma-wget-sample-0000.warc.gz", "hrbrmstr-20160901-00000.warc.gz"]) fs.copyFileSync(fixture("warc", f), path.join(src, f));
+    fs.copyFileSync(path.join(ROOT, "data", "crawl-sample.warc.gz"), path.join(src, "zz-sample.warc.gz"));
+    const seeds = path.join(dir, "seeds");
+    fs.mkdirSync(seeds);
+    const lines = zlib.gunzipSync(fs.readFileSync(path.join(ROOT, "seeds", "seeds-stackmathqa.jsonl.gz"))).toString().split("\n").slice(0, 300);
+    fs.writeFileSync(path.join(seeds, "s.jsonl"), lines.join("\n") + "\n");
+    const args = (run: string) => ["round", "--run", run, "--sources", src, "--seeds", seeds, "--deterministic", "--bucket", "20000", "--threads", "2"];
+    expect(await runProc(args(path.join(dir, "clean")))).toBe(0);
+    const clean = snapshot(path.join(dir, "clean", "work.sqlite"));
+    const killed = path.join(dir, "killed");
+    let random = 12345;
+    const next = () => ((random = (random * 1103515245 + 12345) % 2 ** 31), random / 2 ** 31);
+    let kills = 0;
+    for (let i = 0; i < 4; i++) {
+      const code = await runProc(args(killed), 400 + Math.floor(next() * 2500));
+      if (code === null) kills++;
+      if (code === 0) break;
+    }
+    expect(kills).toBeGreaterThan(0);
+    expect(await runProc(args(killed))).toBe(0);
+    const after = snapshot(path.join(killed, "work.sqlite"));
+    expect(after.docs).toEqual(clean.docs);
+    expect(after.scores).toEqual(clean.scores);
+    expect(clean.docs.length).toBeGreaterThan(700);
+  }, 300_000);
+});

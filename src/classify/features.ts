@@ -16,7 +16,8 @@ export const MAX_TOKENS = 4000;
 
 export function tokens(text: string, max = MAX_TOKENS): string[] {
   const out: string[] = [];
-  const lower = text.toLowerCase();
+  // no more text is lower-cased than the tokens taken can come from
+  const lower = (text.length > max * 12 ? text.slice(0, max * 12) : text).toLowerCase();
   TOKEN.lastIndex = 0;
   let m: RegExpExecArray | null;
   while (out.length < max && (m = TOKEN.exec(lower)) !== null) {

@@ -52,6 +52,8 @@ export interface RoundSummary {
   convergence_share: number | null;
   new_pages: number | null;
   seconds: number;
+  /** Seconds per step of this invocation (train, score, select: selection + domains + promotion). */
+  timings: Record<string, number>;
 }
 
 export interface RoundDeps {
@@ -210,6 +212,12 @@ function convergence(store: WorkStore, round: number): { share: number | null; n
  */
 export async function runRound(store: WorkStore, round: number, cfg: RoundConfig, deps: RoundDeps): Promise<RoundSummary> {
   const t0 = Date.now();
+  const timings: Record<string, number> = {};
+  let tStep = Date.now();
+  const lap = (name: string) => {
+    timings[name] = (Date.now() - tStep) / 1000;
+    tStep = Date.now();
+  };
   store.setRound(round, {});
   let row = store.round(round)!;
   const promotedBefore = promotedDocs(store, round);
@@ -218,6 +226,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
   const posHeld = positives.filter((d) => isHeldOut(d.id, cfg.heldOut));
   const negatives = sampleNegatives(store, cfg.negCount > 0 ? cfg.negCount : positives.length, cfg.seed);
   const negTrain = negatives.filter((d) => !isHeldOut(d.id, cfg.heldOut));
+  lap("sample");
   const negHeldKeys = new Set(negatives.filter((d) => isHeldOut(d.id, cfg.heldOut)).map((d) => d.id));
   const model = path.join(cfg.runDir, "models", `round-${round}`, "model.bin");
   if (!after(row.step, "train") || !fs.existsSync(model)) {
@@ -226,6 +235,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
     store.setRound(round, { step: "score", model: path.relative(cfg.runDir, r.model) });
     row = store.round(round)!;
   }
+  lap("train");
   const scorer = new Scorer(model, cfg.scoreProcesses);
   try {
     if (!after(row.step, "score")) {
@@ -233,6 +243,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
       await scoreAll(store, round, scorer, deps.logger);
       store.setRound(round, { step: "select" });
     }
+    lap("score");
     // held-out evaluation: held-out positives (seeds scored here, promoted from the store) vs held-out negatives
     const scoreOf = store.db.prepare("SELECT s.score FROM scores s JOIN documents d ON d.id = s.doc_id WHERE s.round = ? AND d.doc_key = ?");
     const storeScore = (key: string) => (scoreOf.get(round, key) as { score: number } | undefined)?.score;
@@ -248,6 +259,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
     const accepted = cfg.autoAccept !== undefined ? autoAccept(store, round, cfg.autoAccept) : 0;
     const promoted = promote(store, round);
     const conv = convergence(store, round);
+    lap("select");
     const summary: RoundSummary = {
       round,
       documents: store.docCount(),
@@ -266,6 +278,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
       convergence_share: conv.share === null ? null : +conv.share.toFixed(6),
       new_pages: conv.newPages,
       seconds: (Date.now() - t0) / 1000,
+      timings,
     };
     const sidecar = {
       format: 1,

@@ -10,6 +10,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "run the next crawl-filter round of a run (round 1 crawls the sources)",
     load: async () => (await import("./round.js")).command,
   },
+  clean: {
+    summary: "dedup (exact, MinHash near-dup) and benchmark decontamination of a round's selection",
+    load: async () => (await import("./clean.js")).command,
+  },
   domains: {
     summary: "math-related hosts and URL prefixes of a round; accept/reject prefixes",
     load: async () => (await import("./domains.js")).command,

@@ -1,6 +1,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { readSeeds } from "../classify/seeds.js";
+import { type CleanSummary, cleanRound } from "../clean/clean.js";
+import { BenchmarkIndex, loadBenchmarkDir } from "../decont/index.js";
+import { DEFAULT_MINHASH } from "../dedup/minhash.js";
 import { fastTextArgs, trainOptionSpecs } from "../config/classify.js";
 import { extractOptionSpecs, toExtractOptions } from "../config/extract.js";
 import { roundOptionSpecs, validateRoundOptions } from "../config/rounds.js";
@@ -158,7 +161,16 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
         break;
       }
     }
-    if (o.json) io.stdout.write(JSON.stringify({ run: path.relative(io.cwd, runDir) || ".", rounds: summaries, failed_sources: failedSources }, null, 2) + "\n");
+    let cleaned: CleanSummary | undefined;
+    const lastDone = store.db.prepare("SELECT max(round) AS r FROM rounds WHERE step = 'done'").get() as { r: number | null };
+    if (command === "run" && lastDone.r && !io.signal?.aborted) {
+      // clean the final selection: exact and near duplicates, benchmark contamination
+      const index = new BenchmarkIndex();
+      loadBenchmarkDir(path.join(packageRoot(), "data", "benchmarks"), index);
+      cleaned = await cleanRound(store, lastDone.r, index, DEFAULT_MINHASH, logger);
+      if (!o.json) io.stdout.write(`clean: round ${cleaned.round}: ${cleaned.kept} of ${cleaned.selected} selected pages kept; removed: ${Object.entries(cleaned.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}\n`);
+    }
+    if (o.json) io.stdout.write(JSON.stringify({ run: path.relative(io.cwd, runDir) || ".", rounds: summaries, clean: cleaned ?? null, failed_sources: failedSources }, null, 2) + "\n");
     logger.log("info", `${command}_done`, { rounds: summaries.length });
     if (io.signal?.aborted) return EXIT.interrupted;
     return failedSources.length > 0 ? EXIT.partial : EXIT.ok;

@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS prefix_stats (round INTEGER NOT NULL, prefix TEXT NOT
 CREATE TABLE IF NOT EXISTS annotations (prefix TEXT PRIMARY KEY, decision TEXT NOT NULL, who TEXT NOT NULL, at TEXT NOT NULL,
   round INTEGER, note TEXT) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS promoted (doc_id INTEGER PRIMARY KEY, round INTEGER NOT NULL, prefix TEXT NOT NULL, reason TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS minhash_bands (round INTEGER NOT NULL, band INTEGER NOT NULL, key INTEGER NOT NULL, doc_id INTEGER NOT NULL,
+  PRIMARY KEY (round, band, key, doc_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clean (round INTEGER NOT NULL, doc_id INTEGER NOT NULL, status TEXT NOT NULL, dup_of INTEGER,
+  cluster INTEGER, benchmark TEXT, item TEXT, field TEXT, span TEXT, PRIMARY KEY (round, doc_id)) WITHOUT ROWID;
 `;
 
 export interface DocRow {

@@ -1,0 +1,81 @@
+import fs from "node:fs";
+import path from "node:path";
+import { cleanRound } from "../clean/clean.js";
+import { EXIT, InputError, UsageError } from "../core/errors.js";
+import { type Io, writeLine } from "../core/io.js";
+import { fileLogger } from "../core/log.js";
+import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
+import { packageRoot } from "../core/paths.js";
+import { BenchmarkIndex, DEFAULT_FIELDS, loadBenchmarkDir, readBenchmark } from "../decont/index.js";
+import { DEFAULT_MINHASH } from "../dedup/minhash.js";
+import { WorkStore } from "../store/store.js";
+import type { Command } from "./command.js";
+
+const specs = {
+  run: { type: "string", default: "runs/sample", arg: "DIR", help: "run directory" },
+  round: { type: "number", arg: "N", help: "the round whose selection is cleaned (default: the last finished one)" },
+  benchmark: { type: "list", default: [], arg: "FILE,...", help: "more benchmark files (JSONL, or TSV question<TAB>answer) to decontaminate against" },
+  bundledBenchmarks: { type: "boolean", default: true, help: "also use the bundled benchmarks in data/benchmarks (--bundled-benchmarks false to skip)" },
+  questionField: { type: "list", default: DEFAULT_FIELDS.question, arg: "NAME,...", help: "JSONL fields holding benchmark questions" },
+  answerField: { type: "list", default: DEFAULT_FIELDS.answer, arg: "NAME,...", help: "JSONL fields holding benchmark answers" },
+  bands: { type: "number", default: DEFAULT_MINHASH.bands, arg: "N", help: "MinHash LSH bands" },
+  rows: { type: "number", default: DEFAULT_MINHASH.rows, arg: "N", help: "MinHash rows per band (bands × rows hashes; 14 × 8 ≈ 0.7–0.8 Jaccard)" },
+  shingle: { type: "number", default: DEFAULT_MINHASH.shingle, arg: "N", help: "words per shingle (CJK: characters)" },
+  json: { type: "boolean", default: false, help: "print every removed page as a JSON line (url, reason, duplicate of / benchmark, item, matched span), then the summary" },
+} as const satisfies OptionSpecs;
+
+const details = `Removes from a round's selection: exact duplicates (normalised text; the best-scoring copy is
+kept, ties: the earliest), near duplicates (MinHash LSH clusters; the best-scoring page is kept)
+and pages sharing a 10-gram with a benchmark question or answer (texts of 3–9 tokens matched
+whole). Every decision is stored in the run's work store (table clean) for export.`;
+
+export const command: Command = {
+  name: "clean",
+  summary: "dedup (exact, MinHash near-dup) and benchmark decontamination of a round's selection",
+  async run(argv: string[], io: Io): Promise<number> {
+    const cl = parseCommandLine("clean", specs, argv, io.cwd);
+    if (cl.help) {
+      io.stdout.write(renderHelp("clean", "--run DIR [options]", "Deduplicate and decontaminate a round's selection.", specs, details));
+      return EXIT.ok;
+    }
+    const o = cl.options;
+    for (const [flag, v] of [["bands", o.bands], ["rows", o.rows], ["shingle", o.shingle]] as const) {
+      if (!Number.isInteger(v) || v < 1) throw new UsageError(`--${flag} expects a whole number ≥ 1, got ${v}`);
+    }
+    if (cl.dryRun) {
+      io.stdout.write(JSON.stringify({ command: "clean", ...o }, null, 2) + "\n");
+      return EXIT.ok;
+    }
+    const runDir = path.resolve(io.cwd, o.run);
+    const file = path.join(runDir, "work.sqlite");
+    if (!fs.existsSync(file)) throw new InputError(`no work store at ${file}: run \`mathcorpus round --run ${o.run}\` first`);
+    const fields = { question: o.questionField, answer: o.answerField };
+    const index = new BenchmarkIndex();
+    const names = o.bundledBenchmarks ? loadBenchmarkDir(path.join(packageRoot(), "data", "benchmarks"), index, fields) : [];
+    for (const b of o.benchmark) {
+      const f = path.resolve(io.cwd, b);
+      index.add(path.basename(f).replace(/\.(jsonl|tsv)$/, ""), readBenchmark(f, fields));
+      names.push(path.basename(f));
+    }
+    if (names.length === 0) throw new UsageError("clean: no benchmarks (the bundled ones are off and no --benchmark given)");
+    const store = new WorkStore(file);
+    const logger = fileLogger(path.join(runDir, "logs", "clean.jsonl"));
+    try {
+      const round = o.round ?? (store.db.prepare("SELECT max(round) AS r FROM rounds WHERE step = 'done'").get() as { r: number | null }).r;
+      if (!round) throw new InputError(`${o.run}: no finished round to clean`);
+      const s = await cleanRound(store, round, index, { bands: o.bands, rows: o.rows, shingle: o.shingle, seed: DEFAULT_MINHASH.seed }, logger);
+      if (o.json) {
+        const rows = store.db
+          .prepare("SELECT d.url, c.status AS reason, dd.url AS duplicate_of, c.cluster, c.benchmark, c.item, c.field, c.span FROM clean c JOIN documents d ON d.id = c.doc_id LEFT JOIN documents dd ON dd.id = c.dup_of WHERE c.round = ? AND c.status != 'kept' ORDER BY c.status, d.id")
+          .iterate(round) as Iterable<Record<string, unknown>>;
+        for (const r of rows) await writeLine(io.stdout, JSON.stringify(Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null))));
+        await writeLine(io.stdout, JSON.stringify({ summary: { ...s, benchmarks: names.length, index: index.counts } }));
+      }
+      io.stderr.write(`clean: round ${round}: ${s.kept} of ${s.selected} selected pages kept; removed: ${Object.entries(s.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}; ${s.clusters} near-duplicate clusters; ${names.length} benchmarks (${index.counts.items} items)\n`);
+      return EXIT.ok;
+    } finally {
+      store.close();
+      await logger.close();
+    }
+  },
+};

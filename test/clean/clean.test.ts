@@ -1,0 +1,144 @@
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cleanRound } from "../../src/clean/clean.js";
+import { nullLogger } from "../../src/core/log.js";
+import { BenchmarkIndex, loadBenchmarkDir, readBenchmark } from "../../src/decont/index.js";
+import { DEFAULT_MINHASH, MinHasher, estimateJaccard, jaccard, shingles } from "../../src/dedup/minhash.js";
+import { WorkStore } from "../../src/store/store.js";
+import { ROOT, runCli, tmpDir } from "../helpers.js";
+
+const BENCH = path.join(ROOT, "data", "benchmarks");
+let index: BenchmarkIndex;
+
+/** Real StackMathQA answers (text), the bundled seeds. */
+function realTexts(n: number): string[] {
+  return zlib
+    .gunzipSync(fs.readFileSync(path.join(ROOT, "seeds", "seeds-stackmathqa.jsonl.gz")))
+    .toString()
+    .split("\n")
+    .filter(Boolean)
+    .slice(0, n)
+    .map((l) => (JSON.parse(l) as { text: string }).text);
+}
+
+/** A near duplicate: two sentences replaced and a boilerplate line added. */
+function perturb(text: string, k: number): string {
+  const s = text.split(/(?<=[.?!])\s+/);
+  for (let j = 0; j < 2 && s.length > 4; j++) s[(k * 7 + j * 3) % s.length] = `This sentence ${k}-${j} was changed by an editor.`;
+  return s.join(" ") + "\nShare this page on social media. Copyright 2024.";
+}
+
+beforeAll(() => {
+  index = new BenchmarkIndex();
+  loadBenchmarkDir(BENCH, index);
+});
+
+describe("MinHash", () => {
+  it("estimates the exact Jaccard of real pairs", async () => {
+    const h = await MinHasher.create(DEFAULT_MINHASH);
+    const texts = realTexts(60).filter((t) => t.length > 1500);
+    let err = 0;
+    for (let i = 0; i < texts.length; i++) {
+      const a = texts[i]!;
+      const b = i % 2 ? perturb(a, i) : texts[(i + 1) % texts.length]!;
+      const exact = jaccard(shingles(a, 5), shingles(b, 5));
+      err += Math.abs(estimateJaccard(h.signature(a), h.signature(b)) - exact);
+    }
+    expect(err / texts.length).toBeLessThan(0.05);
+  });
+});
+
+describe("decontamination index", () => {
+  const host = "The city council met on Tuesday to discuss the new budget for parks and libraries. ";
+  it("finds a planted question from every bundled benchmark, with benchmark, item and span", () => {
+    const files: string[] = [];
+    (function walk(d: string) {
+      for (const f of fs.readdirSync(d)) {
+        const p = path.join(d, f);
+        if (fs.statSync(p).isDirectory()) walk(p);
+        else files.push(p);
+      }
+    })(BENCH);
+    expect(files.length).toBe(24);
+    for (const f of files) {
+      const q = readBenchmark(f).filter((t) => ["question", "problem", "input", "informal_statement", "messages"].includes(t.field));
+      const item = q.find((t) => t.text.length > 80) ?? q[0]!;
+      const m = index.scan(host + item.text + " " + host);
+      expect(m, f).toBeDefined();
+      expect(item.text.replace(/\s+/g, "")).toContain(m!.text.replace(/\s+/g, ""));
+    }
+  });
+
+  it("an answer pasted with other whitespace and case is found (GSM8K, MATH)", () => {
+    for (const f of ["gsm8k_test.jsonl", "math_test.jsonl"]) {
+      const a = readBenchmark(path.join(BENCH, f)).find((t) => t.field === "answer" || t.field === "solution")!;
+      const m = index.scan(host + a.text.toUpperCase().replace(/\s+/g, "  \n ") + host);
+      expect(m, f).toMatchObject({ benchmark: f.replace(".jsonl", "") });
+    }
+  });
+
+  it("short Chinese items are matched exactly as token sequences; 1–2-token answers are ignored", () => {
+    const idx = new BenchmarkIndex();
+    idx.add("cmath-like", [
+      { id: "1", field: "question", text: "小明有几个苹果" },
+      { id: "2", field: "golden", text: "18" },
+    ]);
+    expect(idx.counts).toMatchObject({ short: 1, ignored: 1 });
+    expect(idx.scan("今天老师问：小明有几个苹果？大家都笑了")).toMatchObject({ benchmark: "cmath-like", item: "1", kind: "exact", text: "小明有几个苹果" });
+    expect(idx.scan("小明有几个梨")).toBeUndefined();
+    expect(idx.scan("The answer is 18.")).toBeUndefined();
+    const gaokao = readBenchmark(path.join(BENCH, "gaokao_mathcloze.jsonl"))[0]!;
+    expect(index.scan("考试题目：" + gaokao.text)).toMatchObject({ benchmark: "gaokao_mathcloze" });
+  });
+});
+
+describe("cleanRound on a work store", () => {
+  it("removes exact and near duplicates (keeping the best score) and contaminated pages, recording why", async () => {
+    const dir = tmpDir("mc-clean-");
+    const store = new WorkStore(path.join(dir, "work.sqlite"));
+    const texts = realTexts(200).filter((t) => t.length > 3000).slice(0, 20);
+    const gsm = readBenchmark(path.join(BENCH, "gsm8k_test.jsonl"))[0]!.text;
+    const docs = [
+      ...texts.map((t, i) => ({ key: `orig-${i}`, text: t, score: 0.9 })),
+      { key: "exact-0", text: texts[0]!.toUpperCase(), score: 0.95 }, // same normalised text, better score: it is kept
+      { key: "near-1", text: perturb(texts[1]!, 1), score: 0.5 },
+      { key: "near-2", text: perturb(texts[2]!, 2), score: 0.99 },
+      { key: "contaminated", text: `Homework help. ${gsm} Please show your work.`, score: 0.8 },
+    ];
+    store.beginFile();
+    docs.forEach((d, i) =>
+      store.addDoc({ docKey: d.key, url: `https://x.example/${d.key}`, urlNorm: `https://x.example/${d.key}`, host: "x.example", domain: "x.example", path: `/${d.key}`, warcFile: "w", warcOffset: i, warcLength: 1, offsetKind: "plain", fetchDate: "", lang: "en", langConf: 1, title: "", text: d.text, contentHash: "" }),
+    );
+    store.commitFile("w", { pages: docs.length, kept: docs.length, urlDups: 0, stats: {} });
+    store.setRound(1, { step: "done" });
+    const ids = new Map((store.db.prepare("SELECT id, doc_key FROM documents").all() as Array<{ id: number; doc_key: string }>).map((r) => [r.doc_key, r.id]));
+    store.putScores(1, docs.map((d) => [ids.get(d.key)!, d.score]));
+    for (const d of docs) store.db.prepare("INSERT INTO selections (round, doc_id) VALUES (1, ?)").run(ids.get(d.key));
+    const s = await cleanRound(store, 1, index, DEFAULT_MINHASH, nullLogger);
+    expect(s.removed).toEqual({ contaminated: 1, exact_dup: 1, near_dup: 2 });
+    expect(s.kept).toBe(docs.length - 4);
+    const row = (key: string) => store.db.prepare("SELECT status, dup_of, benchmark, item, span FROM clean WHERE round = 1 AND doc_id = ?").get(ids.get(key)) as { status: string; dup_of: number | null; benchmark: string | null; item: string | null; span: string | null };
+    expect(row("orig-0")).toMatchObject({ status: "exact_dup", dup_of: ids.get("exact-0") });
+    expect(row("exact-0").status).toBe("kept");
+    expect(row("near-1")).toMatchObject({ status: "near_dup", dup_of: ids.get("orig-1") });
+    expect(row("orig-2")).toMatchObject({ status: "near_dup", dup_of: ids.get("near-2") });
+    expect(row("contaminated")).toMatchObject({ status: "contaminated", benchmark: "gsm8k_test", item: "1" });
+    expect(gsm).toContain(row("contaminated").span!.slice(0, 20));
+    store.close();
+  });
+
+  it("mathcorpus clean --json lists removed pages and a summary", async () => {
+    const dir = tmpDir("mc-cleancli-");
+    const run = await runCli(["run", "--run", path.join(dir, "r"), "--max-rounds", "1", "--bucket", "20000"]);
+    expect(run.code).toBe(0);
+    const r = await runCli(["clean", "--run", path.join(dir, "r"), "--json"]);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { summary?: { selected: number; kept: number } });
+    const summary = lines[lines.length - 1]!.summary!;
+    expect(summary.selected).toBeGreaterThan(0);
+    expect(summary.kept).toBeLessThanOrEqual(summary.selected);
+    expect(r.stderr).toMatch(/clean: round 1: \d+ of \d+ selected pages kept/);
+  });
+});

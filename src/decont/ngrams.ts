@@ -46,6 +46,7 @@ export function normTokens(text: string): Tokens {
   for (let m = TOKEN.exec(lower); m !== null; m = TOKEN.exec(lower)) {
     const t = m[0];
     if (lower.charCodeAt(m.index - 1) === 92) continue; // a LaTeX command name
+    if (lower.endsWith("\\begin{", m.index) || lower.endsWith("\\end{", m.index)) continue; // an environment name
     if (t.length === 1 && t.charCodeAt(0) < 0x80 && !(t >= "0" && t <= "9")) continue; // a variable
     hashes.push(hash32(t));
     const isWord = /^\p{N}+$/u.test(t) ? 0 : 1;

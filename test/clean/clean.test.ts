@@ -58,7 +58,7 @@ describe("decontamination index", () => {
       for (const f of fs.readdirSync(d)) {
         const p = path.join(d, f);
         if (fs.statSync(p).isDirectory()) walk(p);
-        else files.push(p);
+        else if (/\.(jsonl|tsv)$/.test(f)) files.push(p);
       }
     })(BENCH);
     expect(files.length).toBe(24);

@@ -89,8 +89,11 @@ describe("decontamination index", () => {
     expect(idx.scan("今天老师问：小明有几个苹果？大家都笑了")).toMatchObject({ benchmark: "cmath-like", item: "1", kind: "exact", text: "小明有几个苹果" });
     expect(idx.scan("小明有几个梨")).toBeUndefined();
     expect(idx.scan("The answer is 18.")).toBeUndefined();
-    const gaokao = readBenchmark(path.join(BENCH, "gaokao_mathcloze.jsonl"))[0]!;
-    expect(index.scan("考试题目：" + gaokao.text)).toMatchObject({ benchmark: "gaokao_mathcloze" });
+    // real short items: CMATH's "9只兔子有多少条腿？" and Gaokao MathQA's first question (3–9 tokens)
+    const rabbit = readBenchmark(path.join(BENCH, "cmath_dev.jsonl")).find((t) => t.text === "9只兔子有多少条腿？")!;
+    expect(index.scan(`小学数学练习：${rabbit.text}请写出算式。`)).toMatchObject({ benchmark: "cmath_dev", kind: "exact", text: "9只兔子有多少条腿" });
+    const gaokao = readBenchmark(path.join(BENCH, "gaokao_mathqa.jsonl"))[0]!;
+    expect(index.scan("2021年考题：" + gaokao.text + " 答案见下页")).toMatchObject({ benchmark: "gaokao_mathqa", kind: "exact", item: gaokao.id });
   });
 });
 

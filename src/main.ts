@@ -15,7 +15,7 @@ function topHelp(): string {
     ...rows,
     "",
     "Run `mathcorpus <command> --help` for a command's options.",
-    "Exit codes: 0 ok, 1 internal error, 2 bad usage or config, 3 unusable input, 4 some sources failed, 130 interrupted.",
+    "Exit codes: 0 ok, 1 internal error, 2 bad usage or config, 3 unusable input, 4 some sources failed, 5 verification failed, 130 interrupted.",
     "",
   ].join("\n");
 }

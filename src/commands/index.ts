@@ -14,6 +14,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "dedup (exact, MinHash near-dup) and benchmark decontamination of a round's selection",
     load: async () => (await import("./clean.js")).command,
   },
+  export: {
+    summary: "write a cleaned round as token-balanced SQLite shards with a manifest",
+    load: async () => (await import("./export.js")).command,
+  },
+  verify: {
+    summary: "check a shard set against its manifest; exit 5 on any mismatch",
+    load: async () => (await import("./verify.js")).command,
+  },
   domains: {
     summary: "math-related hosts and URL prefixes of a round; accept/reject prefixes",
     load: async () => (await import("./domains.js")).command,

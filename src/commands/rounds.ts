@@ -4,6 +4,8 @@ import { readSeeds } from "../classify/seeds.js";
 import { type CleanSummary, cleanRound } from "../clean/clean.js";
 import { BenchmarkIndex, loadBenchmarkDir } from "../decont/index.js";
 import { DEFAULT_MINHASH } from "../dedup/minhash.js";
+import { exportRound } from "../export/export.js";
+import type { Manifest } from "../export/verify.js";
 import { fastTextArgs, trainOptionSpecs } from "../config/classify.js";
 import { extractOptionSpecs, toExtractOptions } from "../config/extract.js";
 import { roundOptionSpecs, validateRoundOptions } from "../config/rounds.js";
@@ -46,6 +48,27 @@ function summaryLine(s: RoundSummary): string {
     (s.convergence_share === null ? "" : `; convergence ${(100 * s.convergence_share).toFixed(1)}% (${s.new_pages} new)`) +
     `; ${s.seconds.toFixed(1)}s\n`
   );
+}
+
+/** The end-of-run table: what the run saw, kept, selected, cleaned and wrote. */
+function runSummary(store: WorkStore, rounds: RoundSummary[], cleaned: CleanSummary, m: Manifest, out: string): string {
+  const drops = store.db.prepare("SELECT stage, reason, sum(count) AS n FROM drops GROUP BY stage, reason ORDER BY stage, n DESC").all() as Array<{ stage: string; reason: string; n: number }>;
+  const files = store.db.prepare("SELECT count(*) AS files, coalesce(sum(pages), 0) AS pages FROM files").get() as { files: number; pages: number };
+  const hosts = store.db.prepare("SELECT host, selected, pages FROM domain_stats WHERE round = ? AND math_related = 1 ORDER BY selected DESC LIMIT 5").all(cleaned.round) as Array<{ host: string; selected: number; pages: number }>;
+  const accepted = store.db.prepare("SELECT prefix, who FROM annotations WHERE decision = 'accept' ORDER BY prefix").all() as Array<{ prefix: string; who: string }>;
+  const row = (k: string, v: string) => `  ${k.padEnd(28)} ${v}\n`;
+  let t = "\nrun summary\n";
+  t += row("WARC files / HTML pages", `${files.files} / ${files.pages}`);
+  t += row("documents stored", String(store.docCount()));
+  for (const stage of ["warc", "extract"]) t += row(`dropped (${stage})`, drops.filter((d) => d.stage === stage).map((d) => `${d.reason}=${d.n}`).join(" ") || "none");
+  for (const r of rounds) {
+    t += row(`round ${r.round}`, `selected ${r.selected} (${r.selected_tokens} tokens), held-out recall ${r.held_out_recall.toFixed(3)}, promoted ${r.promoted}` + (r.convergence_share === null ? "" : `, convergence ${(100 * r.convergence_share).toFixed(1)}%`));
+  }
+  t += row("math-related hosts", hosts.map((h) => `${h.host} (${h.selected}/${h.pages})`).join(", ") || "none");
+  t += row("accepted prefixes", accepted.map((a) => `${a.prefix} (${a.who})`).join(", ") || "none");
+  t += row("removed by clean", Object.entries(cleaned.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none");
+  t += row("exported", `${m.documents} documents, ${m.tokens} tokens in ${m.shards.length} shard(s) → ${out}`);
+  return t;
 }
 
 function readPreviousConfig(runDir: string): { fpr?: number; autoAccept?: number; seeds?: string } | undefined {
@@ -170,7 +193,12 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
       cleaned = await cleanRound(store, lastDone.r, index, DEFAULT_MINHASH, logger);
       if (!o.json) io.stdout.write(`clean: round ${cleaned.round}: ${cleaned.kept} of ${cleaned.selected} selected pages kept; removed: ${Object.entries(cleaned.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}\n`);
     }
-    if (o.json) io.stdout.write(JSON.stringify({ run: path.relative(io.cwd, runDir) || ".", rounds: summaries, clean: cleaned ?? null, failed_sources: failedSources }, null, 2) + "\n");
+    let manifest: Manifest | undefined;
+    if (cleaned && !io.signal?.aborted) {
+      manifest = exportRound(store, cleaned.round, runDir, path.join(runDir, "export"), { shardTokens: 100_000_000, shardDocs: 0, seed: o.seed, pageSize: 65536, force: false });
+      if (!o.json) io.stdout.write(runSummary(store, summaries, cleaned, manifest, path.relative(io.cwd, path.join(runDir, "export"))));
+    }
+    if (o.json) io.stdout.write(JSON.stringify({ run: path.relative(io.cwd, runDir) || ".", rounds: summaries, clean: cleaned ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources }, null, 2) + "\n");
     logger.log("info", `${command}_done`, { rounds: summaries.length });
     if (io.signal?.aborted) return EXIT.interrupted;
     return failedSources.length > 0 ? EXIT.partial : EXIT.ok;

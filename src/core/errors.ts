@@ -9,6 +9,7 @@ export const EXIT = {
   usage: 2,
   input: 3,
   partial: 4,
+  verifyFailed: 5,
   interrupted: 130,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

@@ -1,0 +1,52 @@
+import fs from "node:fs";
+import path from "node:path";
+import { EXIT, InputError, UsageError } from "../core/errors.js";
+import type { Io } from "../core/io.js";
+import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
+import { exportRound } from "../export/export.js";
+import { WorkStore } from "../store/store.js";
+import type { Command } from "./command.js";
+
+export const exportSpecs = {
+  run: { type: "string", default: "runs/sample", arg: "DIR", help: "run directory" },
+  out: { type: "string", arg: "DIR", help: "output folder for shards and manifest.json (default: DIR/export)" },
+  round: { type: "number", arg: "N", help: "the cleaned round to export (default: the last finished one)" },
+  shardTokens: { type: "number", default: 100_000_000, arg: "TOKENS", help: "about this many cl100k tokens per shard" },
+  shardDocs: { type: "number", default: 0, arg: "N", help: "this many documents per shard instead (0: by tokens)" },
+  seed: { type: "number", default: 1, arg: "N", help: "seed of the document permutation (sha256 of \"<seed>:<id>\" order)" },
+  pageSize: { type: "number", default: 65536, arg: "BYTES", help: "SQLite page size of the shards (64 KiB measured fastest for sequential reads)" },
+  force: { type: "boolean", default: false, help: "overwrite a non-empty --out that is not an unfinished export of this run" },
+} as const satisfies OptionSpecs;
+
+export const command: Command = {
+  name: "export",
+  summary: "write a cleaned round as token-balanced SQLite shards with a manifest",
+  async run(argv: string[], io: Io): Promise<number> {
+    const cl = parseCommandLine("export", exportSpecs, argv, io.cwd);
+    if (cl.help) {
+      io.stdout.write(renderHelp("export", "--run DIR [--out DIR] [options]", "Write a cleaned round as SQLite shards with manifest.json (checked by `mathcorpus verify`).", exportSpecs, "Shards are written under temporary names and renamed when complete; the manifest is written last.\nRerunning an interrupted export completes it."));
+      return EXIT.ok;
+    }
+    const o = cl.options;
+    if (!(o.shardTokens > 0) || !Number.isInteger(o.shardDocs) || o.shardDocs < 0) throw new UsageError("--shard-tokens must be > 0 and --shard-docs a whole number ≥ 0");
+    if (![4096, 8192, 16384, 32768, 65536].includes(o.pageSize)) throw new UsageError(`--page-size expects 4096…65536 (a power of two), got ${o.pageSize}`);
+    const runDir = path.resolve(io.cwd, o.run);
+    const out = path.resolve(io.cwd, o.out ?? path.join(o.run, "export"));
+    if (cl.dryRun) {
+      io.stdout.write(JSON.stringify({ command: "export", ...o, out }, null, 2) + "\n");
+      return EXIT.ok;
+    }
+    const file = path.join(runDir, "work.sqlite");
+    if (!fs.existsSync(file)) throw new InputError(`no work store at ${file}`);
+    const store = new WorkStore(file);
+    try {
+      const round = o.round ?? (store.db.prepare("SELECT max(round) AS r FROM rounds WHERE step = 'done'").get() as { r: number | null }).r;
+      if (!round) throw new InputError(`${o.run}: no finished round to export`);
+      const m = exportRound(store, round, runDir, out, { ...o, force: o.force });
+      io.stderr.write(`export: round ${round}: ${m.documents} documents, ${m.tokens} tokens in ${m.shards.length} shard${m.shards.length === 1 ? "" : "s"} → ${path.relative(io.cwd, out) || "."}\n`);
+      return EXIT.ok;
+    } finally {
+      store.close();
+    }
+  },
+};

@@ -1,0 +1,198 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
+import { InputError, UsageError } from "../core/errors.js";
+import type { WorkStore } from "../store/store.js";
+
+/**
+ * Token-balanced SQLite shards of a cleaned selection. Documents are shuffled by a seeded,
+ * documented permutation: sorted by sha256("<seed>:<doc_key>"), so every shard is a fair sample
+ * and the order does not depend on crawl order. Each shard is written under a temporary name,
+ * fsynced and renamed only when complete; the manifest is written last, the same way. A rerun
+ * redoes exactly the shards that are missing or wrong.
+ */
+export const SHARD_SCHEMA_VERSION = 1;
+export const TOKENIZER = "cl100k_base (gpt-tokenizer)";
+export const MARKER = ".mathcorpus-export";
+
+export const SHARD_DDL = `CREATE TABLE documents (
+  id TEXT NOT NULL, text TEXT NOT NULL, url TEXT NOT NULL, domain TEXT NOT NULL, lang TEXT NOT NULL,
+  score REAL NOT NULL, round INTEGER NOT NULL, tokens INTEGER NOT NULL, sha256 TEXT NOT NULL)`;
+export const SHARD_COLUMNS = ["id", "text", "url", "domain", "lang", "score", "round", "tokens", "sha256"] as const;
+
+export interface ExportOptions {
+  shardTokens: number;
+  /** Documents per shard instead of tokens (0: use tokens). */
+  shardDocs: number;
+  seed: number;
+  /** SQLite page size of the shards (measured for sequential reads, see ARCHITECTURE.md). */
+  pageSize: number;
+}
+
+export interface ShardInfo {
+  file: string;
+  docs: number;
+  tokens: number;
+  bytes: number;
+  sha256: string;
+}
+
+interface Row {
+  doc_id: number;
+  id: string;
+  url: string;
+  domain: string;
+  lang: string;
+  score: number;
+  round: number;
+  tokens: number | null;
+}
+
+export function fileSha256(file: string): string {
+  const h = crypto.createHash("sha256");
+  const fd = fs.openSync(file, "r");
+  const buf = Buffer.allocUnsafe(1 << 20);
+  try {
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return h.digest("hex");
+}
+
+function fsyncPath(p: string): void {
+  const fd = fs.openSync(p, "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes `data` to `file` atomically: temp file, fsync, rename, fsync of the folder. */
+export function writeAtomic(file: string, data: string): void {
+  const tmp = `${file}.tmp`;
+  fs.writeFileSync(tmp, data);
+  fsyncPath(tmp);
+  fs.renameSync(tmp, file);
+  fsyncPath(path.dirname(file));
+}
+
+/** The kept documents of a cleaned round, in the seeded permutation, with token counts. */
+function keptDocs(store: WorkStore, round: number, seed: number): Row[] {
+  const cleaned = store.db.prepare("SELECT count(*) AS n FROM clean WHERE round = ?").get(round) as { n: number };
+  if (cleaned.n === 0) throw new InputError(`round ${round} has not been cleaned: run \`mathcorpus clean\` first`);
+  const rows = store.db
+    .prepare(
+      `SELECT d.id AS doc_id, d.doc_key AS id, d.url, d.domain, d.lang, s.score,
+              (SELECT min(x.round) FROM selections x WHERE x.doc_id = d.id) AS round, d.tokens
+       FROM clean c JOIN documents d ON d.id = c.doc_id JOIN scores s ON s.doc_id = d.id AND s.round = c.round
+       WHERE c.round = ? AND c.status = 'kept'`,
+    )
+    .all(round) as Row[];
+  const key = (r: Row) => crypto.createHash("sha256").update(`${seed}:${r.id}`).digest("hex");
+  const keyed = rows.map((r) => [key(r), r] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
+  const text = store.db.prepare("SELECT text FROM documents WHERE id = ?");
+  const setTokens = store.db.prepare("UPDATE documents SET tokens = ? WHERE id = ?");
+  store.db.transaction(() => {
+    for (const [, r] of keyed) {
+      if (r.tokens === null) {
+        r.tokens = countTokens((text.get(r.doc_id) as { text: string }).text);
+        setTokens.run(r.tokens, r.doc_id);
+      }
+    }
+  })();
+  return keyed.map(([, r]) => r);
+}
+
+/** Splits the permuted documents into shards of about shardTokens tokens (or shardDocs documents). */
+export function plan(rows: Row[], o: ExportOptions): Row[][] {
+  const shards: Row[][] = [];
+  let cur: Row[] = [];
+  let tokens = 0;
+  for (const r of rows) {
+    cur.push(r);
+    tokens += r.tokens ?? 0;
+    if ((o.shardDocs > 0 && cur.length >= o.shardDocs) || (o.shardDocs === 0 && tokens >= o.shardTokens)) {
+      shards.push(cur);
+      cur = [];
+      tokens = 0;
+    }
+  }
+  if (cur.length) shards.push(cur);
+  return shards;
+}
+
+function writeShard(store: WorkStore, file: string, rows: Row[], pageSize: number): void {
+  const tmp = `${file}.tmp`;
+  fs.rmSync(tmp, { force: true });
+  const db = new Database(tmp);
+  try {
+    db.pragma(`page_size = ${pageSize}`);
+    db.pragma("journal_mode = OFF");
+    db.pragma("synchronous = OFF");
+    db.exec(SHARD_DDL);
+    const ins = db.prepare("INSERT INTO documents (id, text, url, domain, lang, score, round, tokens, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    const text = store.db.prepare("SELECT text FROM documents WHERE id = ?");
+    db.transaction(() => {
+      for (const r of rows) {
+        const t = (text.get(r.doc_id) as { text: string }).text;
+        ins.run(r.id, t, r.url, r.domain, r.lang, r.score, r.round, r.tokens ?? 0, crypto.createHash("sha256").update(t).digest("hex"));
+      }
+    })();
+    db.exec("CREATE INDEX documents_id ON documents(id)");
+    db.exec("CREATE INDEX documents_domain ON documents(domain)");
+  } finally {
+    db.close();
+  }
+  fsyncPath(tmp);
+  fs.renameSync(tmp, file);
+  fsyncPath(path.dirname(file));
+}
+
+function shardOk(file: string, rows: Row[]): boolean {
+  if (!fs.existsSync(file)) return false;
+  try {
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      const ids = db.prepare("SELECT id FROM documents ORDER BY rowid").pluck().all() as string[];
+      return ids.length === rows.length && ids.every((id, i) => id === rows[i]!.id);
+    } finally {
+      db.close();
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** Refuses a non-empty --out that is not an unfinished export of this run, unless forced. */
+export function prepareOut(out: string, runDir: string, force: boolean): void {
+  fs.mkdirSync(out, { recursive: true });
+  const entries = fs.readdirSync(out);
+  const marker = path.join(out, MARKER);
+  const ours = fs.existsSync(marker) && fs.readFileSync(marker, "utf8").trim() === path.resolve(runDir);
+  if (entries.length > 0 && !ours && !force) throw new UsageError(`--out ${out} exists and is not empty; give --force to overwrite it`);
+  if (force && !ours) for (const e of entries) fs.rmSync(path.join(out, e), { recursive: true, force: true });
+  fs.writeFileSync(marker, path.resolve(runDir) + "\n");
+}
+
+/** Writes every shard (skipping those already complete), returns their descriptions. */
+export function writeShards(store: WorkStore, round: number, out: string, o: ExportOptions, onShard?: (i: number, n: number) => void): { shards: ShardInfo[]; docs: number; tokens: number } {
+  const rows = keptDocs(store, round, o.seed);
+  const parts = plan(rows, o);
+  fs.rmSync(path.join(out, "manifest.json"), { force: true });
+  for (const f of fs.readdirSync(out)) if (f.endsWith(".tmp")) fs.rmSync(path.join(out, f), { force: true });
+  const shards: ShardInfo[] = [];
+  parts.forEach((part, i) => {
+    const name = `shard-${String(i).padStart(5, "0")}.sqlite`;
+    const file = path.join(out, name);
+    if (!shardOk(file, part)) writeShard(store, file, part, o.pageSize);
+    shards.push({ file: name, docs: part.length, tokens: part.reduce((a, r) => a + (r.tokens ?? 0), 0), bytes: fs.statSync(file).size, sha256: fileSha256(file) });
+    onShard?.(i + 1, parts.length);
+  });
+  // shards left from an earlier, larger plan are not part of this export
+  for (const f of fs.readdirSync(out)) if (/^shard-\d{5}\.sqlite$/.test(f) && !shards.some((s) => s.file === f)) fs.rmSync(path.join(out, f));
+  return { shards, docs: rows.length, tokens: shards.reduce((a, s) => a + s.tokens, 0) };
+}

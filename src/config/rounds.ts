@@ -7,9 +7,9 @@ export const roundOptionSpecs = {
   run: { type: "string", default: "runs/sample", arg: "DIR", help: "run directory: config.json, work.sqlite, models/, reports/, logs/" },
   sources: { type: "list", default: [], arg: "SOURCE,...", help: "WARC sources crawled in round 1 (default: the bundled sample crawl); later rounds re-score stored text" },
   seeds: { type: "string", default: "", arg: "DIR", help: "seed corpus folder (default: the bundled seeds/)" },
-  tokenBudget: { type: "number", default: 0, arg: "TOKENS", help: "select top pages until this many cl100k tokens (0: no budget; the paper kept the top 40B tokens in round 1)" },
+  tokenBudget: { type: "number", arg: "TOKENS", help: "select top pages until this many cl100k tokens (the paper kept the top 40B tokens in round 1) [default: none; 40000 on the bundled sample]" },
   threshold: { type: "number", arg: "SCORE", help: "select pages scoring at least SCORE (default: calibrated on held-out negatives, see --fpr)" },
-  fpr: { type: "number", arg: "SHARE", help: "calibrated cut-off: at most this share of held-out negatives score above it [default: 0.01; 0.15 on the bundled sample, whose crawl is 13% math so its random negatives are too]" },
+  fpr: { type: "number", default: 0.01, arg: "SHARE", help: "with neither --threshold nor --token-budget: the cut-off lets at most this share of held-out sampled pages score above it" },
   domainShare: { type: "number", default: 0.1, arg: "SHARE", help: "a host with more than this share of its pages selected is math-related (the paper: 10%)" },
   minDomainPages: { type: "number", default: 3, arg: "N", help: "hosts with fewer stored pages are never math-related (one selected page is not a math site)" },
   autoAccept: { type: "number", arg: "SHARE", help: "accept URL prefixes of math-related hosts whose selected share is at least SHARE (unattended runs) [default: none; 0.5 on the bundled sample]" },
@@ -26,7 +26,7 @@ export function validateRoundOptions(o: RoundOptions): void {
   share("domain-share", o.domainShare);
   share("auto-accept", o.autoAccept);
   share("threshold", o.threshold);
-  if (!(o.tokenBudget >= 0)) throw new UsageError(`--token-budget expects a number ≥ 0, got ${o.tokenBudget}`);
+  if (o.tokenBudget !== undefined && !(o.tokenBudget >= 0)) throw new UsageError(`--token-budget expects a number ≥ 0, got ${o.tokenBudget}`);
   if (!Number.isInteger(o.minDomainPages) || o.minDomainPages < 1) throw new UsageError(`--min-domain-pages expects a whole number ≥ 1, got ${o.minDomainPages}`);
   if (!Number.isInteger(o.scoreProcesses) || o.scoreProcesses < 1) throw new UsageError(`--score-processes expects a whole number ≥ 1, got ${o.scoreProcesses}`);
 }

@@ -2,7 +2,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
 import { fastTextLine } from "../classify/features.js";
-import { type EvalMetrics, cutoffForFpr, evaluate, prCurveSvg } from "../classify/metrics.js";
+import { type EvalMetrics, cutoffForFpr, evaluate, pointAt, prCurveSvg } from "../classify/metrics.js";
+
+const sortedDesc = (xs: number[]) => [...xs].sort((a, b) => b - a);
 import { metricsJson } from "../classify/report.js";
 import { Scorer } from "../classify/scorer.js";
 import { type TextDoc, docSetHash } from "../classify/seeds.js";
@@ -45,7 +47,13 @@ export interface RoundSummary {
   selected: number;
   selected_tokens: number;
   held_out: Record<string, unknown>;
+  /**
+   * Share of held-out positives at or above the calibrated cut-off (at most --fpr of held-out
+   * sampled pages above it), whatever the selection rule: rounds compare at one false-positive rate.
+   */
   held_out_recall: number;
+  /** Share of held-out positives at or above the selection's own cut-off. */
+  selection_recall: number;
   math_related_hosts: number;
   accepted_prefixes: number;
   promoted: number;
@@ -271,7 +279,8 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
       selected: sel.selected,
       selected_tokens: sel.tokens,
       held_out: metricsJson(metrics),
-      held_out_recall: +metrics.atCutoff.recall.toFixed(6),
+      held_out_recall: +pointAt(sortedDesc(posScores), sortedDesc(negScores), calibrated).recall.toFixed(6),
+      selection_recall: +metrics.atCutoff.recall.toFixed(6),
       math_related_hosts: hosts,
       accepted_prefixes: accepted,
       promoted,

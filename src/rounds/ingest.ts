@@ -58,8 +58,17 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
     const pages = new Map<string, Page>();
     let urlDups = 0;
     let kept = 0;
+    const seenUrls = new Set<string>();
+    const stored = store.db.prepare("SELECT 1 FROM documents WHERE url_norm = ?");
     async function* raw(): AsyncGenerator<RawDoc> {
       for await (const p of readPages(source, { maxRecordBytes: o.maxRecordBytes, logger: o.logger, onIssue: (i) => o.onIssue?.(i.message) }, warc)) {
+        // URL dedup before any extraction work: a URL already stored or seen in this file
+        const norm = normalizeUrl(p.url);
+        if (seenUrls.has(norm) || stored.get(norm) !== undefined) {
+          urlDups++;
+          continue;
+        }
+        seenUrls.add(norm);
         const id = `${p.warcFile}@${p.offset}`;
         pages.set(id, p);
         yield { id, url: p.url, body: p.body, contentType: p.contentType };

@@ -159,3 +159,33 @@ describe("crash safety", () => {
     expect(clean.docs.length).toBeGreaterThan(700);
   }, 300_000);
 });
+
+describe("ingest", () => {
+  it("drops URL duplicates (after normalisation) before extracting them, and counts them", async () => {
+    const { responseRecord } = await import("../warc/build.js");
+    const { WorkStore } = await import("../../src/store/store.js");
+    const { Extractor } = await import("../../src/extract/pool.js");
+    const { LangId } = await import("../../src/extract/lang.js");
+    const { ingest } = await import("../../src/rounds/ingest.js");
+    const { localSource } = await import("../../src/warc/source.js");
+    const { DEFAULT_LIMITS } = await import("../../src/extract/tree.js");
+    const dir = tmpDir("mc-ingest-");
+    const body = `<html><body><p>${"A page of ordinary prose long enough to be kept by the filters. ".repeat(5)}</p></body></html>`;
+    const warc = path.join(dir, "dups.warc");
+    fs.writeFileSync(warc, Buffer.concat([responseRecord("https://Example.org/a?utm_source=x", body), responseRecord("https://example.org:443/a#top", body), responseRecord("https://example.org/b", body)]));
+    const store = new WorkStore(path.join(dir, "work.sqlite"));
+    const opts = { limits: DEFAULT_LIMITS, filters: { minChars: 10, minTextRatio: 0, minWordShare: 0 } };
+    const extractor = new Extractor(opts, 0);
+    const lang = new LangId();
+    try {
+      const s = await ingest([localSource(warc)], store, extractor, lang, { maxRecordBytes: 1 << 20, pipeline: { ...opts, langs: [], window: 4 }, logger: (await import("../../src/core/log.js")).nullLogger });
+      expect(s).toMatchObject({ files: 1, pages: 3, kept: 2, urlDups: 1 });
+      expect(s.extract.seen).toBe(2); // the duplicate never reached the extractor
+      expect(store.db.prepare("SELECT reason, count FROM drops WHERE stage = 'extract'").all()).toEqual([{ reason: "url_dup", count: 1 }]);
+      expect(store.db.prepare("SELECT url_norm FROM documents ORDER BY id").pluck().all()).toEqual(["https://example.org/a", "https://example.org/b"]);
+    } finally {
+      store.close();
+      await Promise.all([extractor.close(), lang.close()]);
+    }
+  });
+});

@@ -112,30 +112,26 @@ function select(store: WorkStore, round: number, cfg: RoundConfig, calibrated: n
   const setTokens = store.db.prepare("UPDATE documents SET tokens = ? WHERE id = ?");
   const cutoff = cfg.threshold ?? calibrated;
   const rule = cfg.threshold !== undefined ? `threshold ${cfg.threshold}` : cfg.tokenBudget > 0 ? `token budget ${cfg.tokenBudget}` : `calibrated: at most ${cfg.fpr * 100}% of held-out negatives`;
-  const chosen: Array<[number, number]> = [];
+  const chosen: number[] = [];
+  const counted: Array<[number, number]> = []; // tokens counted now, cached on the document
   let tokens = 0;
   let last = 1;
+  const budget = cfg.tokenBudget > 0 && cfg.threshold === undefined;
   for (const r of ranked) {
-    if (cfg.tokenBudget > 0 && cfg.threshold === undefined) {
+    if (budget) {
       if (tokens >= cfg.tokenBudget) break;
       const t = r.tokens ?? countTokens(r.text); // counted only for pages the budget reaches
-      if (r.tokens === null) chosen.push([r.id, -t]);
-      else chosen.push([r.id, 0]);
+      if (r.tokens === null) counted.push([r.id, t]);
       tokens += t;
-      last = r.score;
-    } else {
-      if (r.score < cutoff) break;
-      chosen.push([r.id, 0]);
-      last = r.score;
-    }
+    } else if (r.score < cutoff) break;
+    chosen.push(r.id);
+    last = r.score;
   }
   store.db.transaction(() => {
-    for (const [id, negTokens] of chosen) {
-      ins.run(round, id);
-      if (negTokens < 0) setTokens.run(-negTokens, id);
-    }
+    for (const id of chosen) ins.run(round, id);
+    for (const [id, t] of counted) setTokens.run(t, id);
   })();
-  if (!(cfg.tokenBudget > 0 && cfg.threshold === undefined)) {
+  if (!budget) {
     // a threshold selection's token total: counted for the selected pages only, once per page
     const todo = store.db.prepare("SELECT d.id, d.text FROM selections s JOIN documents d ON d.id = s.doc_id WHERE s.round = ? AND d.tokens IS NULL").all(round) as Array<{ id: number; text: string }>;
     store.db.transaction(() => {
@@ -143,7 +139,7 @@ function select(store: WorkStore, round: number, cfg: RoundConfig, calibrated: n
     })();
     tokens = (store.db.prepare("SELECT coalesce(sum(d.tokens), 0) AS n FROM selections s JOIN documents d ON d.id = s.doc_id WHERE s.round = ?").get(round) as { n: number }).n;
   }
-  return { cutoff: cfg.tokenBudget > 0 && cfg.threshold === undefined ? last : cutoff, rule, selected: chosen.length, tokens };
+  return { cutoff: budget ? last : cutoff, rule, selected: chosen.length, tokens };
 }
 
 /** Domain discovery: hosts with more than domainShare of their pages selected, and their path prefixes. */

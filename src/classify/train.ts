@@ -1,8 +1,10 @@
-import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { once } from "node:events";
+import { sha256File } from "../core/hash.js";
 import { FastTextError, fasttextVersion, runFastText } from "./fasttext.js";
+
+export { sha256File };
 import { LABEL_MATH, LABEL_OTHER, fastTextLine } from "./features.js";
 import type { TextDoc } from "./seeds.js";
 import { shuffle } from "./split.js";
@@ -44,18 +46,6 @@ export interface TrainResult {
   negatives: number;
   threads: number;
   fasttext: string;
-}
-
-export function sha256File(file: string): string {
-  const h = crypto.createHash("sha256");
-  const fd = fs.openSync(file, "r");
-  const buf = Buffer.allocUnsafe(1 << 20);
-  try {
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest("hex");
 }
 
 /** Writes the labelled, shuffled training file; returns its path. */

@@ -61,7 +61,7 @@ export const command: Command = {
     const store = new WorkStore(file);
     const logger = fileLogger(path.join(runDir, "logs", "clean.jsonl"));
     try {
-      const round = o.round ?? (store.db.prepare("SELECT max(round) AS r FROM rounds WHERE step = 'done'").get() as { r: number | null }).r;
+      const round = o.round ?? store.lastDoneRound();
       if (!round) throw new InputError(`${o.run}: no finished round to clean`);
       const s = await cleanRound(store, round, index, { bands: o.bands, rows: o.rows, shingle: o.shingle, seed: DEFAULT_MINHASH.seed }, logger);
       if (o.json) {

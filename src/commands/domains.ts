@@ -39,8 +39,7 @@ export const command: Command = {
     if (!fs.existsSync(file)) throw new InputError(`no work store at ${file}: run \`mathcorpus round --run ${o.run}\` first`);
     const store = new WorkStore(file);
     try {
-      const last = store.db.prepare("SELECT max(round) AS r FROM rounds WHERE step = 'done'").get() as { r: number | null };
-      const round = o.round ?? last.r;
+      const round = o.round ?? store.lastDoneRound();
       if (!round) throw new InputError(`${o.run}: no finished round yet`);
       const decisions: Array<[string, string, string]> = [
         ...o.accept.map((p) => [p, "accept", ""] as [string, string, string]),

@@ -40,7 +40,7 @@ export const command: Command = {
     if (!fs.existsSync(file)) throw new InputError(`no work store at ${file}`);
     const store = new WorkStore(file);
     try {
-      const round = o.round ?? (store.db.prepare("SELECT max(round) AS r FROM rounds WHERE step = 'done'").get() as { r: number | null }).r;
+      const round = o.round ?? store.lastDoneRound();
       if (!round) throw new InputError(`${o.run}: no finished round to export`);
       const m = exportRound(store, round, runDir, out, { ...o, force: o.force });
       io.stderr.write(`export: round ${round}: ${m.documents} documents, ${m.tokens} tokens in ${m.shards.length} shard${m.shards.length === 1 ? "" : "s"} → ${path.relative(io.cwd, out) || "."}\n`);

@@ -193,12 +193,12 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
       }
     }
     let cleaned: CleanSummary | undefined;
-    const lastDone = store.db.prepare("SELECT max(round) AS r FROM rounds WHERE step = 'done'").get() as { r: number | null };
-    if (command === "run" && lastDone.r && !io.signal?.aborted) {
+    const lastDone = store.lastDoneRound();
+    if (command === "run" && lastDone && !io.signal?.aborted) {
       // clean the final selection: exact and near duplicates, benchmark contamination
       const index = new BenchmarkIndex();
       loadBenchmarkDir(path.join(packageRoot(), "data", "benchmarks"), index);
-      cleaned = await cleanRound(store, lastDone.r, index, DEFAULT_MINHASH, logger);
+      cleaned = await cleanRound(store, lastDone, index, DEFAULT_MINHASH, logger);
       if (!o.json) io.stdout.write(`clean: round ${cleaned.round}: ${cleaned.kept} of ${cleaned.selected} selected pages kept; removed: ${Object.entries(cleaned.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}\n`);
     }
     let manifest: Manifest | undefined;

@@ -30,7 +30,7 @@ export const command: Command = {
     if (!fs.existsSync(file)) throw new InputError(`no work store at ${file}`);
     const store = new WorkStore(file);
     try {
-      const round = o.round ?? (store.db.prepare("SELECT max(round) AS r FROM rounds WHERE step = 'done'").get() as { r: number | null }).r;
+      const round = o.round ?? store.lastDoneRound();
       if (!round) throw new InputError(`${o.run}: no finished round yet`);
       const rows = store.db
         .prepare(

@@ -4,6 +4,7 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
 import { InputError, UsageError } from "../core/errors.js";
+import { sha256File } from "../core/hash.js";
 import type { WorkStore } from "../store/store.js";
 
 /**
@@ -48,18 +49,6 @@ interface Row {
   score: number;
   round: number;
   tokens: number | null;
-}
-
-export function fileSha256(file: string): string {
-  const h = crypto.createHash("sha256");
-  const fd = fs.openSync(file, "r");
-  const buf = Buffer.allocUnsafe(1 << 20);
-  try {
-    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0; ) h.update(buf.subarray(0, n));
-  } finally {
-    fs.closeSync(fd);
-  }
-  return h.digest("hex");
 }
 
 function fsyncPath(p: string): void {
@@ -189,7 +178,7 @@ export function writeShards(store: WorkStore, round: number, out: string, o: Exp
     const name = `shard-${String(i).padStart(5, "0")}.sqlite`;
     const file = path.join(out, name);
     if (!shardOk(file, part)) writeShard(store, file, part, o.pageSize);
-    shards.push({ file: name, docs: part.length, tokens: part.reduce((a, r) => a + (r.tokens ?? 0), 0), bytes: fs.statSync(file).size, sha256: fileSha256(file) });
+    shards.push({ file: name, docs: part.length, tokens: part.reduce((a, r) => a + (r.tokens ?? 0), 0), bytes: fs.statSync(file).size, sha256: sha256File(file) });
     onShard?.(i + 1, parts.length);
   });
   // shards left from an earlier, larger plan are not part of this export

@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { SHARD_COLUMNS, SHARD_SCHEMA_VERSION, type ShardInfo, fileSha256 } from "./shards.js";
+import { sha256File } from "../core/hash.js";
+import { SHARD_COLUMNS, SHARD_SCHEMA_VERSION, type ShardInfo } from "./shards.js";
 
 export interface Manifest {
   schema_version: number;
@@ -38,7 +39,7 @@ export function verifyShards(dir: string): string[] {
     }
     const size = fs.statSync(file).size;
     if (size !== s.bytes) problems.push(`${s.file}: ${size} bytes, manifest says ${s.bytes}`);
-    const sha = fileSha256(file);
+    const sha = sha256File(file);
     if (sha !== s.sha256) problems.push(`${s.file}: sha256 ${sha.slice(0, 16)}…, manifest says ${s.sha256.slice(0, 16)}…`);
     try {
       const db = new Database(file, { readonly: true, fileMustExist: true });

@@ -154,6 +154,11 @@ export class WorkStore {
     return this.db.prepare("SELECT * FROM rounds WHERE round = ?").get(n) as RoundRow | undefined;
   }
 
+  /** The last round that finished, or undefined. */
+  lastDoneRound(): number | undefined {
+    return (this.db.prepare("SELECT max(round) AS r FROM rounds WHERE step = 'done'").get() as { r: number | null }).r ?? undefined;
+  }
+
   lastRound(): RoundRow | undefined {
     return this.db.prepare("SELECT * FROM rounds ORDER BY round DESC LIMIT 1").get() as RoundRow | undefined;
   }

@@ -35,6 +35,11 @@ const SKIP_TAGS = new Set([
   "script", "style", "title", "template", "svg", "iframe", "object", "embed", "canvas",
   "select", "option", "button", "input", "textarea", "audio", "video", "map", "dialog", "link", "meta",
 ]);
+/** Open elements at which parsing stops (real pages nest a few hundred deep at most). */
+const MAX_OPEN = 4096;
+/** Characters fed to the parser at a time, between nesting checks. */
+const FEED = 16_384;
+
 /** Largest MathML (characters of markup) converted to LaTeX when it carries no TeX. */
 const MAX_MATHML = 50_000;
 const VOID_TAGS = new Set(["br", "hr", "img", "area", "base", "col", "input", "link", "meta", "param", "source", "track", "wbr", "embed"]);
@@ -205,7 +210,18 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
     },
     { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true, recognizeSelfClosing: true },
   );
-  const truncated = html.length > limits.maxChars;
-  parser.end(truncated ? html.slice(0, limits.maxChars) : html);
+  // htmlparser2 keeps its open elements in an array it unshifts, so parse time grows with the
+  // square of the nesting depth (100,000 nested <div>s took 2–10 s): the HTML is fed in pieces
+  // and parsing stops where more than MAX_OPEN elements are open at once
+  const text = html.length > limits.maxChars ? html.slice(0, limits.maxChars) : html;
+  let truncated = html.length > limits.maxChars;
+  for (let i = 0; i < text.length; i += FEED) {
+    parser.write(text.slice(i, i + FEED));
+    if (stack.length > MAX_OPEN) {
+      truncated = true;
+      break;
+    }
+  }
+  parser.end();
   return { root, title: title.replace(/\s+/g, " ").trim(), truncated };
 }

@@ -151,8 +151,11 @@ describe("filters and caps", () => {
   it("100,000-deep nesting and invalid bytes neither crash nor hang", () => {
     const deep = "<div>".repeat(100_000) + "<p>deep text that is long enough to be kept as a paragraph of content</p>" + "</div>".repeat(100_000);
     const t0 = Date.now();
-    expect(extractHtml(deep).text).toContain("deep text");
-    expect(Date.now() - t0).toBeLessThan(5_000);
+    const deepResult = extractHtml(deep);
+    expect(deepResult.truncated).toBe(true); // parsing stops where nesting passes 4,096 open elements
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    const moderate = "<div>".repeat(1000) + "<p>deep text that is long enough to be kept as a paragraph of content</p>" + "</div>".repeat(1000);
+    expect(extractHtml(moderate).text).toContain("deep text");
     const junk = Buffer.concat([Buffer.from("<html><body><p>"), Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 37) % 256)), Buffer.from("</p></body></html>")]);
     const r = extractPage({ body: junk, contentType: "text/html" }, NO_FILTERS);
     expect("ok" in r || r.drop === "undecodable").toBe(true);

@@ -71,7 +71,7 @@ describe("HTTP sources: the pages read over a faulty network equal the local rea
       const t0 = Date.now();
       const { pages } = await readAll(httpSource(`${s.url}/a.warc.gz`, opts({ stallMs: 300 })));
       expect(pages.map(comparable)).toEqual(local);
-      expect(Date.now() - t0).toBeLessThan(2_500);
+      expect(Date.now() - t0).toBeLessThan(2_900); // well under the 3 s stall: the transfer was resumed, not waited out
       expect(s.requests[1]).toMatchObject({ status: 206, range: "bytes=50000-" });
     });
   });

@@ -103,7 +103,7 @@ describe("verify catches damage; a rerun of export repairs it", () => {
     expect((await runCli(["export", "--run", run, "--out", out, "--shard-docs", "9"])).code).toBe(0);
     const shard = path.join(out, "shard-00001.sqlite");
     const bytes = fs.readFileSync(shard);
-    bytes[bytes.length - 100] ^= 0xff;
+    bytes[bytes.length - 100] = bytes[bytes.length - 100]! ^ 0xff;
     fs.writeFileSync(shard, bytes);
     let v = await runCli(["verify", out]);
     expect(v.code).toBe(5);

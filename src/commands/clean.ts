@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import path from "node:path";
 import { cleanRound } from "../clean/clean.js";
 import { EXIT, InputError, UsageError } from "../core/errors.js";
@@ -47,8 +46,6 @@ export const command: Command = {
       return EXIT.ok;
     }
     const runDir = path.resolve(io.cwd, o.run);
-    const file = path.join(runDir, "work.sqlite");
-    if (!fs.existsSync(file)) throw new InputError(`no work store at ${file}: run \`mathcorpus round --run ${o.run}\` first`);
     const fields = { question: o.questionField, answer: o.answerField };
     const index = new BenchmarkIndex();
     const names = o.bundledBenchmarks ? loadBenchmarkDir(path.join(packageRoot(), "data", "benchmarks"), index, fields) : [];
@@ -58,7 +55,7 @@ export const command: Command = {
       names.push(path.basename(f));
     }
     if (names.length === 0) throw new UsageError("clean: no benchmarks (the bundled ones are off and no --benchmark given)");
-    const store = new WorkStore(file);
+    const store = WorkStore.openRun(runDir);
     const logger = fileLogger(path.join(runDir, "logs", "clean.jsonl"));
     try {
       const round = o.round ?? store.lastDoneRound();

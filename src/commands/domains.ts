@@ -35,9 +35,7 @@ export const command: Command = {
       io.stdout.write(JSON.stringify({ command: "domains", ...o }, null, 2) + "\n");
       return EXIT.ok;
     }
-    const file = path.join(path.resolve(io.cwd, o.run), "work.sqlite");
-    if (!fs.existsSync(file)) throw new InputError(`no work store at ${file}: run \`mathcorpus round --run ${o.run}\` first`);
-    const store = new WorkStore(file);
+    const store = WorkStore.openRun(path.resolve(io.cwd, o.run));
     try {
       const round = o.round ?? store.lastDoneRound();
       if (!round) throw new InputError(`${o.run}: no finished round yet`);

@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import path from "node:path";
 import { EXIT, InputError, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
@@ -36,9 +35,7 @@ export const command: Command = {
       io.stdout.write(JSON.stringify({ command: "export", ...o, out }, null, 2) + "\n");
       return EXIT.ok;
     }
-    const file = path.join(runDir, "work.sqlite");
-    if (!fs.existsSync(file)) throw new InputError(`no work store at ${file}`);
-    const store = new WorkStore(file);
+    const store = WorkStore.openRun(runDir);
     try {
       const round = o.round ?? store.lastDoneRound();
       if (!round) throw new InputError(`${o.run}: no finished round to export`);

@@ -2,7 +2,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { EXIT, UsageError } from "../core/errors.js";
 import { type Io, writeLine } from "../core/io.js";
-import { type Logger, fileLogger, nullLogger } from "../core/log.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
 import { Progress, formatRate } from "../core/progress.js";
 import { extractOptionSpecs, toExtractOptions } from "../config/extract.js";
@@ -12,6 +11,7 @@ import { type Doc, ExtractStats, extractDocs } from "../extract/pipeline.js";
 import { Extractor } from "../extract/pool.js";
 import { WarcStats } from "../warc/pages.js";
 import type { Command } from "./command.js";
+import { openSession } from "./session.js";
 import { rawDocs } from "../extract/sources.js";
 import { warcReading } from "./warcrun.js";
 
@@ -55,20 +55,13 @@ export const command: Command = {
       return EXIT.ok;
     }
     if (cl.positionals.length === 0) throw new UsageError("extract: name at least one SOURCE (see mathcorpus extract --help)");
-    const logger: Logger = o.log ? fileLogger(path.resolve(io.cwd, o.log)) : nullLogger;
+    const progress = new Progress(io.stderr);
+    const session = openSession(io, o.log, () => progress.done());
+    const { logger, warn } = session;
     const extractor = new Extractor(extractOpts, o.threads);
     const lang = new LangId();
     const stats = new ExtractStats();
     const warcStats = new WarcStats();
-    const warned = new Set<string>();
-    const progress = new Progress(io.stderr);
-    const warn = (m: string) => {
-      const key = m.replace(/\d+/g, "#").slice(0, 60);
-      if (warned.has(key) || warned.size > 20) return;
-      warned.add(key);
-      progress.done();
-      io.stderr.write(`warning: ${m}\n`);
-    };
     const started = Date.now();
     try {
       const docs = extractDocs(rawDocs(cl.positionals, warcReading(o, io, logger), logger, warcStats, warn), extractor, lang, {
@@ -94,7 +87,7 @@ export const command: Command = {
     const summary = { seconds, ...stats.toJSON(), warc: warcStats.files > 0 ? warcStats.toJSON() : undefined };
     if (o.stats) fs.writeFileSync(path.resolve(io.cwd, o.stats), JSON.stringify(summary, null, 2) + "\n");
     logger.log("info", "summary", summary);
-    await logger.close();
+    await session.close();
     const top = Object.entries(stats.langs.toJSON()).sort((a, b) => (b[1] as number) - (a[1] as number)).slice(0, 5).map(([k, v]) => `${k}=${v}`).join(" ");
     io.stderr.write(
       `extract: ${stats.kept} of ${stats.seen} pages kept in ${seconds.toFixed(1)}s (${formatRate(stats.seen, seconds)} pages/s); dropped: ${stats.dropped.describe() || "none"}; languages: ${top || "none"}` +

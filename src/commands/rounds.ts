@@ -12,7 +12,6 @@ import { roundOptionSpecs, validateRoundOptions } from "../config/rounds.js";
 import { warcOptionSpecs } from "../config/warc.js";
 import { EXIT, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
-import { fileLogger } from "../core/log.js";
 import { type OptionSpecs, type ParsedCommandLine, parseCommandLine, renderHelp } from "../core/options.js";
 import { packageRoot } from "../core/paths.js";
 import { LangId } from "../extract/lang.js";
@@ -21,6 +20,7 @@ import { ingest } from "../rounds/ingest.js";
 import { type RoundConfig, type RoundSummary, runRound } from "../rounds/round.js";
 import { WorkStore } from "../store/store.js";
 import { resolveSources } from "../warc/source.js";
+import { openSession } from "./session.js";
 import { warcReading } from "./warcrun.js";
 
 export const roundSpecs = {
@@ -130,17 +130,12 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   const runDir = path.resolve(io.cwd, o.run);
   fs.mkdirSync(path.join(runDir, "logs"), { recursive: true });
   fs.writeFileSync(path.join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
-  const logger = fileLogger(path.join(runDir, "logs", `${command}.jsonl`));
+  const session = openSession(io, path.join(runDir, "logs", `${command}.jsonl`));
+  const { logger, warn } = session;
   const store = new WorkStore(path.join(runDir, "work.sqlite"));
   const extractor = new Extractor(extract, o.threads);
   const lang = new LangId();
-  const warned = new Set<string>();
-  const warn = (m: string) => {
-    logger.log("warn", "warning", { message: m });
-    const key = m.replace(/\d+/g, "#").slice(0, 60);
-    if (!warned.has(key) && warned.size < 20) io.stderr.write(`warning: ${m}\n`);
-    warned.add(key);
-  };
+
   const summaries: RoundSummary[] = [];
   let failedSources: string[] = [];
   try {
@@ -213,6 +208,6 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   } finally {
     await Promise.all([extractor.close(), lang.close()]);
     store.close();
-    await logger.close();
+    await session.close();
   }
 }

@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import path from "node:path";
 import { EXIT, InputError } from "../core/errors.js";
 import { type Io, writeLine } from "../core/io.js";
@@ -26,9 +25,7 @@ export const command: Command = {
       io.stdout.write(JSON.stringify({ command: "selected", ...o }, null, 2) + "\n");
       return EXIT.ok;
     }
-    const file = path.join(path.resolve(io.cwd, o.run), "work.sqlite");
-    if (!fs.existsSync(file)) throw new InputError(`no work store at ${file}`);
-    const store = new WorkStore(file);
+    const store = WorkStore.openRun(path.resolve(io.cwd, o.run));
     try {
       const round = o.round ?? store.lastDoneRound();
       if (!round) throw new InputError(`${o.run}: no finished round yet`);

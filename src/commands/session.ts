@@ -9,7 +9,8 @@ export interface Session {
   close(): Promise<void>;
 }
 
-export function openSession(io: Io, logFile: string | undefined): Session {
+/** `beforeWarning` clears a progress line before a warning is printed. */
+export function openSession(io: Io, logFile: string | undefined, beforeWarning?: () => void): Session {
   const logger: Logger = logFile ? fileLogger(path.resolve(io.cwd, logFile)) : nullLogger;
   const warned = new Set<string>();
   return {
@@ -19,6 +20,7 @@ export function openSession(io: Io, logFile: string | undefined): Session {
       const key = message.replace(/\d+/g, "#").slice(0, 60);
       if (warned.has(key) || warned.size >= 20) return;
       warned.add(key);
+      beforeWarning?.();
       io.stderr.write(`warning: ${message}\n`);
     },
     close: () => logger.close(),

@@ -99,6 +99,13 @@ export class WorkStore {
     );
   }
 
+  /** The work store of an existing run; a clear error if the run has none yet. */
+  static openRun(runDir: string): WorkStore {
+    const file = path.join(runDir, "work.sqlite");
+    if (!fs.existsSync(file)) throw new InputError(`no work store at ${file}: run \`mathcorpus round --run ${runDir}\` first`);
+    return new WorkStore(file);
+  }
+
   close(): void {
     this.db.close();
   }

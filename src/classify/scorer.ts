@@ -2,6 +2,37 @@ import fs from "node:fs";
 import os from "node:os";
 import { fastTextLine } from "./features.js";
 import { FastTextError, PredictProcess, parseLabels } from "./fasttext.js";
+import { LinearModel } from "./linear.js";
+
+/** What the commands score pages with: the linear reading of the model, or the fastText binary. */
+export interface TextScorer {
+  readonly engine: "linear" | "fasttext-binary";
+  /** Scores raw texts (tokenised as for training). */
+  score(texts: string[]): Promise<number[]>;
+  close(): Promise<void>;
+}
+
+/** Scores with the model's weights read by mathcorpus (classify/linear): exact, and no processes. */
+export class LinearScorer implements TextScorer {
+  readonly engine = "linear";
+  constructor(readonly model: LinearModel) {}
+  async score(texts: string[]): Promise<number[]> {
+    return texts.map((t) => this.model.scoreText(t));
+  }
+  async close(): Promise<void> {}
+}
+
+/**
+ * The scorer for a model: the linear one for the models mathcorpus trains, the fastText binary
+ * (one process per core) for any other kind, with the reason passed to `onBinary`.
+ */
+export function openScorer(model: string, processes = os.availableParallelism(), onBinary?: (why: string) => void, engine: "auto" | "binary" = "auto"): TextScorer {
+  checkModelFile(model);
+  const m = engine === "binary" ? "--engine binary" : LinearModel.load(model);
+  if (typeof m !== "string") return new LinearScorer(m);
+  onBinary?.(m);
+  return new Scorer(model, processes);
+}
 
 /** fastText's model-file magic number (first int32 of a .bin / .ftz). */
 const FASTTEXT_MAGIC = 793712314;
@@ -41,7 +72,8 @@ export function mathProbability(line: string): number | undefined {
  * gets the next batch when it has the fewest pending lines). A batch whose process dies is
  * retried once on a fresh process; a second failure is an error, never silent zeros.
  */
-export class Scorer {
+export class Scorer implements TextScorer {
+  readonly engine = "fasttext-binary";
   private readonly procs: PredictProcess[];
   private checked = false;
 

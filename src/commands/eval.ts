@@ -3,7 +3,8 @@ import path from "node:path";
 import { type DataOptions, loadTrainingData } from "../classify/data.js";
 import { evaluate, prCurveSvg } from "../classify/metrics.js";
 import { metricsJson, metricsTable } from "../classify/report.js";
-import { Scorer } from "../classify/scorer.js";
+import { openScorer } from "../classify/scorer.js";
+import { checkEngine, engineOptionSpecs } from "../config/classify.js";
 import { sidecarPath } from "../classify/train.js";
 import { extractOptionSpecs, toExtractOptions } from "../config/extract.js";
 import { warcOptionSpecs } from "../config/warc.js";
@@ -28,6 +29,7 @@ const specs = {
   report: { type: "string", arg: "DIR", help: "folder for the JSON metrics and the SVG PR curve (default: beside the model)" },
   json: { type: "boolean", default: false, help: "print the metrics as JSON instead of a table" },
   log: { type: "string", arg: "FILE", help: "append JSON-lines logs to FILE" },
+  ...engineOptionSpecs,
   ...extractOptionSpecs,
   ...warcOptionSpecs,
 } as const satisfies OptionSpecs;
@@ -74,7 +76,7 @@ export const command: Command = {
     const share = o.split === "all" ? 1 - 1e-12 : (o.heldOut ?? side?.held_out_share);
     if (share === undefined) throw new UsageError("eval: the model has no sidecar; give --held-out SHARE or --split all");
     const session = openSession(io, o.log);
-    const scorer = new Scorer(model);
+    const scorer = openScorer(model, undefined, (why) => session.warn(`scoring with the fastText binary: ${why}`), checkEngine(o.engine));
     const extractor = new Extractor(extract, o.threads);
     const lang = new LangId();
     try {

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { checkEngine } from "../config/classify.js";
 import path from "node:path";
 import { readSeeds } from "../classify/seeds.js";
 import { type CleanSummary, cleanRound } from "../clean/clean.js";
@@ -133,7 +134,8 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   const session = openSession(io, path.join(runDir, "logs", `${command}.jsonl`));
   const { logger, warn } = session;
   const store = new WorkStore(path.join(runDir, "work.sqlite"));
-  const extractor = new Extractor(extract, o.threads);
+  // feature hashes for the store, computed in the workers
+  const extractor = new Extractor({ ...extract, features: true }, o.threads);
   const lang = new LangId();
 
   const summaries: RoundSummary[] = [];
@@ -156,6 +158,7 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
       minDomainPages: o.minDomainPages,
       autoAccept: o.autoAccept,
       scoreProcesses: o.scoreProcesses,
+      engine: checkEngine(o.engine),
     };
     const rounds = command === "run" ? o.maxRounds : 1;
     for (let k = 0; k < rounds; k++) {

@@ -1,6 +1,6 @@
 import os from "node:os";
-import { fastTextLine } from "../classify/features.js";
-import { Scorer } from "../classify/scorer.js";
+import { openScorer } from "../classify/scorer.js";
+import { checkEngine, engineOptionSpecs } from "../config/classify.js";
 import { extractOptionSpecs, toExtractOptions } from "../config/extract.js";
 import { warcOptionSpecs } from "../config/warc.js";
 import { EXIT, UsageError } from "../core/errors.js";
@@ -17,9 +17,10 @@ import { warcReading } from "./warcrun.js";
 
 const specs = {
   model: { type: "string", arg: "MODEL.bin", help: "a model written by `mathcorpus train` or a round (required)" },
-  processes: { type: "number", default: os.availableParallelism(), arg: "N", help: "fastText scoring processes (one per core by default)" },
+  processes: { type: "number", default: os.availableParallelism(), arg: "N", help: "fastText scoring processes with --engine binary (one per core by default)" },
   batch: { type: "number", default: 256, arg: "N", help: "documents per batch sent to a scoring process" },
   log: { type: "string", arg: "FILE", help: "append JSON-lines logs to FILE" },
+  ...engineOptionSpecs,
   ...extractOptionSpecs,
   ...warcOptionSpecs,
 } as const satisfies OptionSpecs;
@@ -46,7 +47,7 @@ export const command: Command = {
     if (cl.positionals.length === 0) throw new UsageError("score: name at least one SOURCE");
     if (!Number.isInteger(o.batch) || o.batch < 1) throw new UsageError(`--batch expects a whole number ≥ 1, got ${o.batch}`);
     const session = openSession(io, o.log);
-    const scorer = new Scorer(o.model, o.processes);
+    const scorer = openScorer(o.model, o.processes, (why) => session.warn(`scoring with the fastText binary: ${why}`), checkEngine(o.engine));
     const extractor = new Extractor(extract, o.threads);
     const lang = new LangId();
     const stats = new ExtractStats();
@@ -66,7 +67,7 @@ export const command: Command = {
       const send = () => {
         const b = batch;
         batch = [];
-        const p = scorer.scoreLines(b.map((d) => fastTextLine(d.text))).then((s) => [b, s] as [Doc[], number[]]);
+        const p = scorer.score(b.map((d) => d.text)).then((s) => [b, s] as [Doc[], number[]]);
         p.catch(() => {});
         inflight.push(p);
       };

@@ -3,7 +3,7 @@ import path from "node:path";
 import { type DataOptions, loadTrainingData } from "../classify/data.js";
 import { evaluate } from "../classify/metrics.js";
 import { metricsJson, metricsTable } from "../classify/report.js";
-import { Scorer } from "../classify/scorer.js";
+import { type TextScorer, openScorer } from "../classify/scorer.js";
 import { sha256File, sidecarPath, trainModel } from "../classify/train.js";
 import { fastTextArgs, trainOptionSpecs } from "../config/classify.js";
 import { extractOptionSpecs, toExtractOptions } from "../config/extract.js";
@@ -56,14 +56,14 @@ export const command: Command = {
     const session = openSession(io, o.log);
     const extractor = new Extractor(extract, o.threads);
     const lang = new LangId();
-    let scorer: Scorer | undefined;
+    let scorer: TextScorer | undefined;
     try {
       const data: DataOptions = { extract, warc: warcReading(o, io, session.logger), heldOut: o.heldOut, negCount: o.negCount, seed: o.seed };
       const d = await loadTrainingData(o.seeds, o.negatives, data, session.logger, extractor, lang, session.warn);
       const out = path.resolve(io.cwd, o.out);
       io.stderr.write(`train: ${d.positives.train.length} positives and ${d.negatives.train.length} negatives (held out: ${d.positives.heldOut.length} and ${d.negatives.heldOut.length})\n`);
       const result = await trainModel(d.positives.train, d.negatives.train, out, { args, threads: o.trainThreads, deterministic: o.deterministic, seed: o.seed });
-      scorer = new Scorer(result.model);
+      scorer = openScorer(result.model);
       const [pos, neg] = await Promise.all([scorer.score(d.positives.heldOut.map((x) => x.text)), scorer.score(d.negatives.heldOut.map((x) => x.text))]);
       const metrics = pos.length > 0 && neg.length > 0 ? evaluate(pos, neg) : undefined;
       const sidecar = {

@@ -35,3 +35,18 @@ export function fastTextArgs(c: TrainConfig): FastTextArgs {
   if (!(c.heldOut >= 0 && c.heldOut < 1)) throw new UsageError(`--held-out expects a share in [0, 1), got ${c.heldOut}`);
   return { dim: c.dim, lr: c.lr, wordNgrams: c.wordNgrams, minCount: c.minCount, epoch: c.epoch, bucket: c.bucket, loss: DEFAULT_ARGS.loss };
 }
+
+/** How pages are scored (score, eval, round, run). */
+export const engineOptionSpecs = {
+  engine: {
+    type: "string",
+    default: "auto",
+    arg: "auto|binary",
+    help: "auto: read the model's weights and score in-process (exact for the softmax/one-vs-all models mathcorpus trains, ~10x faster), other models with the fastText binary; binary: always the fastText binary",
+  },
+} as const satisfies OptionSpecs;
+
+export function checkEngine(engine: string): "auto" | "binary" {
+  if (engine !== "auto" && engine !== "binary") throw new UsageError(`--engine expects auto or binary, got ${engine}`);
+  return engine;
+}

@@ -1,6 +1,7 @@
 import os from "node:os";
 import { UsageError } from "../core/errors.js";
 import type { OptionSpecs, Resolved } from "../core/options.js";
+import { checkEngine, engineOptionSpecs } from "./classify.js";
 
 /** Options of `round` and `run`: selection, domains, annotation, convergence. */
 export const roundOptionSpecs = {
@@ -13,7 +14,8 @@ export const roundOptionSpecs = {
   domainShare: { type: "number", default: 0.1, arg: "SHARE", help: "a host with more than this share of its pages selected is math-related (the paper: 10%)" },
   minDomainPages: { type: "number", default: 3, arg: "N", help: "hosts with fewer stored pages are never math-related (one selected page is not a math site)" },
   autoAccept: { type: "number", arg: "SHARE", help: "accept URL prefixes of math-related hosts whose selected share is at least SHARE (unattended runs) [default: none; 0.5 on the bundled sample]" },
-  scoreProcesses: { type: "number", default: os.availableParallelism(), arg: "N", help: "fastText scoring processes" },
+  scoreProcesses: { type: "number", default: os.availableParallelism(), arg: "N", help: "fastText scoring processes (with --engine binary)" },
+  ...engineOptionSpecs,
 } as const satisfies OptionSpecs;
 
 export type RoundOptions = Resolved<typeof roundOptionSpecs>;
@@ -28,5 +30,6 @@ export function validateRoundOptions(o: RoundOptions): void {
   share("threshold", o.threshold);
   if (o.tokenBudget !== undefined && !(o.tokenBudget >= 0)) throw new UsageError(`--token-budget expects a number ≥ 0, got ${o.tokenBudget}`);
   if (!Number.isInteger(o.minDomainPages) || o.minDomainPages < 1) throw new UsageError(`--min-domain-pages expects a whole number ≥ 1, got ${o.minDomainPages}`);
+  checkEngine(o.engine);
   if (!Number.isInteger(o.scoreProcesses) || o.scoreProcesses < 1) throw new UsageError(`--score-processes expects a whole number ≥ 1, got ${o.scoreProcesses}`);
 }

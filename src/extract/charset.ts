@@ -97,6 +97,7 @@ export function decodeBody(body: Buffer, contentType: string | undefined, maxBad
     if (!cs) continue;
     if (cs === "utf-8" && !utf8) continue;
     if (cs !== "utf-8" && utf8 && hasHighBytes(body)) continue;
+    if (cs === "utf-8") return { text: body.toString("utf8"), charset: cs, source }; // validated: nothing to replace
     const d = decodeWith(body, cs, source, maxBad);
     if (!("error" in d)) return d;
   }

@@ -1,4 +1,5 @@
 import { errorMessage } from "../core/errors.js";
+import { featureHashes } from "../classify/linear.js";
 import { decodeBody } from "./charset.js";
 import { mainText } from "./content.js";
 import { type FilterOptions, checkText } from "./filters.js";
@@ -30,6 +31,8 @@ export interface Extracted {
   charset: string;
   truncated: boolean;
   htmlBytes: number;
+  /** The classifier's feature hashes of `text` (classify/linear), when asked for. */
+  features?: Uint32Array;
 }
 
 export type ExtractOutcome = { ok: Extracted } | { drop: ExtractDrop; message?: string };
@@ -37,6 +40,8 @@ export type ExtractOutcome = { ok: Extracted } | { drop: ExtractDrop; message?: 
 export interface ExtractOptions {
   limits: TreeLimits;
   filters: FilterOptions;
+  /** Also compute the classifier's feature hashes (the work store keeps them for every round's scoring). */
+  features?: boolean;
 }
 
 /** Decode, parse, select, render and filter one page. Never throws: failures are drops. */
@@ -59,7 +64,7 @@ export function extractPage(input: ExtractInput, opts: ExtractOptions): ExtractO
     const r = extractHtml(html, opts.limits);
     const bad = checkText(r.text, htmlBytes, opts.filters);
     if (bad) return { drop: bad };
-    return { ok: { text: r.text, title: r.title, charset, truncated: r.truncated, htmlBytes } };
+    return { ok: { text: r.text, title: r.title, charset, truncated: r.truncated, htmlBytes, ...(opts.features ? { features: featureHashes(r.text) } : {}) } };
   } catch (err) {
     return { drop: "extract_error", message: errorMessage(err) };
   }

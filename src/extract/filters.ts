@@ -16,11 +16,57 @@ export const DEFAULT_FILTERS: FilterOptions = { minChars: 100, minTextRatio: 0.0
 export function checkText(text: string, htmlBytes: number, f: FilterOptions): ExtractDrop | undefined {
   if (text.length < f.minChars) return "too_short";
   if (htmlBytes > 0 && text.length / htmlBytes < f.minTextRatio) return "low_text_ratio";
-  const nonSpace = text.replace(/\s+/g, "");
-  if (nonSpace.length > 0) {
-    const mathChars = (text.match(/\$[^$]*\$/g) ?? []).reduce((n, m) => n + m.length, 0);
-    const wordChars = (nonSpace.match(/[\p{L}\p{N}]/gu) ?? []).length;
-    if ((wordChars + mathChars) / nonSpace.length < f.minWordShare) return "mostly_non_text";
+  const [nonSpace, wordChars] = countChars(text);
+  if (nonSpace > 0) {
+    const mathChars = text.includes("$") ? (text.match(/\$[^$]*\$/g) ?? []).reduce((n, m) => n + m.length, 0) : 0;
+    if ((wordChars + mathChars) / nonSpace < f.minWordShare) return "mostly_non_text";
   }
   return undefined;
+}
+
+const SPACE = /\s/;
+const WORD = /[\p{L}\p{N}]/u;
+/** Per BMP code unit: 0 not yet known, 1 space, 2 letter or digit, 3 other (filled as met). */
+const KIND = new Uint8Array(65536);
+
+function kindOf(c: number): number {
+  let k = KIND[c]!;
+  if (k === 0) {
+    const ch = String.fromCharCode(c);
+    k = KIND[c] = SPACE.test(ch) ? 1 : c >= 0xd800 && c < 0xe000 ? 3 : WORD.test(ch) ? 2 : 3;
+  }
+  return k;
+}
+
+/**
+ * One pass: UTF-16 units that are not whitespace (JavaScript's \s), and code points that are
+ * letters or digits (\p{L}, \p{N}) — what a whitespace-stripping replace and a /[\p{L}\p{N}]/gu
+ * match would count, without building either.
+ */
+export function countChars(text: string): [number, number] {
+  let nonSpace = 0;
+  let word = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 128) {
+      if (c === 32 || (c >= 9 && c <= 13)) continue;
+      nonSpace++;
+      if ((c >= 48 && c <= 57) || ((c | 32) >= 97 && (c | 32) <= 122)) word++;
+      continue;
+    }
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
+      const d = text.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        nonSpace += 2;
+        if (WORD.test(text.slice(i, i + 2))) word++;
+        i++;
+        continue;
+      }
+    }
+    const k = kindOf(c);
+    if (k === 1) continue;
+    nonSpace++;
+    if (k === 2) word++;
+  }
+  return [nonSpace, word];
 }

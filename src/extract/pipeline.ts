@@ -17,6 +17,8 @@ export interface Doc {
   charset: string;
   truncated: boolean;
   meta?: Record<string, unknown>;
+  /** Classifier feature hashes, when the extraction options asked for them. */
+  features?: Uint32Array;
 }
 
 export interface PipelineOptions extends ExtractOptions {
@@ -46,6 +48,7 @@ async function one(raw: RawDoc, extractor: Extractor, lang: LangId, opts: Pipeli
   let title = typeof raw.meta?.title === "string" ? raw.meta.title : "";
   let charset = "utf-8";
   let truncated = false;
+  let features: Uint32Array | undefined;
   if (raw.text !== undefined) {
     text = raw.text;
     const bad = checkText(text, 0, opts.filters);
@@ -53,13 +56,13 @@ async function one(raw: RawDoc, extractor: Extractor, lang: LangId, opts: Pipeli
   } else {
     const r = await extractor.extract({ body: raw.body, contentType: raw.contentType });
     if ("drop" in r) return { drop: r.drop, ...(r.message ? { message: r.message } : {}), raw };
-    ({ text, charset, truncated } = r.ok);
+    ({ text, charset, truncated, features } = r.ok);
     title = title || r.ok.title;
   }
   const [l] = await lang.identify([text]);
   if (opts.langs.length > 0 && !opts.langs.includes(l!.lang)) return { drop: "lang_excluded", raw };
   return {
-    doc: { id: raw.id, url: raw.url, title, text, lang: l!.lang, langConfidence: l!.confidence, charset, truncated, ...(raw.meta ? { meta: raw.meta } : {}) },
+    doc: { id: raw.id, url: raw.url, title, text, lang: l!.lang, langConfidence: l!.confidence, charset, truncated, ...(raw.meta ? { meta: raw.meta } : {}), ...(features ? { features } : {}) },
   };
 }
 

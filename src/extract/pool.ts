@@ -43,7 +43,13 @@ export class Extractor {
 
   async extract(input: ExtractInput): Promise<ExtractOutcome> {
     if (!this.pool) return extractPage(input, this.opts);
-    return (await this.pool.run({ input, opts: this.opts })) as ExtractOutcome;
+    const body = input.body;
+    if (typeof body === "string") return (await this.pool.run({ input, opts: this.opts })) as ExtractOutcome;
+    // the body is a view into a larger buffer (an inflated member, a read chunk), which a
+    // structured clone would copy whole: copy just the body once and transfer it
+    const own = new Uint8Array(body.byteLength);
+    own.set(body);
+    return (await this.pool.run({ input: { ...input, body: own }, opts: this.opts }, { transferList: [own.buffer] })) as ExtractOutcome;
   }
 
   async close(): Promise<void> {

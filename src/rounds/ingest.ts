@@ -96,6 +96,7 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
           title: d.title,
           text: d.text,
           contentHash: crypto.createHash("sha1").update(d.text).digest("hex"),
+          ...(d.features ? { features: d.features } : {}),
         };
         if (store.addDoc(row)) kept++;
         else urlDups++;

@@ -6,7 +6,7 @@ import { type EvalMetrics, cutoffForFpr, evaluate, pointAt, prCurveSvg } from ".
 
 const sortedDesc = (xs: number[]) => [...xs].sort((a, b) => b - a);
 import { metricsJson } from "../classify/report.js";
-import { Scorer } from "../classify/scorer.js";
+import { LinearScorer, Scorer, type TextScorer, openScorer } from "../classify/scorer.js";
 import { type TextDoc, docSetHash } from "../classify/seeds.js";
 import { Reservoir, isHeldOut } from "../classify/split.js";
 import { type FastTextArgs, sha256File, sidecarPath, trainModel } from "../classify/train.js";
@@ -34,6 +34,8 @@ export interface RoundConfig {
   /** Accept prefixes of math-related hosts whose selected share is at least this (undefined: none). */
   autoAccept: number | undefined;
   scoreProcesses: number;
+  /** auto: the linear scorer when the model allows; binary: the fastText binary. */
+  engine: "auto" | "binary";
 }
 
 export interface RoundSummary {
@@ -87,20 +89,37 @@ function sampleNegatives(store: WorkStore, k: number, seed: number): TextDoc[] {
   return ids.map((id) => st.get(id) as TextDoc);
 }
 
-async function scoreAll(store: WorkStore, round: number, scorer: Scorer, logger: Logger): Promise<number> {
+async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, logger: Logger): Promise<number> {
   store.clearRound(round, ["scores"]);
   let n = 0;
+  if (scorer instanceof LinearScorer) {
+    // stored feature hashes (computed once, at extraction): a table lookup per word and n-gram
+    let fromText = 0;
+    for (const rows of store.iterFeatures()) {
+      store.putScores(
+        round,
+        rows.map((r) => {
+          if (!r.features) fromText++;
+          return [r.id, r.features ? scorer.model.scoreHashes(r.features) : scorer.model.scoreText(r.text ?? "")];
+        }),
+      );
+      n += rows.length;
+    }
+    logger.log("info", "scored", { round, documents: n, engine: scorer.engine, from_text: fromText });
+    return n;
+  }
+  const binary = scorer as Scorer;
   const inflight: Array<Promise<void>> = [];
   for (const rows of store.iterDocs<{ id: number; text: string }>("text", 512)) {
     const ids = rows.map((r) => r.id);
-    const p = scorer.scoreLines(rows.map((r) => fastTextLine(r.text))).then((scores) => store.putScores(round, ids.map((id, i) => [id, scores[i]!])));
+    const p = binary.scoreLines(rows.map((r) => fastTextLine(r.text))).then((scores) => store.putScores(round, ids.map((id, i) => [id, scores[i]!])));
     p.catch(() => {});
     inflight.push(p);
     n += rows.length;
     if (inflight.length >= 4) await inflight.shift();
   }
   await Promise.all(inflight);
-  logger.log("info", "scored", { round, documents: n });
+  logger.log("info", "scored", { round, documents: n, engine: scorer.engine });
   return n;
 }
 
@@ -240,7 +259,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
     row = store.round(round)!;
   }
   lap("train");
-  const scorer = new Scorer(model, cfg.scoreProcesses);
+  const scorer = openScorer(model, cfg.scoreProcesses, (why) => deps.logger.log("warn", "binary_scoring", { round, why }), cfg.engine);
   try {
     if (!after(row.step, "score")) {
       deps.onStep?.("score");

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
+import { FEATURES_VERSION } from "../classify/linear.js";
 import { InputError } from "../core/errors.js";
 
 /**
@@ -25,6 +26,7 @@ CREATE TABLE IF NOT EXISTS documents (
   lang_conf REAL NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, chars INTEGER NOT NULL, content_hash TEXT NOT NULL,
   tokens INTEGER);
 CREATE INDEX IF NOT EXISTS documents_host ON documents(host);
+CREATE TABLE IF NOT EXISTS features (doc_id INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS drops (file TEXT NOT NULL, stage TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
   PRIMARY KEY (file, stage, reason)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS rounds (
@@ -64,6 +66,8 @@ export interface DocRow {
   title: string;
   text: string;
   contentHash: string;
+  /** Classifier feature hashes of `text` (classify/linear `featureHashes`). */
+  features?: Uint32Array;
 }
 
 export interface RoundRow {
@@ -80,6 +84,12 @@ export interface RoundRow {
 export class WorkStore {
   readonly db: Database.Database;
   private readonly insertDoc: Database.Statement;
+  private readonly insertFeatures: Database.Statement;
+  /**
+   * Whether stored feature hashes are of this mathcorpus's format (meta `features_version`):
+   * a store written by another tokenisation is scored from its text instead.
+   */
+  readonly featuresCurrent: boolean;
 
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -91,6 +101,10 @@ export class WorkStore {
     const v = this.db.prepare("SELECT value FROM meta WHERE key = 'schema_version'").get() as { value: string } | undefined;
     if (!v) this.db.prepare("INSERT INTO meta (key, value) VALUES ('schema_version', ?)").run(String(SCHEMA_VERSION));
     else if (Number(v.value) !== SCHEMA_VERSION) throw new InputError(`${file}: work store schema ${v.value}, this mathcorpus reads ${SCHEMA_VERSION}`);
+    const fv = this.db.prepare("SELECT value FROM meta WHERE key = 'features_version'").get() as { value: string } | undefined;
+    if (!fv) this.db.prepare("INSERT INTO meta (key, value) VALUES ('features_version', ?)").run(FEATURES_VERSION);
+    this.featuresCurrent = !fv || fv.value === FEATURES_VERSION;
+    this.insertFeatures = this.db.prepare("INSERT OR REPLACE INTO features (doc_id, hashes) VALUES (?, ?)");
     this.insertDoc = this.db.prepare(
       `INSERT OR IGNORE INTO documents (doc_key, url, url_norm, host, domain, path, warc_file, warc_offset, warc_length, offset_kind,
         fetch_date, lang, lang_conf, title, text, chars, content_hash)
@@ -121,7 +135,11 @@ export class WorkStore {
 
   /** Inserts a document; false if its normalised URL (or key) is already stored. */
   addDoc(d: DocRow): boolean {
-    return this.insertDoc.run({ ...d, chars: d.text.length }).changes === 1;
+    const { features, ...row } = d;
+    const r = this.insertDoc.run({ ...row, chars: d.text.length });
+    if (r.changes !== 1) return false;
+    if (features && this.featuresCurrent) this.insertFeatures.run(r.lastInsertRowid, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
+    return true;
   }
 
   addDrops(file: string, stage: string, counts: Partial<Record<string, number>>): void {
@@ -157,6 +175,25 @@ export class WorkStore {
     }
   }
 
+  /**
+   * Every document's stored feature hashes, in id order, batch by batch; the text instead where
+   * a document has none of this mathcorpus's format (a store written before, or by another version).
+   */
+  *iterFeatures(batch = 2000): Generator<Array<{ id: number; features: Uint32Array | null; text: string | null }>> {
+    const hashes = this.featuresCurrent ? "f.hashes" : "NULL";
+    const st = this.db.prepare(
+      `SELECT d.id, ${hashes} AS hashes, CASE WHEN ${hashes} IS NULL THEN d.text END AS text
+       FROM documents d LEFT JOIN features f ON f.doc_id = d.id WHERE d.id > ? ORDER BY d.id LIMIT ?`,
+    );
+    let last = 0;
+    for (;;) {
+      const rows = st.all(last, batch) as Array<{ id: number; hashes: Buffer | null; text: string | null }>;
+      if (rows.length === 0) return;
+      last = rows[rows.length - 1]!.id;
+      yield rows.map((r) => ({ id: r.id, features: r.hashes ? uint32s(r.hashes) : null, text: r.text }));
+    }
+  }
+
   round(n: number): RoundRow | undefined {
     return this.db.prepare("SELECT * FROM rounds WHERE round = ?").get(n) as RoundRow | undefined;
   }
@@ -187,4 +224,10 @@ export class WorkStore {
   clearRound(round: number, tables: string[]): void {
     for (const t of tables) this.db.prepare(`DELETE FROM ${t} WHERE round = ?`).run(round);
   }
+}
+
+/** A BLOB as 32-bit words (copied when the Buffer is not 4-byte aligned). */
+function uint32s(b: Buffer): Uint32Array {
+  if (b.byteOffset % 4 === 0) return new Uint32Array(b.buffer, b.byteOffset, b.byteLength >> 2);
+  return new Uint32Array(new Uint8Array(b).buffer, 0, b.byteLength >> 2);
 }

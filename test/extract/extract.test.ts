@@ -3,7 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeBody } from "../../src/extract/charset.js";
 import { type ExtractOptions, extractHtml, extractPage } from "../../src/extract/extract.js";
-import { DEFAULT_FILTERS, checkText } from "../../src/extract/filters.js";
+import { DEFAULT_FILTERS, checkText, countChars } from "../../src/extract/filters.js";
 import { imageTex } from "../../src/extract/math.js";
 import { DEFAULT_LIMITS } from "../../src/extract/tree.js";
 import { fixture, readAll } from "../helpers.js";
@@ -136,6 +136,15 @@ describe("filters and caps", () => {
     expect(checkText("| -- | ++ | ** | ".repeat(20), 1000, DEFAULT_FILTERS)).toBe("mostly_non_text");
     expect(checkText("A short math page: $x^2+y^2=z^2$ has many integer solutions, called Pythagorean triples.", 5000, DEFAULT_FILTERS)).toBe("too_short");
     expect(checkText("Let $G$ be a group and $H \\le G$ a subgroup; then $|H|$ divides $|G|$ (Lagrange's theorem) when $G$ is finite.", 5000, DEFAULT_FILTERS)).toBeUndefined();
+  });
+
+  it("the one-pass character count is the regex count it replaced (any script, astral and lone surrogates)", () => {
+    const texts = ["héllo wörld 中文 𝔸𝔹 \u00a0\u3000\u2028\ufeff 12 ½ ٣ x\ud800y \udc00 $a$", "", "   ", "ÅΩж\u0301"];
+    for (const f of fs.readdirSync(fixture("extract")).filter((x) => x.endsWith(".txt"))) texts.push(fs.readFileSync(fixture("extract", f), "utf8"));
+    for (const t of texts) {
+      const nonSpace = t.replace(/\s+/g, "");
+      expect(countChars(t)).toEqual([nonSpace.length, (nonSpace.match(/[\p{L}\p{N}]/gu) ?? []).length]);
+    }
   });
 
   it("a 50 MB page costs bounded time (parse is capped and the page marked truncated)", () => {

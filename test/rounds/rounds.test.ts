@@ -1,10 +1,13 @@
 import { spawn } from "node:child_process";
+import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
+import { Scorer } from "../../src/classify/scorer.js";
 import { normalizeUrl, urlPrefixes } from "../../src/dedup/url.js";
+import { WorkStore } from "../../src/store/store.js";
 import { ROOT, fixture, runCli, tmpDir } from "../helpers.js";
 
 const CLI = path.join(ROOT, "dist", "src", "cli.js");
@@ -66,6 +69,41 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
     expect(JSON.parse(fs.readFileSync(path.join(dir, "run", "config.json"), "utf8"))).toMatchObject({ command: "run", tokenBudget: 40000, fpr: 0.15, autoAccept: 0.5 });
   });
 
+  it("rounds score every page from the feature hashes stored at extraction, as the fastText binary would", async () => {
+    const docs = rounds[0]!.documents;
+    expect((db.prepare("SELECT count(*) AS n FROM features").get() as { n: number }).n).toBe(docs);
+    const scored = fs
+      .readFileSync(path.join(dir, "run", "logs", "run.jsonl"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { event: string; engine?: string; from_text?: number; documents?: number })
+      .filter((e) => e.event === "scored");
+    expect(scored).toHaveLength(2);
+    expect(scored.every((e) => e.engine === "linear" && e.from_text === 0 && e.documents === docs)).toBe(true);
+    const sample = db.prepare("SELECT d.text, s.score FROM scores s JOIN documents d ON d.id = s.doc_id WHERE s.round = 2 ORDER BY d.id LIMIT 200").all() as Array<{ text: string; score: number }>;
+    const binary = new Scorer(path.join(dir, "run", "models", "round-2", "model.bin"), 1);
+    try {
+      const want = await binary.score(sample.map((x) => x.text));
+      sample.forEach((x, i) => expect(Math.abs(x.score - want[i]!)).toBeLessThan(2e-4));
+    } finally {
+      await binary.close();
+    }
+    // a store whose features are of another format is scored from its text
+    const copy = path.join(dir, "copy.sqlite");
+    await db.backup(copy);
+    const old = new Database(copy);
+    old.prepare("UPDATE meta SET value = 'older' WHERE key = 'features_version'").run();
+    old.close();
+    const store = new WorkStore(copy);
+    try {
+      expect(store.featuresCurrent).toBe(false);
+      const first = store.iterFeatures(10).next().value as Array<{ features: Uint32Array | null; text: string | null }>;
+      expect(first.every((r) => r.features === null && typeof r.text === "string" && r.text.length > 0)).toBe(true);
+    } finally {
+      store.close();
+    }
+  });
+
   it("later rounds re-score stored text and never read the WARC", async () => {
     const runDir = path.join(dir, "run");
     const before = db.prepare("SELECT count(*) AS n FROM files").get();
@@ -116,12 +154,16 @@ function runProc(args: string[], killAfterMs?: number): Promise<number | null> {
   });
 }
 
-function snapshot(file: string): { docs: unknown[]; scores: unknown[] } {
+function snapshot(file: string): { docs: unknown[]; scores: unknown[]; features: unknown[] } {
   const db = new Database(file, { readonly: true });
   try {
     return {
       docs: db.prepare("SELECT doc_key, url_norm, content_hash FROM documents ORDER BY doc_key").all(),
       scores: db.prepare("SELECT d.doc_key, s.round, s.score FROM scores s JOIN documents d ON d.id = s.doc_id ORDER BY d.doc_key, s.round").all(),
+      features: (db.prepare("SELECT d.doc_key, f.hashes FROM documents d LEFT JOIN features f ON f.doc_id = d.id ORDER BY d.doc_key").all() as Array<{ doc_key: string; hashes: Buffer | null }>).map((r) => [
+        r.doc_key,
+        r.hashes ? crypto.createHash("sha1").update(r.hashes).digest("hex") : null,
+      ]),
     };
   } finally {
     db.close();
@@ -156,6 +198,8 @@ describe("crash safety", () => {
     const after = snapshot(path.join(killed, "work.sqlite"));
     expect(after.docs).toEqual(clean.docs);
     expect(after.scores).toEqual(clean.scores);
+    expect(after.features).toEqual(clean.features);
+    expect(clean.features.every((f) => (f as [string, string | null])[1] !== null)).toBe(true);
     expect(clean.docs.length).toBeGreaterThan(700);
   }, 300_000);
 });

@@ -1,0 +1,309 @@
+import fs from "node:fs";
+import { FastTextError } from "./fasttext.js";
+import { LABEL_MATH, LABEL_OTHER, markedTokens } from "./features.js";
+
+/**
+ * fastText's supervised prediction, computed from the model file the fastText binary wrote,
+ * for the models mathcorpus trains (softmax or one-vs-all loss, two labels, no subwords, not
+ * quantised). Why not the binary: scoring re-reads every stored page each round, and the
+ * binary's ~1,000–1,800 pages/s per process (dim 256: 256 multiply-adds per word and n-gram)
+ * was most of a later round (ARCHITECTURE.md, "Scoring").
+ *
+ * The prediction is linear up to the last step: the hidden vector is the mean of the input
+ * rows of the page's words and word n-gram buckets, and P(math) = σ((o_math − o_other) · h)
+ * for softmax over two labels (σ(o_math · h) for one-vs-all). So each input row collapses to
+ * one number, w[row] = row · (o_math − o_other), once per model, and a page's logit is the
+ * mean of w over its rows: one table lookup per row instead of 256 multiply-adds.
+ *
+ * Rows are found as fastText finds them (Dictionary::getLine / addWordNgrams): words by their
+ * FNV-1a hash over UTF-8 bytes (each byte sign-extended, as `char` is on x86) — looked up with a
+ * second hash as well, so an unknown word never takes a known word's row — and n-grams by the
+ * 64-bit rolling hash `h = h * 116049371 + hash(next word)` modulo the bucket count, over every
+ * word including unknown ones and the end-of-line token `</s>`. Scores agree with the binary's
+ * `predict-prob` to ~1e-5 (test/classify/linear.test.ts).
+ */
+
+const MAGIC = 793712314;
+const EOS = "</s>";
+
+/** fastText's hash (FNV-1a 32, bytes sign-extended) and a second, independent one, of a token. */
+export function tokenHashes(token: string, out: Uint32Array, at: number): void {
+  let h = 0x811c9dc5;
+  let g = 0x9747b28c;
+  const step = (b: number) => {
+    h = Math.imul(h ^ (b >= 0x80 ? b | 0xffffff00 : b), 16777619);
+    g = Math.imul(g ^ b, 0x5bd1e995);
+    g ^= g >>> 15;
+  };
+  for (let i = 0; i < token.length; i++) {
+    let c = token.charCodeAt(i);
+    if (c < 0x80) {
+      h = Math.imul(h ^ c, 16777619);
+      g = Math.imul(g ^ c, 0x5bd1e995);
+      g ^= g >>> 15;
+      continue;
+    }
+    if (c >= 0xd800 && c < 0xdc00 && i + 1 < token.length) {
+      const d = token.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d < 0xe000) {
+        c = 0x10000 + ((c - 0xd800) << 10) + (d - 0xdc00);
+        i++;
+      }
+    }
+    if (c >= 0xd800 && c < 0xe000) c = 0xfffd; // lone surrogate: what UTF-8 encoding writes
+    if (c < 0x800) {
+      step(0xc0 | (c >> 6));
+      step(0x80 | (c & 63));
+    } else if (c < 0x10000) {
+      step(0xe0 | (c >> 12));
+      step(0x80 | ((c >> 6) & 63));
+      step(0x80 | (c & 63));
+    } else {
+      step(0xf0 | (c >> 18));
+      step(0x80 | ((c >> 12) & 63));
+      step(0x80 | ((c >> 6) & 63));
+      step(0x80 | (c & 63));
+    }
+  }
+  out[at] = h >>> 0;
+  out[at + 1] = g >>> 0;
+}
+
+/**
+ * A page's features as stored: the two hashes of each of its fastText tokens (those of
+ * `markedTokens`, then `</s>`), interleaved. They depend on the tokenisation only, not on a
+ * model, so they are computed once, at extraction, in the worker threads.
+ */
+export function featureHashes(text: string): Uint32Array {
+  const toks = markedTokens(text);
+  const out = new Uint32Array(2 * (toks.length + 1));
+  for (let i = 0; i < toks.length; i++) tokenHashes(toks[i]!, out, 2 * i);
+  tokenHashes(EOS, out, 2 * toks.length);
+  return out;
+}
+
+/** Identifies the feature format of `featureHashes`; stored features of another format are recomputed. */
+export const FEATURES_VERSION = "fnv1a+murmur/marked-tokens-4000/v1";
+
+class Reader {
+  off = 0;
+  constructor(private readonly buf: Buffer) {}
+  i32(): number {
+    const v = this.buf.readInt32LE(this.off);
+    this.off += 4;
+    return v;
+  }
+  i64(): number {
+    const v = Number(this.buf.readBigInt64LE(this.off));
+    this.off += 8;
+    return v;
+  }
+  f64(): number {
+    const v = this.buf.readDoubleLE(this.off);
+    this.off += 8;
+    return v;
+  }
+  u8(): number {
+    return this.buf[this.off++]!;
+  }
+  cstr(): string {
+    const end = this.buf.indexOf(0, this.off);
+    if (end < 0) throw new RangeError("unterminated string");
+    const s = this.buf.toString("utf8", this.off, end);
+    this.off = end + 1;
+    return s;
+  }
+  floats(n: number): Float32Array {
+    if (this.off + n * 4 > this.buf.length) throw new RangeError("matrix runs past the end of the file");
+    // copy when unaligned (Float32Array views need 4-byte alignment)
+    const start = this.buf.byteOffset + this.off;
+    const view = start % 4 === 0 ? new Float32Array(this.buf.buffer, start, n) : new Float32Array(this.buf.buffer.slice(start, start + n * 4));
+    this.off += n * 4;
+    return view;
+  }
+}
+
+const SOFTMAX = 3;
+const OVA = 4;
+const SUPERVISED = 3;
+
+/** Why a model cannot be scored here (the binary scores it instead), or undefined. */
+export type Unsupported = string;
+
+export class LinearModel {
+  private constructor(
+    /** Row weights: input row · (o_math − o_other) (softmax) or · o_math (one-vs-all). */
+    private readonly w: Float64Array,
+    private readonly ova: boolean,
+    /** Open-addressing table of known words: (hash, hash2) → row. */
+    private readonly keys: Uint32Array,
+    private readonly rows: Int32Array,
+    private readonly mask: number,
+    readonly nwords: number,
+    readonly bucket: number,
+    readonly wordNgrams: number,
+  ) {}
+
+  /** Reads a model; returns a reason instead when it is of a kind this scorer does not compute. */
+  static load(file: string): LinearModel | Unsupported {
+    let buf: Buffer;
+    try {
+      buf = fs.readFileSync(file);
+    } catch {
+      throw new FastTextError(`model file not found: ${file}`);
+    }
+    try {
+      return LinearModel.parse(buf, file);
+    } catch (err) {
+      if (err instanceof RangeError) throw new FastTextError(`${file} is not a readable fastText model (${err.message})`);
+      throw err;
+    }
+  }
+
+  private static parse(buf: Buffer, file: string): LinearModel | Unsupported {
+    const r = new Reader(buf);
+    if (r.i32() !== MAGIC) throw new FastTextError(`${file} is not a fastText model (bad magic number)`);
+    const version = r.i32();
+    if (version !== 11 && version !== 12) return `model file version ${version}`;
+    const dim = r.i32();
+    r.i32(); // ws
+    r.i32(); // epoch
+    r.i32(); // minCount
+    r.i32(); // neg
+    const wordNgrams = r.i32();
+    const loss = r.i32();
+    const model = r.i32();
+    const bucket = r.i32();
+    r.i32(); // minn
+    const maxn = r.i32();
+    r.i32(); // lrUpdateRate
+    r.f64(); // t
+    if (model !== SUPERVISED) return "not a supervised model";
+    if (loss !== SOFTMAX && loss !== OVA) return `loss ${loss} (only softmax and one-vs-all are linear)`;
+    if (maxn > 0) return "subword features (maxn > 0)";
+    if (bucket > 2 ** 26) return `bucket count ${bucket} above 2^26`;
+    const size = r.i32();
+    const nwords = r.i32();
+    const nlabels = r.i32();
+    r.i64(); // ntokens
+    const pruneidx = r.i64();
+    if (pruneidx >= 0) return "pruned (quantised) dictionary";
+    const words: string[] = [];
+    let math = -1;
+    let other = -1;
+    for (let i = 0; i < size; i++) {
+      const word = r.cstr();
+      r.i64(); // count
+      const type = r.u8();
+      if (type === 0) words.push(word);
+      else if (word === LABEL_MATH) math = i - nwords;
+      else if (word === LABEL_OTHER) other = i - nwords;
+    }
+    if (words.length !== nwords) throw new RangeError("dictionary word count mismatch");
+    if (math < 0 || other < 0) {
+      throw new FastTextError(`model ${file} does not predict ${LABEL_MATH}/${LABEL_OTHER}: not a mathcorpus classifier`);
+    }
+    if (r.u8() !== 0) return "quantised input matrix";
+    const m = r.i64();
+    const n = r.i64();
+    if (n !== dim || m !== nwords + bucket) throw new RangeError(`input matrix ${m}×${n}, expected ${nwords + bucket}×${dim}`);
+    const input = r.floats(m * n);
+    if (r.u8() !== 0) return "quantised output matrix";
+    const om = r.i64();
+    const on = r.i64();
+    if (on !== dim || om !== nlabels) throw new RangeError(`output matrix ${om}×${on}, expected ${nlabels}×${dim}`);
+    const out = r.floats(om * on);
+    const d = new Float64Array(dim);
+    for (let k = 0; k < dim; k++) d[k] = loss === OVA ? out[math * dim + k]! : out[math * dim + k]! - out[other * dim + k]!;
+    const w = new Float64Array(m);
+    for (let row = 0, base = 0; row < m; row++, base += dim) {
+      let s = 0;
+      for (let k = 0; k < dim; k++) s += input[base + k]! * d[k]!;
+      w[row] = s;
+    }
+    let cap = 1;
+    while (cap < nwords * 2 + 2) cap <<= 1;
+    const keys = new Uint32Array(cap * 2);
+    const rows = new Int32Array(cap).fill(-1);
+    const hh = new Uint32Array(2);
+    for (let i = 0; i < nwords; i++) {
+      tokenHashes(words[i]!, hh, 0);
+      let slot = hh[0]! & (cap - 1);
+      while (rows[slot] !== -1) slot = (slot + 1) & (cap - 1);
+      keys[2 * slot] = hh[0]!;
+      keys[2 * slot + 1] = hh[1]!;
+      rows[slot] = i;
+    }
+    return new LinearModel(w, loss === OVA, keys, rows, cap - 1, nwords, bucket, wordNgrams);
+  }
+
+  private row(h: number, g: number): number {
+    const { keys, rows, mask } = this;
+    let slot = h & mask;
+    for (;;) {
+      const row = rows[slot]!;
+      if (row === -1) return -1;
+      if (keys[2 * slot] === h && keys[2 * slot + 1] === g) return row;
+      slot = (slot + 1) & mask;
+    }
+  }
+
+  /** x mod bucket for a whole x < 2^53 (a float quotient, corrected: cheaper than fmod). */
+  private mod(x: number): number {
+    const b = this.bucket;
+    let r = x - Math.floor(x / b) * b;
+    if (r < 0) r += b;
+    else if (r >= b) r -= b;
+    return r;
+  }
+
+  /** P(math) of a page from its feature hashes (`featureHashes`). */
+  scoreHashes(f: Uint32Array): number {
+    const n = f.length >> 1;
+    const { w, nwords, bucket, wordNgrams } = this;
+    const two32modB = 2 ** 32 % bucket;
+    const M = 116049371;
+    const M0 = M & 0xffff;
+    const M1 = M >>> 16;
+    let sum = 0;
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      const h = f[2 * i]!;
+      const row = this.row(h, f[2 * i + 1]!);
+      if (row >= 0) {
+        sum += w[row]!;
+        count++;
+      }
+      // n-grams: uint64 h = int32(hash_i), sign-extended; h = h * 116049371 + int32(hash_j)
+      let lo = h;
+      let hi = h >= 0x80000000 ? 0xffffffff : 0;
+      for (let j = i + 1; j < n && j < i + wordNgrams; j++) {
+        // (hi:lo) * 116049371 modulo 2^64 with 16-bit limbs (exact in doubles, no fmod)
+        const a0 = lo & 0xffff;
+        const a1 = lo >>> 16;
+        const p00 = a0 * M0;
+        const mid = a0 * M1 + a1 * M0 + (p00 >>> 16); // < 2^34
+        const low = (((mid & 0xffff) << 16) | (p00 & 0xffff)) >>> 0;
+        const high = a1 * M1 + Math.floor(mid / 65536) + Math.imul(hi, M);
+        const hj = f[2 * j]!;
+        const sum32 = low + hj;
+        lo = sum32 >>> 0;
+        hi = (high + (hj >= 0x80000000 ? 0xffffffff : 0) + (sum32 > 0xffffffff ? 1 : 0)) >>> 0;
+        sum += w[nwords + this.mod(this.mod(hi) * two32modB + this.mod(lo))]!;
+        count++;
+      }
+    }
+    if (count === 0) return 0; // fastText prints no label for a page with no known row
+    const z = sum / count;
+    return 1 / (1 + Math.exp(-z));
+  }
+
+  /** P(math) of a raw text (tokenised as for training). */
+  scoreText(text: string): number {
+    return this.scoreHashes(featureHashes(text));
+  }
+
+  get oneVsAll(): boolean {
+    return this.ova;
+  }
+}

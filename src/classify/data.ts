@@ -61,7 +61,7 @@ export async function loadTrainingData(
   const extractStats = new ExtractStats();
   const warcStats = new WarcStats();
   const negatives: TextDoc[] = [];
-  const pipeline = { ...o.extract, langs: [], window: Math.max(8, extractor.threads * 8) };
+  const pipeline = { ...o.extract, langs: [], window: extractor.window };
   if (whole.length > 0) {
     for await (const d of extractDocs(rawDocs(whole, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push({ id: d.id, url: d.url, text: d.text });
   }

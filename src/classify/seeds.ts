@@ -52,7 +52,7 @@ export async function readSeeds(
   const stats = new ExtractStats();
   const docs: TextDoc[] = [];
   const seen = new Set<string>();
-  for await (const d of extractDocs(raw(), extractor, lang, { ...opts, filters: SEED_FILTERS, langs: [], window: Math.max(8, extractor.threads * 8) }, stats)) {
+  for await (const d of extractDocs(raw(), extractor, lang, { ...opts, filters: SEED_FILTERS, langs: [], window: extractor.window }, stats)) {
     if (seen.has(d.id)) {
       warn(`seed id ${JSON.stringify(d.id)} appears twice; the later copy is ignored`);
       continue;

@@ -67,7 +67,7 @@ export const command: Command = {
       const docs = extractDocs(rawDocs(cl.positionals, warcReading(o, io, logger), logger, warcStats, warn), extractor, lang, {
         ...extractOpts,
         langs: o.langs,
-        window: Math.max(8, extractor.threads * 8),
+        window: extractor.window,
         onDrop: (raw, reason, message) => {
           logger.log("info", "dropped", { id: raw.id, url: raw.url, reason, ...(message ? { message } : {}) });
           if (message && (reason === "undecodable" || reason === "extract_error")) warn(`${raw.url || raw.id}: ${reason}: ${message}`);

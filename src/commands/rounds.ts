@@ -171,7 +171,7 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
         io.stderr.write(`round 1: crawling ${sources.length} source${sources.length === 1 ? "" : "s"}\n`);
         const ing = await ingest(sources, store, extractor, lang, {
           maxRecordBytes: o.maxRecordBytes,
-          pipeline: { ...extract, langs: o.langs, window: Math.max(8, extractor.threads * 8) },
+          pipeline: { ...extract, langs: o.langs, window: extractor.window },
           logger,
           onIssue: warn,
           ...(io.signal ? { signal: io.signal } : {}),

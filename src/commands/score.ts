@@ -55,7 +55,7 @@ export const command: Command = {
     const started = Date.now();
     let scored = 0;
     try {
-      const docs = extractDocs(rawDocs(cl.positionals, warcReading(o, io, session.logger), session.logger, warcStats, session.warn), extractor, lang, { ...extract, langs: o.langs, window: Math.max(8, extractor.threads * 8) }, stats);
+      const docs = extractDocs(rawDocs(cl.positionals, warcReading(o, io, session.logger), session.logger, warcStats, session.warn), extractor, lang, { ...extract, langs: o.langs, window: extractor.window }, stats);
       // batches in flight on every process, written out in input order
       const inflight: Array<Promise<[Doc[], number[]]>> = [];
       const flushOne = async () => {

@@ -33,8 +33,19 @@ export class Extractor {
             // bounded: callers keep a window of pages in flight
             maxQueue: Number.POSITIVE_INFINITY,
             idleTimeout: 30_000,
+            // a second page waits in each worker's queue, so a worker never idles while the
+            // main thread is busy (GC, storing): measured 73.9 → 61.3 s on 19.6k CC-style pages
+            concurrentTasksPerWorker: 2,
           })
         : null;
+  }
+
+  /**
+   * Pages to keep in flight (in-order output): enough that one slow page does not leave the
+   * workers idle (16 → 64 on 2 threads: crawl of 19.6k CC-style pages 73.9 → 69.4 s).
+   */
+  get window(): number {
+    return Math.max(8, this.threads * 32);
   }
 
   get threads(): number {

@@ -1,8 +1,10 @@
+import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { fastTextLine, tokens } from "../../src/classify/features.js";
 import { cutoffForFpr, evaluate, prCurve, rocAuc } from "../../src/classify/metrics.js";
 import { mathProbability } from "../../src/classify/scorer.js";
 import { Reservoir, isHeldOut, shuffle } from "../../src/classify/split.js";
+import { fixture } from "../helpers.js";
 
 describe("fastText features", () => {
   it("lower-cases, keeps LaTeX commands whole, separates punctuation, marks formula tokens", () => {
@@ -13,6 +15,46 @@ describe("fastText features", () => {
   it("splits CJK into characters, also when glued to Latin letters", () => {
     expect(tokens("妈咪买了3盒x茶叶")).toEqual(["妈", "咪", "买", "了", "3", "盒", "x", "茶", "叶"]);
     expect(tokens("ジャネットのアヒル")).toHaveLength(9);
+  });
+
+  it("the scanner gives exactly the tokens of the regular expression it replaced", () => {
+    const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
+    const TOKEN = /\\[a-z]+|\\.|\$\$|[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]|[\p{L}\p{M}\p{N}]+|[^\s\p{L}\p{M}\p{N}]/gu;
+    const reference = (text: string, max = 4000): string[] => {
+      const out: string[] = [];
+      const lower = (text.length > max * 12 ? text.slice(0, max * 12) : text).toLowerCase();
+      TOKEN.lastIndex = 0;
+      let m: RegExpExecArray | null;
+      while (out.length < max && (m = TOKEN.exec(lower)) !== null) {
+        const t = m[0];
+        if (t.length > 1 && CJK.test(t)) {
+          for (const piece of t.split(/([\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}])/u)) if (piece) out.push(piece);
+        } else out.push(t);
+      }
+      return out.slice(0, max);
+    };
+    const texts = [
+      "Let $x^2 \\le \\frac{a}{b}$ hold, QED. \\中 \\\n \\ \\é \\\u2028 \\𝔸 x\\",
+      "İstanbul ΣΑΣ Straße ǅ 𝔸𝔹𝟘 x⺀y 々〆 ヴ ー・ 한국어ㄱ\u302e 𠀀𠀁 \ud800 \udc00x \u0301a\u0301 ½ ٣٤ ⅷ",
+      "\u00a0\u1680\u2000\u200a\u2028\u2029\u202f\u205f\u3000\ufeff\u0085\u200b \t\v\f\r\n\u0000\u007f\u0001",
+      "$$ $ $$$ \\$ \\$$ a$$b",
+      "x".repeat(70_000),
+      "ab中cd 中x x中 3盒x茶",
+    ];
+    // real pages: the extraction fixtures (Japanese, Chinese, Russian, math) and random code points
+    for (const f of fs.readdirSync(fixture("extract")).filter((x) => x.endsWith(".txt"))) texts.push(fs.readFileSync(fixture("extract", f), "utf8"));
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed / 2 ** 31);
+    const pool = [0x20, 0x41, 0x5c, 0x24, 0x7b, 0xe9, 0x301, 0x3b1, 0x416, 0x5d0, 0x627, 0x663, 0x915, 0x2e80, 0x3005, 0x3042, 0x30a2, 0x30fc, 0x4e2d, 0xac00, 0xd800, 0xdc00, 0x1d538, 0x20000, 0x1f600, 0x2028, 0xa0];
+    for (let k = 0; k < 200; k++) {
+      let t = "";
+      for (let c = 0; c < 60; c++) t += String.fromCodePoint(pool[Math.floor(rnd() * pool.length)]!);
+      texts.push(t);
+    }
+    for (const t of texts) {
+      expect(tokens(t)).toEqual(reference(t));
+      expect(tokens(t, 7)).toEqual(reference(t, 7));
+    }
   });
 
   it("cuts a document at the token limit", () => {

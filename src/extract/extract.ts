@@ -4,6 +4,7 @@ import { decodeBody } from "./charset.js";
 import { mainText } from "./content.js";
 import { type FilterOptions, checkText } from "./filters.js";
 import type { ExtractDrop } from "./reasons.js";
+import { lidLine } from "./lang.js";
 import { DEFAULT_LIMITS, type TreeLimits, buildTree } from "./tree.js";
 
 export interface HtmlText {
@@ -33,6 +34,8 @@ export interface Extracted {
   htmlBytes: number;
   /** The classifier's feature hashes of `text` (classify/linear), when asked for. */
   features?: Uint32Array;
+  /** `lidLine(text)`: what language identification reads. */
+  lidLine: string;
 }
 
 export type ExtractOutcome = { ok: Extracted } | { drop: ExtractDrop; message?: string };
@@ -64,7 +67,7 @@ export function extractPage(input: ExtractInput, opts: ExtractOptions): ExtractO
     const r = extractHtml(html, opts.limits);
     const bad = checkText(r.text, htmlBytes, opts.filters);
     if (bad) return { drop: bad };
-    return { ok: { text: r.text, title: r.title, charset, truncated: r.truncated, htmlBytes, ...(opts.features ? { features: featureHashes(r.text) } : {}) } };
+    return { ok: { text: r.text, title: r.title, charset, truncated: r.truncated, htmlBytes, lidLine: lidLine(r.text), ...(opts.features ? { features: featureHashes(r.text) } : {}) } };
   } catch (err) {
     return { drop: "extract_error", message: errorMessage(err) };
   }

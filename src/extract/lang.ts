@@ -35,8 +35,12 @@ export class LangId {
   }
 
   /** Identifies the language of each text (texts without letters are "und"). */
-  async identify(texts: string[]): Promise<LangResult[]> {
-    const lines = texts.map((t) => lidLine(t));
+  identify(texts: string[]): Promise<LangResult[]> {
+    return this.identifyLines(texts.map((t) => lidLine(t)));
+  }
+
+  /** The same for texts already reduced by `lidLine` (extraction workers do it off the main thread). */
+  async identifyLines(lines: string[]): Promise<LangResult[]> {
     const asked = lines.filter(Boolean);
     const answers = (await this.proc.predict(asked)).map(parsePrediction);
     let k = 0;

@@ -49,6 +49,7 @@ async function one(raw: RawDoc, extractor: Extractor, lang: LangId, opts: Pipeli
   let charset = "utf-8";
   let truncated = false;
   let features: Uint32Array | undefined;
+  let line: string | undefined;
   if (raw.text !== undefined) {
     text = raw.text;
     const bad = checkText(text, 0, opts.filters);
@@ -56,10 +57,10 @@ async function one(raw: RawDoc, extractor: Extractor, lang: LangId, opts: Pipeli
   } else {
     const r = await extractor.extract({ body: raw.body, contentType: raw.contentType });
     if ("drop" in r) return { drop: r.drop, ...(r.message ? { message: r.message } : {}), raw };
-    ({ text, charset, truncated, features } = r.ok);
+    ({ text, charset, truncated, features, lidLine: line } = r.ok);
     title = title || r.ok.title;
   }
-  const [l] = await lang.identify([text]);
+  const [l] = line !== undefined ? await lang.identifyLines([line]) : await lang.identify([text]);
   if (opts.langs.length > 0 && !opts.langs.includes(l!.lang)) return { drop: "lang_excluded", raw };
   return {
     doc: { id: raw.id, url: raw.url, title, text, lang: l!.lang, langConfidence: l!.confidence, charset, truncated, ...(raw.meta ? { meta: raw.meta } : {}), ...(features ? { features } : {}) },

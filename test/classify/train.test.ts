@@ -72,6 +72,14 @@ describe("scoring", () => {
     expect(out.map((x) => x.id)).toEqual(["math", "web"]);
     expect(out[0]!.score).toBeGreaterThan(out[1]!.score);
     expect(out.every((x) => x.score >= 0 && x.score <= 1)).toBe(true);
+    // the fastText binary gives the same scores (to its print precision)
+    const b = await runCli(["score", "--model", model, f, "--threads", "0", "--engine", "binary", "--processes", "1"]);
+    expect(b.code).toBe(0);
+    const viaBinary = b.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; score: number });
+    viaBinary.forEach((x, i) => expect(Math.abs(x.score - out[i]!.score)).toBeLessThan(2e-4));
+    const bad = await runCli(["score", "--model", model, f, "--engine", "fast"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--engine expects auto or binary, got fast/);
   });
 
   it("a scoring process that dies is restarted and the batch retried; results are unchanged", async () => {

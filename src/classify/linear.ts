@@ -7,7 +7,7 @@ import { LABEL_MATH, LABEL_OTHER, markedTokens } from "./features.js";
  * for the models mathcorpus trains (softmax or one-vs-all loss, two labels, no subwords, not
  * quantised). Why not the binary: scoring re-reads every stored page each round, and the
  * binary's ~1,000–1,800 pages/s per process (dim 256: 256 multiply-adds per word and n-gram)
- * was most of a later round (ARCHITECTURE.md, "Scoring").
+ * was most of a later round (ARCHITECTURE.md, Classification and Rounds).
  *
  * The prediction is linear up to the last step: the hidden vector is the mean of the input
  * rows of the page's words and word n-gram buckets, and P(math) = σ((o_math − o_other) · h)

@@ -64,6 +64,8 @@ export interface RoundSummary {
   seconds: number;
   /** Seconds per step of this invocation (train, score, select: selection + domains + promotion). */
   timings: Record<string, number>;
+  /** What scored the pages: "linear" (the model's weights read in-process) or "fasttext-binary". */
+  engine: string;
 }
 
 export interface RoundDeps {
@@ -303,6 +305,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
       new_pages: conv.newPages,
       seconds: (Date.now() - t0) / 1000,
       timings,
+      engine: scorer.engine,
     };
     const sidecar = {
       format: 1,

@@ -21,6 +21,7 @@ interface Summary {
   promoted: number;
   convergence_share: number | null;
   documents: number;
+  engine: string;
 }
 
 describe("the bundled sample: rounds, domains, promotion, convergence", () => {
@@ -80,6 +81,7 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
       .filter((e) => e.event === "scored");
     expect(scored).toHaveLength(2);
     expect(scored.every((e) => e.engine === "linear" && e.from_text === 0 && e.documents === docs)).toBe(true);
+    expect(rounds.map((r) => r.engine)).toEqual(["linear", "linear"]);
     const sample = db.prepare("SELECT d.text, s.score FROM scores s JOIN documents d ON d.id = s.doc_id WHERE s.round = 2 ORDER BY d.id LIMIT 200").all() as Array<{ text: string; score: number }>;
     const binary = new Scorer(path.join(dir, "run", "models", "round-2", "model.bin"), 1);
     try {

@@ -2,6 +2,7 @@ import path from "node:path";
 import { EXIT, InputError, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
+import { tokenCounter } from "../core/tokens.js";
 import { exportRound } from "../export/export.js";
 import { WorkStore } from "../store/store.js";
 import type { Command } from "./command.js";
@@ -10,7 +11,7 @@ export const exportSpecs = {
   run: { type: "string", default: "runs/sample", arg: "DIR", help: "run directory" },
   out: { type: "string", arg: "DIR", help: "output folder for shards and manifest.json (default: DIR/export)" },
   round: { type: "number", arg: "N", help: "the cleaned round to export (default: the last finished one)" },
-  shardTokens: { type: "number", default: 100_000_000, arg: "TOKENS", help: "about this many cl100k tokens per shard" },
+  shardTokens: { type: "number", default: 100_000_000, arg: "TOKENS", help: "about this many tokens per shard (of the run's --tokenizer, cl100k by default)" },
   shardDocs: { type: "number", default: 0, arg: "N", help: "this many documents per shard instead (0: by tokens)" },
   seed: { type: "number", default: 1, arg: "N", help: "seed of the document permutation (sha256 of \"<seed>:<id>\" order)" },
   pageSize: { type: "number", default: 65536, arg: "BYTES", help: "SQLite page size of the shards (64 KiB measured fastest for sequential reads)" },
@@ -39,7 +40,7 @@ export const command: Command = {
     try {
       const round = o.round ?? store.lastDoneRound();
       if (!round) throw new InputError(`${o.run}: no finished round to export`);
-      const m = exportRound(store, round, runDir, out, { ...o, force: o.force });
+      const m = exportRound(store, round, runDir, out, { ...o, force: o.force, countTokens: await tokenCounter(store.tokenizer()) });
       io.stderr.write(`export: round ${round}: ${m.documents} documents, ${m.tokens} tokens in ${m.shards.length} shard${m.shards.length === 1 ? "" : "s"} → ${path.relative(io.cwd, out) || "."}\n`);
       return EXIT.ok;
     } finally {

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { type TokenizerName, checkTokenizer, tokenCounter } from "../core/tokens.js";
 import { checkEngine } from "../config/classify.js";
 import path from "node:path";
 import { readSeeds } from "../classify/seeds.js";
@@ -130,10 +131,19 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   }
   const runDir = path.resolve(io.cwd, o.run);
   fs.mkdirSync(path.join(runDir, "logs"), { recursive: true });
+  const store = new WorkStore(path.join(runDir, "work.sqlite"));
+  let tokenizer: TokenizerName;
+  try {
+    // fixed for the run at its first round (the counts cached in the store are of it)
+    tokenizer = store.useTokenizer(o.tokenizer === undefined ? undefined : checkTokenizer(o.tokenizer));
+  } catch (err) {
+    store.close();
+    throw err;
+  }
+  config.tokenizer = tokenizer;
   fs.writeFileSync(path.join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
   const session = openSession(io, path.join(runDir, "logs", `${command}.jsonl`));
   const { logger, warn } = session;
-  const store = new WorkStore(path.join(runDir, "work.sqlite"));
   // feature hashes for the store, computed in the workers
   const extractor = new Extractor({ ...extract, features: true }, o.threads);
   const lang = new LangId();
@@ -143,7 +153,9 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   try {
     logger.log("info", `${command}_start`, { config });
     const seeds = (await readSeeds(path.resolve(io.cwd, o.seeds), extractor, lang, extract, warn)).docs;
+    const countTokens = await tokenCounter(tokenizer);
     const cfg: RoundConfig = {
+      countTokens,
       runDir,
       heldOut: o.heldOut,
       negCount: o.negCount,
@@ -201,7 +213,7 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
     }
     let manifest: Manifest | undefined;
     if (cleaned && !io.signal?.aborted) {
-      manifest = exportRound(store, cleaned.round, runDir, path.join(runDir, "export"), { shardTokens: 100_000_000, shardDocs: 0, seed: o.seed, pageSize: 65536, force: false });
+      manifest = exportRound(store, cleaned.round, runDir, path.join(runDir, "export"), { shardTokens: 100_000_000, shardDocs: 0, seed: o.seed, pageSize: 65536, force: false, countTokens });
       if (!o.json) io.stdout.write(runSummary(store, summaries, cleaned, manifest, path.relative(io.cwd, path.join(runDir, "export"))));
     }
     if (o.json) io.stdout.write(JSON.stringify({ run: path.relative(io.cwd, runDir) || ".", rounds: summaries, clean: cleaned ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources }, null, 2) + "\n");

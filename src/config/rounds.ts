@@ -1,6 +1,7 @@
 import os from "node:os";
 import { UsageError } from "../core/errors.js";
 import type { OptionSpecs, Resolved } from "../core/options.js";
+import { checkTokenizer } from "../core/tokens.js";
 import { checkEngine, engineOptionSpecs } from "./classify.js";
 
 /** Options of `round` and `run`: selection, domains, annotation, convergence. */
@@ -8,7 +9,12 @@ export const roundOptionSpecs = {
   run: { type: "string", default: "runs/sample", arg: "DIR", help: "run directory: config.json, work.sqlite, models/, reports/, logs/" },
   sources: { type: "list", default: [], arg: "SOURCE,...", help: "WARC sources crawled in round 1 (default: the bundled sample crawl); later rounds re-score stored text" },
   seeds: { type: "string", default: "", arg: "DIR", help: "seed corpus folder (default: the bundled seeds/)" },
-  tokenBudget: { type: "number", arg: "TOKENS", help: "select top pages until this many cl100k tokens (the paper kept the top 40B tokens in round 1) [default: none; 40000 on the bundled sample]" },
+  tokenBudget: { type: "number", arg: "TOKENS", help: "select top pages until this many tokens of --tokenizer (the paper kept the top 40B tokens in round 1) [default: none; 40000 on the bundled sample]" },
+  tokenizer: {
+    type: "string",
+    arg: "cl100k|deepseek-v3",
+    help: "tokenizer of token budgets, totals and shard sizes, fixed for a run at its first round: cl100k (gpt-tokenizer) or deepseek-v3 (DeepSeek-V3's own vocabulary, ~4x slower to count) [default: cl100k]",
+  },
   threshold: { type: "number", arg: "SCORE", help: "select pages scoring at least SCORE (default: calibrated on held-out negatives, see --fpr)" },
   fpr: { type: "number", default: 0.01, arg: "SHARE", help: "with neither --threshold nor --token-budget: the cut-off lets at most this share of held-out sampled pages score above it" },
   domainShare: { type: "number", default: 0.1, arg: "SHARE", help: "a host with more than this share of its pages selected is math-related (the paper: 10%)" },
@@ -31,5 +37,6 @@ export function validateRoundOptions(o: RoundOptions): void {
   if (o.tokenBudget !== undefined && !(o.tokenBudget >= 0)) throw new UsageError(`--token-budget expects a number ≥ 0, got ${o.tokenBudget}`);
   if (!Number.isInteger(o.minDomainPages) || o.minDomainPages < 1) throw new UsageError(`--min-domain-pages expects a whole number ≥ 1, got ${o.minDomainPages}`);
   checkEngine(o.engine);
+  if (o.tokenizer !== undefined) checkTokenizer(o.tokenizer);
   if (!Number.isInteger(o.scoreProcesses) || o.scoreProcesses < 1) throw new UsageError(`--score-processes expects a whole number ≥ 1, got ${o.scoreProcesses}`);
 }

@@ -2,7 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { sha256File } from "../classify/train.js";
 import type { WorkStore } from "../store/store.js";
-import { type ExportOptions, SHARD_SCHEMA_VERSION, TOKENIZER, prepareOut, writeAtomic, writeShards } from "./shards.js";
+import { TOKENIZERS } from "../core/tokens.js";
+import { type ExportOptions, SHARD_SCHEMA_VERSION, prepareOut, writeAtomic, writeShards } from "./shards.js";
 import type { Manifest } from "./verify.js";
 
 /** Exports a cleaned round into shards plus manifest.json (written last). */
@@ -21,7 +22,7 @@ export function exportRound(store: WorkStore, round: number, runDir: string, out
   const urlDups = (store.db.prepare("SELECT coalesce(sum(count), 0) AS n FROM drops WHERE reason = 'url_dup'").get() as { n: number }).n;
   const manifest: Manifest = {
     schema_version: SHARD_SCHEMA_VERSION,
-    tokenizer: TOKENIZER,
+    tokenizer: TOKENIZERS[store.tokenizer()],
     created: new Date().toISOString(),
     round,
     documents: docs,

@@ -2,9 +2,9 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
 import { InputError, UsageError } from "../core/errors.js";
 import { sha256File } from "../core/hash.js";
+import type { TokenCounter } from "../core/tokens.js";
 import type { WorkStore } from "../store/store.js";
 
 /**
@@ -15,7 +15,6 @@ import type { WorkStore } from "../store/store.js";
  * redoes exactly the shards that are missing or wrong.
  */
 export const SHARD_SCHEMA_VERSION = 1;
-export const TOKENIZER = "cl100k_base (gpt-tokenizer)";
 export const MARKER = ".mathcorpus-export";
 
 export const SHARD_DDL = `CREATE TABLE documents (
@@ -30,6 +29,8 @@ export interface ExportOptions {
   seed: number;
   /** SQLite page size of the shards (measured for sequential reads, see ARCHITECTURE.md). */
   pageSize: number;
+  /** The run's token counter (pages not yet counted are counted with it). */
+  countTokens: TokenCounter;
 }
 
 export interface ShardInfo {
@@ -70,7 +71,7 @@ export function writeAtomic(file: string, data: string): void {
 }
 
 /** The kept documents of a cleaned round, in the seeded permutation, with token counts. */
-function keptDocs(store: WorkStore, round: number, seed: number): Row[] {
+function keptDocs(store: WorkStore, round: number, seed: number, countTokens: TokenCounter): Row[] {
   const cleaned = store.db.prepare("SELECT count(*) AS n FROM clean WHERE round = ?").get(round) as { n: number };
   if (cleaned.n === 0) throw new InputError(`round ${round} has not been cleaned: run \`mathcorpus clean\` first`);
   const rows = store.db
@@ -169,7 +170,7 @@ export function prepareOut(out: string, runDir: string, force: boolean): void {
 
 /** Writes every shard (skipping those already complete), returns their descriptions. */
 export function writeShards(store: WorkStore, round: number, out: string, o: ExportOptions, onShard?: (i: number, n: number) => void): { shards: ShardInfo[]; docs: number; tokens: number } {
-  const rows = keptDocs(store, round, o.seed);
+  const rows = keptDocs(store, round, o.seed, o.countTokens);
   const parts = plan(rows, o);
   fs.rmSync(path.join(out, "manifest.json"), { force: true });
   for (const f of fs.readdirSync(out)) if (f.endsWith(".tmp")) fs.rmSync(path.join(out, f), { force: true });

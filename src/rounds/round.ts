@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import path from "node:path";
-import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
 import { fastTextLine } from "../classify/features.js";
 import { type EvalMetrics, cutoffForFpr, evaluate, pointAt, prCurveSvg } from "../classify/metrics.js";
 
@@ -11,6 +10,7 @@ import { type TextDoc, docSetHash } from "../classify/seeds.js";
 import { Reservoir, isHeldOut } from "../classify/split.js";
 import { type FastTextArgs, sha256File, sidecarPath, trainModel } from "../classify/train.js";
 import type { Logger } from "../core/log.js";
+import type { TokenCounter } from "../core/tokens.js";
 import { urlPrefixes } from "../dedup/url.js";
 import type { WorkStore } from "../store/store.js";
 
@@ -25,6 +25,8 @@ export interface RoundConfig {
   deterministic: boolean;
   /** Keep top pages until this many tokens (0: no budget). */
   tokenBudget: number;
+  /** Counts tokens for the budget and the selection's total (the run's tokenizer). */
+  countTokens: TokenCounter;
   /** Keep pages scoring at least this (undefined: calibrated). */
   threshold: number | undefined;
   /** Calibration: the cut-off lets at most this share of held-out negatives through. */
@@ -66,6 +68,8 @@ export interface RoundSummary {
   timings: Record<string, number>;
   /** What scored the pages: "linear" (the model's weights read in-process) or "fasttext-binary". */
   engine: string;
+  /** The tokenizer of `selected_tokens` (the run's). */
+  tokenizer: string;
 }
 
 export interface RoundDeps {
@@ -141,7 +145,7 @@ function select(store: WorkStore, round: number, cfg: RoundConfig, calibrated: n
   for (const r of ranked) {
     if (budget) {
       if (tokens >= cfg.tokenBudget) break;
-      const t = r.tokens ?? countTokens(r.text); // counted only for pages the budget reaches
+      const t = r.tokens ?? cfg.countTokens(r.text); // counted only for pages the budget reaches
       if (r.tokens === null) counted.push([r.id, t]);
       tokens += t;
     } else if (r.score < cutoff) break;
@@ -156,7 +160,7 @@ function select(store: WorkStore, round: number, cfg: RoundConfig, calibrated: n
     // a threshold selection's token total: counted for the selected pages only, once per page
     const todo = store.db.prepare("SELECT d.id, d.text FROM selections s JOIN documents d ON d.id = s.doc_id WHERE s.round = ? AND d.tokens IS NULL").all(round) as Array<{ id: number; text: string }>;
     store.db.transaction(() => {
-      for (const d of todo) setTokens.run(countTokens(d.text), d.id);
+      for (const d of todo) setTokens.run(cfg.countTokens(d.text), d.id);
     })();
     tokens = (store.db.prepare("SELECT coalesce(sum(d.tokens), 0) AS n FROM selections s JOIN documents d ON d.id = s.doc_id WHERE s.round = ?").get(round) as { n: number }).n;
   }
@@ -306,6 +310,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
       seconds: (Date.now() - t0) / 1000,
       timings,
       engine: scorer.engine,
+      tokenizer: store.tokenizer(),
     };
     const sidecar = {
       format: 1,

@@ -2,7 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { FEATURES_VERSION } from "../classify/linear.js";
-import { InputError } from "../core/errors.js";
+import { InputError, UsageError } from "../core/errors.js";
+import { TOKENIZERS, type TokenizerName } from "../core/tokens.js";
 
 /**
  * The run's work store: one SQLite database (WAL). Documents are written once, at
@@ -122,6 +123,27 @@ export class WorkStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** The tokenizer the run counts with (meta `tokenizer`; stores from before it was recorded counted cl100k). */
+  tokenizer(): TokenizerName {
+    const t = this.db.prepare("SELECT value FROM meta WHERE key = 'tokenizer'").get() as { value: string } | undefined;
+    if (t && !(t.value in TOKENIZERS)) throw new InputError(`${this.file}: unknown tokenizer ${t.value} recorded`);
+    return (t?.value as TokenizerName | undefined) ?? "cl100k";
+  }
+
+  /**
+   * The run's tokenizer: the one asked for, recorded on first use; asking a run for another one
+   * later is a usage error, since the token counts cached in `documents` are of the first.
+   */
+  useTokenizer(asked: TokenizerName | undefined): TokenizerName {
+    const t = this.db.prepare("SELECT value FROM meta WHERE key = 'tokenizer'").get() as { value: string } | undefined;
+    const counted = this.db.prepare("SELECT 1 FROM documents WHERE tokens IS NOT NULL LIMIT 1").get() !== undefined;
+    const current = (t?.value as TokenizerName | undefined) ?? (counted ? "cl100k" : undefined);
+    if (current && asked && asked !== current) throw new UsageError(`this run counts tokens with ${current}; --tokenizer ${asked} needs a new run`);
+    const name = current ?? asked ?? "cl100k";
+    if (!t) this.db.prepare("INSERT INTO meta (key, value) VALUES ('tokenizer', ?)").run(name);
+    return name;
   }
 
   isFileDone(name: string): boolean {

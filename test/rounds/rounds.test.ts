@@ -67,7 +67,7 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
       expect(c.n).toBe(rounds[0]!.documents);
       expect(fs.existsSync(path.join(dir, "run", "reports", `round-${n}.pr.svg`))).toBe(true);
     }
-    expect(JSON.parse(fs.readFileSync(path.join(dir, "run", "config.json"), "utf8"))).toMatchObject({ command: "run", tokenBudget: 40000, fpr: 0.15, autoAccept: 0.5 });
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "run", "config.json"), "utf8"))).toMatchObject({ command: "run", tokenBudget: 40000, fpr: 0.15, autoAccept: 0.5, tokenizer: "cl100k" });
   });
 
   it("rounds score every page from the feature hashes stored at extraction, as the fastText binary would", async () => {
@@ -132,6 +132,40 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
     const e = await runCli(["eval", "--run", runDir, "--round", "2", "--json"]);
     expect((JSON.parse(e.stdout) as { at_cutoff: { recall: number } }).at_cutoff.recall).toBeCloseTo(rounds[1]!.selection_recall, 6);
   });
+});
+
+describe("token budgets in DeepSeek-V3 tokens", () => {
+  it("--tokenizer deepseek-v3 counts the budget with DeepSeek-V3's vocabulary, fixed for the run", async () => {
+    const { tokenCounter } = await import("../../src/core/tokens.js");
+    const run = path.join(tmpDir("mc-tok-"), "run");
+    const r = await runCli(["round", "--run", run, "--token-budget", "20000", "--tokenizer", "deepseek-v3", "--bucket", "20000", "--json"]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    const s = (JSON.parse(r.stdout) as { rounds: Array<Summary & { selected_tokens: number; tokenizer: string }> }).rounds[0]!;
+    expect(s.tokenizer).toBe("deepseek-v3");
+    const db = new Database(path.join(run, "work.sqlite"), { readonly: true });
+    try {
+      expect(db.prepare("SELECT value FROM meta WHERE key = 'tokenizer'").pluck().get()).toBe("deepseek-v3");
+      const sel = db.prepare("SELECT d.text, d.tokens FROM selections x JOIN documents d ON d.id = x.doc_id WHERE x.round = 1").all() as Array<{ text: string; tokens: number }>;
+      expect(sel.length).toBe(s.selected);
+      const ds = await tokenCounter("deepseek-v3");
+      const cl = await tokenCounter("cl100k");
+      expect(sel.every((d) => d.tokens === ds(d.text))).toBe(true);
+      expect(sel.some((d) => d.tokens !== cl(d.text))).toBe(true);
+      expect(sel.reduce((n, d) => n + d.tokens, 0)).toBe(s.selected_tokens);
+      // the budget was filled and not overshot by more than the last page
+      expect(s.selected_tokens).toBeGreaterThanOrEqual(20000);
+      expect(s.selected_tokens - Math.max(...sel.map((d) => d.tokens))).toBeLessThan(20000);
+    } finally {
+      db.close();
+    }
+    const other = await runCli(["round", "--run", run, "--tokenizer", "cl100k", "--bucket", "20000"]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/this run counts tokens with deepseek-v3; --tokenizer cl100k needs a new run/);
+    expect(JSON.parse(fs.readFileSync(path.join(run, "config.json"), "utf8"))).toMatchObject({ tokenizer: "deepseek-v3", tokenBudget: 20000 });
+    const bad = await runCli(["round", "--run", run, "--tokenizer", "gpt2"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--tokenizer expects cl100k or deepseek-v3, got gpt2/);
+  }, 120_000);
 });
 
 describe("URL normalisation and prefixes", () => {

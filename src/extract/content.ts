@@ -1,5 +1,5 @@
 import { renderMath } from "./math.js";
-import { type El, type Node, isEl, isMath } from "./tree.js";
+import { type El, type ElStats, type Node, isEl, isMath } from "./tree.js";
 
 /**
  * Main-content selection and rendering, after Readability's scoring: paragraphs vote for
@@ -26,16 +26,14 @@ const FURNITURE_ROLES = /role-(navigation|complementary|banner|contentinfo|searc
 const UNLIKELY = /-ad-|ai2html|banner|breadcrumbs|combx|comment|community|cover-wrap|disqus|extra|footer|gdpr|header|legends|menu|related|remark|replies|rss|shoutbox|sidebar|skyscraper|social|sponsor|supplemental|ad-break|agegate|pagination|pager|popup|yom-remote/;
 const MAYBE = /and|article|body|column|content|main|shadow|ltx_/;
 
-interface Stats {
-  text: number;
-  link: number;
-  commas: number;
-  score: number;
-  scored: boolean;
-}
+type Stats = ElStats;
+
+/** Results of `measure` (module variables: no array per text node). */
+let measuredChars = 0;
+let measuredCommas = 0;
 
 /** Characters with whitespace runs counted once (leading/trailing not at all), and commas: one pass. */
-function measure(t: string): [number, number] {
+function measure(t: string): void {
   let n = 0;
   let commas = 0;
   let space = true;
@@ -53,20 +51,24 @@ function measure(t: string): [number, number] {
     if (c === 44 || c === 0xff0c || c === 0x3001) commas++;
   }
   if (space && n > 0) n--;
-  return [n, commas];
+  measuredChars = n;
+  measuredCommas = commas;
 }
 
-function collectStats(root: El): Map<El, Stats> {
-  const stats = new Map<El, Stats>();
+/** Measures every element under root into its `stats`; returns them all (document order, root last). */
+function collectStats(root: El): Stats[] {
+  const all: Stats[] = [];
   const walk = (el: El, inLink: boolean): Stats => {
     const s: Stats = { text: 0, link: 0, commas: 0, score: 0, scored: false };
     const link = inLink || el.tag === "a";
-    for (const c of el.children) {
+    const kids = el.children;
+    for (let i = 0; i < kids.length; i++) {
+      const c = kids[i]!;
       if (typeof c === "string") {
-        const [n, commas] = measure(c);
-        s.text += n;
-        if (link) s.link += n;
-        s.commas += commas;
+        measure(c);
+        s.text += measuredChars;
+        if (link) s.link += measuredChars;
+        s.commas += measuredCommas;
       } else if (isMath(c)) {
         s.text += c.tex.length;
       } else {
@@ -76,11 +78,12 @@ function collectStats(root: El): Map<El, Stats> {
         s.commas += k.commas;
       }
     }
-    stats.set(el, s);
+    el.stats = s;
+    all.push(s);
     return s;
   };
   walk(root, false);
-  return stats;
+  return all;
 }
 
 /** Own text directly inside `el` (not in child blocks), as Readability's paragraph test. */
@@ -99,14 +102,15 @@ function classWeight(el: El): number {
 
 /** Per-document measurements shared by selection and rendering. */
 interface Ctx {
-  stats: Map<El, Stats>;
+  /** Every element's stats (each also on its element). */
+  all: Stats[];
   /** Text characters of the whole page. */
   pageText: number;
 }
 
 function context(root: El): Ctx {
-  const stats = collectStats(root);
-  return { stats, pageText: Math.max(1, stats.get(root)!.text) };
+  const all = collectStats(root);
+  return { all, pageText: Math.max(1, root.stats!.text) };
 }
 
 /**
@@ -115,7 +119,7 @@ function context(root: El): Ctx {
  */
 function furniture(el: El, ctx: Ctx): boolean {
   if (!FURNITURE_TAGS.has(el.tag) && !FURNITURE_ROLES.test(el.names) && !BOILERPLATE.test(el.names)) return false;
-  const s = ctx.stats.get(el);
+  const s = el.stats;
   return !s || s.text < 0.5 * ctx.pageText;
 }
 
@@ -125,7 +129,6 @@ function linkDensity(s: Stats): number {
 
 /** Picks the elements that hold the main content, in document order. */
 export function selectContent(root: El, strict = true, ctx: Ctx = context(root)): El[] {
-  const stats = ctx.stats;
   const candidates: El[] = [];
   const visit = (el: El) => {
     // Readability's "unlikely candidates": comments, sidebars and the like do not vote
@@ -135,12 +138,12 @@ export function selectContent(root: El, strict = true, ctx: Ctx = context(root))
     if (el.tag === "div" || el.tag === "section" || el.tag === "article" || el.tag === "span" || el.tag === "font") {
       if (!hasDirectText(el)) return;
     }
-    const s = stats.get(el)!;
+    const s = el.stats!;
     if (s.text < 25) return;
     const points = 1 + s.commas + Math.min(Math.floor(s.text / 100), 3);
     let anc = el.parent;
     for (let level = 0; anc && level < 3; level++, anc = anc.parent) {
-      const a = stats.get(anc)!;
+      const a = anc.stats!;
       if (!a.scored) {
         a.scored = true;
         a.score = classWeight(anc);
@@ -153,7 +156,7 @@ export function selectContent(root: El, strict = true, ctx: Ctx = context(root))
   let best: El | undefined;
   let bestScore = -Infinity;
   for (const c of candidates) {
-    const s = stats.get(c)!;
+    const s = c.stats!;
     const final = s.score * (1 - linkDensity(s));
     s.score = final;
     if (final > bestScore) {
@@ -164,7 +167,7 @@ export function selectContent(root: El, strict = true, ctx: Ctx = context(root))
   if (!best) return [root];
   // Readability: a parent whose score is close to its child's holds more of the same article
   let top = best;
-  while (top.parent && top.parent !== root && stats.get(top.parent)!.scored && stats.get(top.parent)!.score >= bestScore * 0.75 && top.parent.tag !== "body") {
+  while (top.parent && top.parent !== root && top.parent.stats!.scored && top.parent.stats!.score >= bestScore * 0.75 && top.parent.tag !== "body") {
     top = top.parent;
   }
   const parent = top.parent;
@@ -177,7 +180,7 @@ export function selectContent(root: El, strict = true, ctx: Ctx = context(root))
       picked.push(sib);
       continue;
     }
-    const s = stats.get(sib)!;
+    const s = sib.stats!;
     // siblings of the same kind (article-section-1, -2, …) are more of the article
     const sameKind = sib.tag === top.tag && firstWord(sib.names) !== "" && firstWord(sib.names) === firstWord(top.names);
     const bonus = sameKind ? bestScore * 0.2 : 0;
@@ -244,8 +247,7 @@ function trimTrailingLabels(lines: string[]): void {
 
 /** Renders elements as text: blocks on their own lines, table rows as cells joined by " | ". */
 export function renderText(els: El[], ctx?: Ctx, strict = true, top = true): string {
-  const c0 = ctx ?? context({ tag: "root", names: "", parent: null, children: els });
-  const st = c0.stats;
+  const c0 = ctx ?? context({ tag: "root", names: "", parent: null, children: els, stats: null }); // (re)measures els
   const lines: string[] = [];
   let line: string[] = [];
   const flush = () => {
@@ -267,7 +269,7 @@ export function renderText(els: El[], ctx?: Ctx, strict = true, top = true): str
     }
     const el = n;
     if (strict && el.tag !== "body" && (furniture(el, c0) || el.tag === "figcaption" || CAPTION_NAMES.test(el.names))) return;
-    const s = st.get(el);
+    const s = el.stats;
     if (s && (el.tag === "ul" || el.tag === "ol" || el.tag === "div" || el.tag === "table" || el.tag === "section") && s.text < 300 && linkDensity(s) > 0.5) return;
     if (el.tag === "pre") {
       flush();
@@ -310,7 +312,6 @@ export function renderText(els: El[], ctx?: Ctx, strict = true, top = true): str
  * second body part that Readability's single container misses), never from page furniture.
  */
 function withStrayParagraphs(root: El, picked: El[], ctx: Ctx): El[] {
-  const stats = ctx.stats;
   const chosen = new Set(picked);
   const out: El[] = [];
   const walk = (el: El) => {
@@ -320,7 +321,7 @@ function withStrayParagraphs(root: El, picked: El[], ctx: Ctx): El[] {
     }
     if (el !== root && el.tag !== "body" && (furniture(el, ctx) || (UNLIKELY.test(el.names) && !MAYBE.test(el.names)) || BAD_NAMES.test(el.names))) return;
     if (el.tag === "p" || el.tag === "blockquote") {
-      const st = stats.get(el)!;
+      const st = el.stats!;
       if (st.text >= STRAY_MIN && linkDensity(st) < 0.1 && /[.!?。！？]/.test(textOf(el))) out.push(el);
       return;
     }
@@ -341,7 +342,7 @@ export function mainText(root: El): string {
   const ctx = context(root);
   const strict = renderText(withStrayParagraphs(root, selectContent(root, true, ctx), ctx), ctx, true);
   if (strict.length >= 500) return strict;
-  for (const s of ctx.stats.values()) {
+  for (const s of ctx.all) {
     s.score = 0;
     s.scored = false;
   }

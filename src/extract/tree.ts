@@ -14,6 +14,17 @@ export interface El {
   names: string;
   parent: El | null;
   children: Node[];
+  /** Text measurements of content selection (extract/content), set on the element itself. */
+  stats: ElStats | null;
+}
+
+/** Per-element text measurements (extract/content): characters, link characters, commas, score. */
+export interface ElStats {
+  text: number;
+  link: number;
+  commas: number;
+  score: number;
+  scored: boolean;
 }
 export type Node = El | string | MathToken;
 
@@ -47,8 +58,14 @@ const VOID_TAGS = new Set(["br", "hr", "img", "area", "base", "col", "input", "l
 /** Rendered math that duplicates TeX kept elsewhere (MathJax 2/3 output, KaTeX HTML, previews). */
 const RENDERED_MATH = /(^|\s)(mathjax|mathjax_preview|mathjax_display|mathjax_svg|mathjax_chtml|mathjax_svg_display|mjx-chtml|katex-html|mjpage)(\s|$)/;
 function names(attrs: Record<string, string>): string {
-  return `${attrs.class ?? ""} ${attrs.id ?? ""}`.toLowerCase().trim();
+  const c = attrs.class;
+  const id = attrs.id;
+  if (!c && !id) return "";
+  return `${c ?? ""} ${id ?? ""}`.toLowerCase().trim();
 }
+
+/** Every RENDERED_MATH word holds one of these: most elements skip the regex. */
+const mayBeRenderedMath = (n: string) => n.includes("math") || n.includes("mjx") || n.includes("katex") || n.includes("mjpage");
 
 function isHidden(attrs: Record<string, string>): boolean {
   if ("hidden" in attrs) return true;
@@ -67,7 +84,7 @@ interface Frame {
 
 /** Builds the tree; `title` is the document's <title>. */
 export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { root: El; title: string; truncated: boolean } {
-  const root: El = { tag: "root", names: "", parent: null, children: [] };
+  const root: El = { tag: "root", names: "", parent: null, children: [], stats: null };
   const stack: Frame[] = [{ tag: "root", el: root, skip: false }];
   let current: El = root;
   let depth = 0;
@@ -137,7 +154,7 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
         }
         if (name === "mjx-container") mathDisplayHint = attrs.display === "true" || attrs.display === "block";
         // every open tag pushes one frame: htmlparser2 closes void elements with onclosetag too
-        const renderedMath = RENDERED_MATH.test(n) && !name.startsWith("mjx-");
+        const renderedMath = n !== "" && mayBeRenderedMath(n) && RENDERED_MATH.test(n) && !name.startsWith("mjx-");
         if (SKIP_TAGS.has(name) || isHidden(attrs) || renderedMath || (attrs["aria-hidden"] === "true" && name !== "body")) {
           stack.push({ tag: name, el: null, skip: true });
           return;
@@ -147,7 +164,7 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
           if (name === "br") {
             addText("\n");
           } else if (name === "hr") {
-            current.children.push({ tag: "hr", names: "", parent: current, children: [] });
+            current.children.push({ tag: "hr", names: "", parent: current, children: [], stats: null });
           }
           return;
         }
@@ -156,7 +173,7 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
           return;
         }
         const role = attrs.role ? ` role-${attrs.role.toLowerCase()}` : "";
-        const el: El = { tag: name, names: n + role, parent: current, children: [] };
+        const el: El = { tag: name, names: n + role, parent: current, children: [], stats: null };
         current.children.push(el);
         current = el;
         depth++;

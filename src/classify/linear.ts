@@ -127,6 +127,18 @@ const SOFTMAX = 3;
 const OVA = 4;
 const SUPERVISED = 3;
 
+/** A LinearModel's tables, as posted to scoring threads. */
+export interface SharedLinearModel {
+  w: Float64Array;
+  ova: boolean;
+  keys: Uint32Array;
+  rows: Int32Array;
+  mask: number;
+  nwords: number;
+  bucket: number;
+  wordNgrams: number;
+}
+
 /** Why a model cannot be scored here (the binary scores it instead), or undefined. */
 export type Unsupported = string;
 
@@ -215,7 +227,8 @@ export class LinearModel {
     const out = r.floats(om * on);
     const d = new Float64Array(dim);
     for (let k = 0; k < dim; k++) d[k] = loss === OVA ? out[math * dim + k]! : out[math * dim + k]! - out[other * dim + k]!;
-    const w = new Float64Array(m);
+    // tables in shared memory: scoring threads use them without a copy (`shared`, `fromShared`)
+    const w = new Float64Array(new SharedArrayBuffer(m * 8));
     for (let row = 0, base = 0; row < m; row++, base += dim) {
       let s = 0;
       for (let k = 0; k < dim; k++) s += input[base + k]! * d[k]!;
@@ -223,8 +236,8 @@ export class LinearModel {
     }
     let cap = 1;
     while (cap < nwords * 2 + 2) cap <<= 1;
-    const keys = new Uint32Array(cap * 2);
-    const rows = new Int32Array(cap).fill(-1);
+    const keys = new Uint32Array(new SharedArrayBuffer(cap * 8));
+    const rows = new Int32Array(new SharedArrayBuffer(cap * 4)).fill(-1);
     const hh = new Uint32Array(2);
     for (let i = 0; i < nwords; i++) {
       tokenHashes(words[i]!, hh, 0);
@@ -235,6 +248,15 @@ export class LinearModel {
       rows[slot] = i;
     }
     return new LinearModel(w, loss === OVA, keys, rows, cap - 1, nwords, bucket, wordNgrams);
+  }
+
+  /** The model's tables (shared memory) for scoring threads: posted, they are not copied. */
+  get shared(): SharedLinearModel {
+    return { w: this.w, ova: this.ova, keys: this.keys, rows: this.rows, mask: this.mask, nwords: this.nwords, bucket: this.bucket, wordNgrams: this.wordNgrams };
+  }
+
+  static fromShared(s: SharedLinearModel): LinearModel {
+    return new LinearModel(s.w, s.ova, s.keys, s.rows, s.mask, s.nwords, s.bucket, s.wordNgrams);
   }
 
   private row(h: number, g: number): number {

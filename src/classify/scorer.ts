@@ -2,7 +2,10 @@ import fs from "node:fs";
 import os from "node:os";
 import { fastTextLine } from "./features.js";
 import { FastTextError, PredictProcess, parseLabels } from "./fasttext.js";
+import { Piscina } from "piscina";
+import { workerModule } from "../core/paths.js";
 import { LinearModel } from "./linear.js";
+import scoreBatch, { type ScoreTask } from "./score-worker.js";
 
 /** What the commands score pages with: the linear reading of the model, or the fastText binary. */
 export interface TextScorer {
@@ -20,6 +23,37 @@ export class LinearScorer implements TextScorer {
     return texts.map((t) => this.model.scoreText(t));
   }
   async close(): Promise<void> {}
+}
+
+/**
+ * Scores batches of stored pages (feature hashes, or text where a page has none) with a linear
+ * model on worker threads that share its tables (one per core by default; inline with 0).
+ */
+export class LinearScorePool {
+  private readonly pool: Piscina | null;
+
+  constructor(
+    readonly model: LinearModel,
+    threads = os.availableParallelism(),
+  ) {
+    this.pool =
+      threads > 0
+        ? new Piscina({ filename: workerModule(new URL("./score-worker.js", import.meta.url), "src/classify/score-worker.js"), minThreads: threads, maxThreads: threads, idleTimeout: 30_000 })
+        : null;
+  }
+
+  get threads(): number {
+    return this.pool ? this.pool.options.maxThreads : 0;
+  }
+
+  async score(features: Array<Uint32Array | null>, texts: Array<string | null>): Promise<Float64Array> {
+    const task: ScoreTask = { model: this.model.shared, features, texts };
+    return this.pool ? ((await this.pool.run(task)) as Float64Array) : scoreBatch(task);
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.destroy();
+  }
 }
 
 /**

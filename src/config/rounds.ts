@@ -20,7 +20,7 @@ export const roundOptionSpecs = {
   domainShare: { type: "number", default: 0.1, arg: "SHARE", help: "a host with more than this share of its pages selected is math-related (the paper: 10%)" },
   minDomainPages: { type: "number", default: 3, arg: "N", help: "hosts with fewer stored pages are never math-related (one selected page is not a math site)" },
   autoAccept: { type: "number", arg: "SHARE", help: "accept URL prefixes of math-related hosts whose selected share is at least SHARE (unattended runs) [default: none; 0.5 on the bundled sample]" },
-  scoreProcesses: { type: "number", default: os.availableParallelism(), arg: "N", help: "fastText scoring processes (with --engine binary)" },
+  scoreProcesses: { type: "number", default: os.availableParallelism(), arg: "N", help: "scoring threads (fastText processes with --engine binary)" },
   ...engineOptionSpecs,
 } as const satisfies OptionSpecs;
 

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 let root: string | undefined;
 
@@ -19,4 +19,13 @@ export function packageRoot(): string {
 
 export function packageVersion(): string {
   return JSON.parse(fs.readFileSync(path.join(packageRoot(), "package.json"), "utf8")).version as string;
+}
+
+/**
+ * A worker module's URL: the compiled file beside the calling module, or (when running from
+ * TypeScript sources, as the tests do) the built one under dist/.
+ */
+export function workerModule(besideCaller: URL, distPath: string): string {
+  if (fs.existsSync(fileURLToPath(besideCaller))) return besideCaller.href;
+  return pathToFileURL(path.join(packageRoot(), "dist", distPath)).href;
 }

@@ -1,17 +1,8 @@
-import fs from "node:fs";
 import os from "node:os";
-import path from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
-import { packageRoot } from "../core/paths.js";
+import { workerModule } from "../core/paths.js";
 import { type ExtractInput, type ExtractOptions, type ExtractOutcome, extractPage } from "./extract.js";
 
-/** The compiled worker beside this module; from TypeScript sources (tests), the built one. */
-function workerFile(): string {
-  const here = new URL("./worker.js", import.meta.url);
-  if (fs.existsSync(fileURLToPath(here))) return here.href;
-  return pathToFileURL(path.join(packageRoot(), "dist", "src", "extract", "worker.js")).href;
-}
 
 /**
  * Runs extraction on worker threads (piscina), one per core by default, or inline when
@@ -27,7 +18,7 @@ export class Extractor {
     this.pool =
       threads > 0
         ? new Piscina({
-            filename: workerFile(),
+            filename: workerModule(new URL("./worker.js", import.meta.url), "src/extract/worker.js"),
             minThreads: threads,
             maxThreads: threads,
             // bounded: callers keep a window of pages in flight

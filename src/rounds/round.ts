@@ -5,7 +5,7 @@ import { type EvalMetrics, cutoffForFpr, evaluate, pointAt, prCurveSvg } from ".
 
 const sortedDesc = (xs: number[]) => [...xs].sort((a, b) => b - a);
 import { metricsJson } from "../classify/report.js";
-import { LinearScorer, Scorer, type TextScorer, openScorer } from "../classify/scorer.js";
+import { LinearScorePool, LinearScorer, Scorer, type TextScorer, openScorer } from "../classify/scorer.js";
 import { type TextDoc, docSetHash } from "../classify/seeds.js";
 import { Reservoir, isHeldOut } from "../classify/split.js";
 import { type FastTextArgs, sha256File, sidecarPath, trainModel } from "../classify/train.js";
@@ -95,23 +95,29 @@ function sampleNegatives(store: WorkStore, k: number, seed: number): TextDoc[] {
   return ids.map((id) => st.get(id) as TextDoc);
 }
 
-async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, logger: Logger): Promise<number> {
+async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, threads: number, logger: Logger): Promise<number> {
   store.clearRound(round, ["scores"]);
   let n = 0;
   if (scorer instanceof LinearScorer) {
-    // stored feature hashes (computed once, at extraction): a table lookup per word and n-gram
+    // stored feature hashes (computed once, at extraction): a table lookup per word and n-gram,
+    // on one thread per core sharing the model's tables; the main thread reads and writes SQLite
+    const pool = new LinearScorePool(scorer.model, threads);
     let fromText = 0;
-    for (const rows of store.iterFeatures()) {
-      store.putScores(
-        round,
-        rows.map((r) => {
-          if (!r.features) fromText++;
-          return [r.id, r.features ? scorer.model.scoreHashes(r.features) : scorer.model.scoreText(r.text ?? "")];
-        }),
-      );
-      n += rows.length;
+    const inflight: Array<Promise<void>> = [];
+    try {
+      for (const rows of store.iterFeatures(1000)) {
+        for (const r of rows) if (!r.features) fromText++;
+        const p = pool.score(rows.map((r) => r.features), rows.map((r) => r.text)).then((scores) => store.putScores(round, rows.map((r, i) => [r.id, scores[i]!])));
+        p.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
+        inflight.push(p);
+        n += rows.length;
+        if (inflight.length >= 2 * Math.max(1, pool.threads)) await inflight.shift();
+      }
+      await Promise.all(inflight);
+    } finally {
+      await pool.close();
     }
-    logger.log("info", "scored", { round, documents: n, engine: scorer.engine, from_text: fromText });
+    logger.log("info", "scored", { round, documents: n, engine: scorer.engine, threads: pool.threads, from_text: fromText });
     return n;
   }
   const binary = scorer as Scorer;
@@ -269,7 +275,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
   try {
     if (!after(row.step, "score")) {
       deps.onStep?.("score");
-      await scoreAll(store, round, scorer, deps.logger);
+      await scoreAll(store, round, scorer, cfg.scoreProcesses, deps.logger);
       store.setRound(round, { step: "select" });
     }
     lap("score");

@@ -1,6 +1,7 @@
 import { spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import Database from "better-sqlite3";
@@ -77,10 +78,12 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
       .readFileSync(path.join(dir, "run", "logs", "run.jsonl"), "utf8")
       .trim()
       .split("\n")
-      .map((l) => JSON.parse(l) as { event: string; engine?: string; from_text?: number; documents?: number })
+      .map((l) => JSON.parse(l) as { event: string; engine?: string; from_text?: number; documents?: number; threads?: number })
       .filter((e) => e.event === "scored");
     expect(scored).toHaveLength(2);
     expect(scored.every((e) => e.engine === "linear" && e.from_text === 0 && e.documents === docs)).toBe(true);
+    // on a scoring thread per core (the default)
+    expect(scored.map((e) => e.threads)).toEqual([os.availableParallelism(), os.availableParallelism()]);
     expect(rounds.map((r) => r.engine)).toEqual(["linear", "linear"]);
     const sample = db.prepare("SELECT d.text, s.score FROM scores s JOIN documents d ON d.id = s.doc_id WHERE s.round = 2 ORDER BY d.id LIMIT 200").all() as Array<{ text: string; score: number }>;
     const binary = new Scorer(path.join(dir, "run", "models", "round-2", "model.bin"), 1);

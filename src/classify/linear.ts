@@ -4,14 +4,14 @@ import { LABEL_MATH, LABEL_OTHER, markedTokens } from "./features.js";
 
 /**
  * fastText's supervised prediction, computed from the model file the fastText binary wrote,
- * for the models mathcorpus trains (softmax or one-vs-all loss, two labels, no subwords, not
+ * for the models mathcorpus trains (softmax loss, two labels, no subwords, not
  * quantised). Why not the binary: scoring re-reads every stored page each round, and the
  * binary's ~1,000–1,800 pages/s per process (dim 256: 256 multiply-adds per word and n-gram)
  * was most of a later round (ARCHITECTURE.md, Classification and Rounds).
  *
  * The prediction is linear up to the last step: the hidden vector is the mean of the input
  * rows of the page's words and word n-gram buckets, and P(math) = σ((o_math − o_other) · h)
- * for softmax over two labels (σ(o_math · h) for one-vs-all). So each input row collapses to
+ * for softmax over two labels. So each input row collapses to
  * one number, w[row] = row · (o_math − o_other), once per model, and a page's logit is the
  * mean of w over its rows: one table lookup per row instead of 256 multiply-adds.
  *
@@ -124,13 +124,11 @@ class Reader {
 }
 
 const SOFTMAX = 3;
-const OVA = 4;
 const SUPERVISED = 3;
 
 /** A LinearModel's tables, as posted to scoring threads. */
 export interface SharedLinearModel {
   w: Float64Array;
-  ova: boolean;
   keys: Uint32Array;
   rows: Int32Array;
   mask: number;
@@ -144,9 +142,8 @@ export type Unsupported = string;
 
 export class LinearModel {
   private constructor(
-    /** Row weights: input row · (o_math − o_other) (softmax) or · o_math (one-vs-all). */
+    /** Row weights: input row · (o_math − o_other). */
     private readonly w: Float64Array,
-    private readonly ova: boolean,
     /** Open-addressing table of known words: (hash, hash2) → row. */
     private readonly keys: Uint32Array,
     private readonly rows: Int32Array,
@@ -176,7 +173,7 @@ export class LinearModel {
     const r = new Reader(buf);
     if (r.i32() !== MAGIC) throw new FastTextError(`${file} is not a fastText model (bad magic number)`);
     const version = r.i32();
-    if (version !== 11 && version !== 12) return `model file version ${version}`;
+    if (version !== 12) return `model file version ${version}`;
     const dim = r.i32();
     r.i32(); // ws
     r.i32(); // epoch
@@ -191,7 +188,7 @@ export class LinearModel {
     r.i32(); // lrUpdateRate
     r.f64(); // t
     if (model !== SUPERVISED) return "not a supervised model";
-    if (loss !== SOFTMAX && loss !== OVA) return `loss ${loss} (only softmax and one-vs-all are linear)`;
+    if (loss !== SOFTMAX) return `loss ${loss} (only softmax is computed here)`;
     if (maxn > 0) return "subword features (maxn > 0)";
     if (bucket > 2 ** 26) return `bucket count ${bucket} above 2^26`;
     const size = r.i32();
@@ -215,6 +212,7 @@ export class LinearModel {
     if (math < 0 || other < 0) {
       throw new FastTextError(`model ${file} does not predict ${LABEL_MATH}/${LABEL_OTHER}: not a mathcorpus classifier`);
     }
+    if (nlabels !== 2) return `${nlabels} labels (the softmax of two is computed here)`;
     if (r.u8() !== 0) return "quantised input matrix";
     const m = r.i64();
     const n = r.i64();
@@ -226,7 +224,7 @@ export class LinearModel {
     if (on !== dim || om !== nlabels) throw new RangeError(`output matrix ${om}×${on}, expected ${nlabels}×${dim}`);
     const out = r.floats(om * on);
     const d = new Float64Array(dim);
-    for (let k = 0; k < dim; k++) d[k] = loss === OVA ? out[math * dim + k]! : out[math * dim + k]! - out[other * dim + k]!;
+    for (let k = 0; k < dim; k++) d[k] = out[math * dim + k]! - out[other * dim + k]!;
     // tables in shared memory: scoring threads use them without a copy (`shared`, `fromShared`)
     const w = new Float64Array(new SharedArrayBuffer(m * 8));
     for (let row = 0, base = 0; row < m; row++, base += dim) {
@@ -247,16 +245,16 @@ export class LinearModel {
       keys[2 * slot + 1] = hh[1]!;
       rows[slot] = i;
     }
-    return new LinearModel(w, loss === OVA, keys, rows, cap - 1, nwords, bucket, wordNgrams);
+    return new LinearModel(w, keys, rows, cap - 1, nwords, bucket, wordNgrams);
   }
 
   /** The model's tables (shared memory) for scoring threads: posted, they are not copied. */
   get shared(): SharedLinearModel {
-    return { w: this.w, ova: this.ova, keys: this.keys, rows: this.rows, mask: this.mask, nwords: this.nwords, bucket: this.bucket, wordNgrams: this.wordNgrams };
+    return { w: this.w, keys: this.keys, rows: this.rows, mask: this.mask, nwords: this.nwords, bucket: this.bucket, wordNgrams: this.wordNgrams };
   }
 
   static fromShared(s: SharedLinearModel): LinearModel {
-    return new LinearModel(s.w, s.ova, s.keys, s.rows, s.mask, s.nwords, s.bucket, s.wordNgrams);
+    return new LinearModel(s.w, s.keys, s.rows, s.mask, s.nwords, s.bucket, s.wordNgrams);
   }
 
   private row(h: number, g: number): number {
@@ -323,9 +321,5 @@ export class LinearModel {
   /** P(math) of a raw text (tokenised as for training). */
   scoreText(text: string): number {
     return this.scoreHashes(featureHashes(text));
-  }
-
-  get oneVsAll(): boolean {
-    return this.ova;
   }
 }

@@ -42,7 +42,7 @@ export const engineOptionSpecs = {
     type: "string",
     default: "auto",
     arg: "auto|binary",
-    help: "auto: read the model's weights and score in-process (exact for the softmax/one-vs-all models mathcorpus trains, ~10x faster), other models with the fastText binary; binary: always the fastText binary",
+    help: "auto: read the model's weights and score in-process (exact for the two-label softmax models mathcorpus trains, ~3-7x faster), other models with the fastText binary; binary: always the fastText binary",
   },
 } as const satisfies OptionSpecs;
 

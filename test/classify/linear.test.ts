@@ -90,6 +90,10 @@ describe("linear scoring of fastText models", () => {
     fs.writeFileSync(train, Array.from({ length: 60 }, (_, i) => `__label__math let x be ${i}\n__label__other buy now ${i}`).join("\n") + "\n");
     await runFastText(["supervised", "-input", train, "-output", path.join(dir, "hs"), "-bucket", "1000", "-dim", "10", "-thread", "1", "-loss", "hs"]);
     await runFastText(["supervised", "-input", train, "-output", path.join(dir, "sub"), "-bucket", "1000", "-dim", "10", "-thread", "1", "-minn", "2", "-maxn", "4"]);
+    const three = path.join(dir, "three.txt");
+    fs.writeFileSync(three, Array.from({ length: 60 }, (_, i) => `__label__math let x be ${i}\n__label__other buy now ${i}\n__label__third hello ${i}`).join("\n") + "\n");
+    await runFastText(["supervised", "-input", three, "-output", path.join(dir, "three"), "-bucket", "1000", "-dim", "10", "-thread", "1"]);
+    expect(LinearModel.load(path.join(dir, "three.bin"))).toBe("3 labels (the softmax of two is computed here)");
     const why: string[] = [];
     const a = openScorer(path.join(dir, "hs.bin"), 1, (w) => why.push(w));
     const b = openScorer(path.join(dir, "sub.bin"), 1, (w) => why.push(w));

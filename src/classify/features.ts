@@ -1,3 +1,5 @@
+import { charClasses } from "../core/charclass.js";
+
 /**
  * Text → one fastText input line. fastText splits on spaces only, so the tokenisation is ours:
  * lower-cased; LaTeX commands (`\frac`, `\alpha`) kept whole as tokens, since they are the
@@ -19,25 +21,7 @@ const KNOWN = 1;
 const IS_SPACE = 2;
 const IS_CJK = 4;
 const IS_WORD = 8;
-/** Character classes per BMP code unit, filled as met; astral code points in a map. */
-const BMP = new Uint8Array(65536);
-const ASTRAL = new Map<number, number>();
-
-function classify(cp: number): number {
-  const ch = String.fromCodePoint(cp);
-  return KNOWN | (SPACE.test(ch) ? IS_SPACE : 0) | (CJK.test(ch) ? IS_CJK : 0) | (WORD.test(ch) ? IS_WORD : 0);
-}
-
-function kind(cp: number): number {
-  if (cp < 65536) {
-    let k = BMP[cp]!;
-    if (k === 0) k = BMP[cp] = cp >= 0xd800 && cp < 0xe000 ? KNOWN : classify(cp); // lone surrogate: "other"
-    return k;
-  }
-  let k = ASTRAL.get(cp);
-  if (k === undefined) ASTRAL.set(cp, (k = classify(cp)));
-  return k;
-}
+const kind = charClasses([SPACE, CJK, WORD]);
 
 /** The code point at i and its length in UTF-16 units (a lone surrogate is one code point). */
 function codePointAt(s: string, i: number): number {

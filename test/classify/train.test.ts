@@ -4,7 +4,7 @@ import zlib from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runFastText } from "../../src/classify/fasttext.js";
 import { Scorer } from "../../src/classify/scorer.js";
-import { sha256File, trainModel } from "../../src/classify/train.js";
+import { sha256File, trainModel, writeTrainingFile } from "../../src/classify/train.js";
 import { DEFAULT_ARGS } from "../../src/classify/train.js";
 import type { TextDoc } from "../../src/classify/seeds.js";
 import { ROOT, runCli, tmpDir } from "../helpers.js";
@@ -51,6 +51,24 @@ describe("mathcorpus train", () => {
     const b = await trainModel([...pos].reverse(), neg, path.join(dir, "d2.bin"), { args: SMALL, threads: 2, deterministic: true, seed: 5 });
     expect(a.threads).toBe(1);
     expect(sha256File(a.model)).toBe(sha256File(b.model));
+  });
+
+  it("skipping the word-vector file leaves the model byte-identical to the binary's own complete run", async () => {
+    const pos: TextDoc[] = Array.from({ length: 200 }, (_, i) => ({ id: `p${i}`, url: "", text: `Suppose $f(x) = x^${i}$; its derivative is ${i}x^{${i - 1}} by the power rule ${i}.` }));
+    const neg: TextDoc[] = Array.from({ length: 200 }, (_, i) => ({ id: `n${i}`, url: "", text: `Our hotel has ${i} rooms near the beach, free parking and breakfast ${i}.` }));
+    const ours = await trainModel(pos, neg, path.join(dir, "v1.bin"), { args: SMALL, threads: 2, deterministic: true, seed: 9 });
+    expect(fs.existsSync(path.join(dir, "v1.vec"))).toBe(false);
+    const input = path.join(dir, "v2.train.txt");
+    await writeTrainingFile(input, pos, neg, 9);
+    const a = SMALL;
+    await runFastText(["supervised", "-input", input, "-output", path.join(dir, "v2"), "-dim", String(a.dim), "-lr", String(a.lr), "-wordNgrams", String(a.wordNgrams), "-minCount", String(a.minCount), "-epoch", String(a.epoch), "-bucket", String(a.bucket), "-loss", a.loss, "-thread", "1", "-verbose", "0"]);
+    expect(fs.statSync(path.join(dir, "v2.vec")).size).toBeGreaterThan(0); // the plain run wrote its vectors
+    expect(sha256File(ours.model)).toBe(sha256File(path.join(dir, "v2.bin")));
+  });
+
+  it("a real training failure is still an error", async () => {
+    const pos: TextDoc[] = [{ id: "p", url: "", text: "x" }];
+    await expect(trainModel(pos, pos, path.join(dir, "bad.bin"), { args: { ...SMALL, dim: -5 }, threads: 1, deterministic: true, seed: 1 })).rejects.toThrow(/fastText supervised failed/);
   });
 });
 

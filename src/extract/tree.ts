@@ -1,5 +1,6 @@
 import { Parser } from "htmlparser2";
 import { type MathToken, imageTex, mathmlToTex, scriptMathMode } from "./math.js";
+import { FastTokenizer } from "./tokenizer.js";
 
 /**
  * A light document tree built in one streaming pass of htmlparser2: only what text
@@ -225,7 +226,7 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
         }
       },
     },
-    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true, recognizeSelfClosing: true },
+    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true, recognizeSelfClosing: true, Tokenizer: FastTokenizer },
   );
   // htmlparser2 keeps its open elements in an array it unshifts, so parse time grows with the
   // square of the nesting depth (100,000 nested <div>s took 2–10 s): the HTML is fed in pieces

@@ -1,6 +1,5 @@
-import { Parser } from "htmlparser2";
 import { type MathToken, imageTex, mathmlToTex, scriptMathMode } from "./math.js";
-import { FastTokenizer } from "./tokenizer.js";
+import { LeanParser } from "./parser.js";
 
 /**
  * A light document tree built in one streaming pass of htmlparser2: only what text
@@ -54,6 +53,8 @@ const FEED = 16_384;
 
 /** Largest MathML (characters of markup) converted to LaTeX when it carries no TeX. */
 const MAX_MATHML = 50_000;
+/** The attributes read here and in math.ts imageTex; the parser keeps no others (outside MathML). */
+const READ_ATTRIBUTES: ReadonlySet<string> = new Set(["class", "id", "style", "hidden", "aria-hidden", "role", "type", "display", "mode", "alttext", "encoding", "alt", "src", "data-src"]);
 const VOID_TAGS = new Set(["br", "hr", "img", "area", "base", "col", "input", "link", "meta", "param", "source", "track", "wbr", "embed"]);
 
 /** Rendered math that duplicates TeX kept elsewhere (MathJax 2/3 output, KaTeX HTML, previews). */
@@ -106,7 +107,7 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
     else kids.push(t);
   };
 
-  const parser = new Parser(
+  const parser: LeanParser = new LeanParser(
     {
       onopentag(name, attrs) {
         const parent = top();
@@ -141,6 +142,7 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
             return;
           }
           math = { display, markup: ["<math>"], tex: null, inAnnotation: false, depth: 0 };
+          parser.keepAll = true; // the MathML markup is converted with all its attributes
           stack.push({ tag: name, el: null, skip: true });
           return;
         }
@@ -209,6 +211,7 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
             const tex = math.tex?.trim() ? math.tex : markup.length <= MAX_MATHML ? mathmlToTex(markup) : undefined;
             if (tex) current.children.push({ tex, display: math.display });
             math = null;
+            parser.keepAll = false;
           } else {
             math.depth--;
             if (f.tag !== "annotation" && f.tag !== "annotation-xml") math.markup.push(`</${f.tag}>`);
@@ -226,7 +229,8 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
         }
       },
     },
-    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true, recognizeSelfClosing: true, Tokenizer: FastTokenizer },
+    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true, recognizeSelfClosing: true },
+    READ_ATTRIBUTES,
   );
   // htmlparser2 keeps its open elements in an array it unshifts, so parse time grows with the
   // square of the nesting depth (100,000 nested <div>s took 2–10 s): the HTML is fed in pieces

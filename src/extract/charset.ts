@@ -1,4 +1,4 @@
-import { isUtf8 as validUtf8 } from "node:buffer";
+import { isAscii, isUtf8 as validUtf8 } from "node:buffer";
 import jschardet from "jschardet";
 
 /**
@@ -10,7 +10,12 @@ import jschardet from "jschardet";
  */
 export type CharsetSource = "bom" | "http" | "meta" | "utf8" | "detected";
 
-export type Decoded = { text: string; charset: string; source: CharsetSource } | { error: string };
+/**
+ * `bytes`: the text holds the page's UTF-8 bytes one per character (latin1), as asked for with
+ * `raw`; whoever reads it decodes the pieces it keeps (extract/parser). Set only on valid
+ * UTF-8 that is not plain ASCII.
+ */
+export type Decoded = { text: string; charset: string; source: CharsetSource; bytes?: boolean } | { error: string };
 
 const META_CHARSET = /<meta\b[^>]*?\bcharset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)/i;
 const HTTP_CHARSET = /charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)/i;
@@ -79,8 +84,20 @@ function decodeWith(b: Buffer, charset: string, source: CharsetSource, maxBad: n
   return { text, charset, source };
 }
 
-/** Decodes a page body. `maxBad` is the share of U+FFFD tolerated (a few bad bytes are common). */
-export function decodeBody(body: Buffer, contentType: string | undefined, maxBad = 0.01): Decoded {
+/**
+ * UTF-8 text, validated already: decoded, or with `raw` its bytes as latin1 characters. That
+ * takes 0.09 instead of 0.29 ms for a 130 KB page, and a parser reads one-byte strings faster.
+ */
+function utf8Text(body: Buffer, source: CharsetSource, raw: boolean): Decoded {
+  if (!raw) return { text: body.toString("utf8"), charset: "utf-8", source };
+  return { text: body.toString("latin1"), charset: "utf-8", source, ...(isAscii(body) ? {} : { bytes: true }) };
+}
+
+/**
+ * Decodes a page body. `maxBad` is the share of U+FFFD tolerated (a few bad bytes are common).
+ * With `raw`, a UTF-8 page comes back as its bytes (see Decoded).
+ */
+export function decodeBody(body: Buffer, contentType: string | undefined, maxBad = 0.01, raw = false): Decoded {
   const fromBom = bom(body);
   if (fromBom) return decodeWith(body, fromBom, "bom", maxBad);
   const httpLabel = contentType ? HTTP_CHARSET.exec(contentType)?.[1] : undefined;
@@ -97,11 +114,11 @@ export function decodeBody(body: Buffer, contentType: string | undefined, maxBad
     if (!cs) continue;
     if (cs === "utf-8" && !utf8) continue;
     if (cs !== "utf-8" && utf8 && hasHighBytes(body)) continue;
-    if (cs === "utf-8") return { text: body.toString("utf8"), charset: cs, source }; // validated: nothing to replace
+    if (cs === "utf-8") return utf8Text(body, source, raw); // validated: nothing to replace
     const d = decodeWith(body, cs, source, maxBad);
     if (!("error" in d)) return d;
   }
-  if (utf8) return { text: body.toString("utf8"), charset: "utf-8", source: "utf8" };
+  if (utf8) return utf8Text(body, "utf8", raw);
   const guess = jschardet.detect(body.subarray(0, 16384).toString("binary"));
   const detected = guess.encoding ? normaliseCharset(guess.encoding) : undefined;
   if (detected && detected !== "utf-8") {
@@ -115,8 +132,7 @@ export function decodeBody(body: Buffer, contentType: string | undefined, maxBad
 }
 
 function hasHighBytes(b: Buffer): boolean {
-  for (const x of b) if (x >= 0x80) return true;
-  return false;
+  return !isAscii(b);
 }
 
 function mostlyAscii(b: Buffer): boolean {

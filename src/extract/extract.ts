@@ -14,9 +14,12 @@ export interface HtmlText {
   truncated: boolean;
 }
 
-/** HTML (already decoded to a string) → main text with formulas as LaTeX. */
-export function extractHtml(html: string, limits: TreeLimits = DEFAULT_LIMITS): HtmlText {
-  const { root, title, truncated } = buildTree(html, limits);
+/**
+ * HTML (already decoded to a string) → main text with formulas as LaTeX. `bytes`: the string
+ * holds UTF-8 bytes one per character (charset.ts decodeBody with `raw`).
+ */
+export function extractHtml(html: string, limits: TreeLimits = DEFAULT_LIMITS, bytes = false): HtmlText {
+  const { root, title, truncated } = buildTree(html, limits, bytes);
   return { text: mainText(root), title, truncated };
 }
 
@@ -51,6 +54,7 @@ export interface ExtractOptions {
 export function extractPage(input: ExtractInput, opts: ExtractOptions): ExtractOutcome {
   try {
     let html: string;
+    let bytes = false;
     let charset = "utf-8";
     let htmlBytes: number;
     if (typeof input.body === "string") {
@@ -59,12 +63,13 @@ export function extractPage(input: ExtractInput, opts: ExtractOptions): ExtractO
     } else {
       const buf = Buffer.from(input.body.buffer, input.body.byteOffset, input.body.byteLength);
       htmlBytes = buf.length;
-      const d = decodeBody(buf, input.contentType);
+      const d = decodeBody(buf, input.contentType, undefined, true);
       if ("error" in d) return { drop: "undecodable", message: d.error };
       html = d.text;
+      bytes = d.bytes === true;
       charset = d.charset;
     }
-    const r = extractHtml(html, opts.limits);
+    const r = extractHtml(html, opts.limits, bytes);
     const bad = checkText(r.text, htmlBytes, opts.filters);
     if (bad) return { drop: bad };
     return { ok: { text: r.text, title: r.title, charset, truncated: r.truncated, htmlBytes, lidLine: lidLine(r.text), ...(opts.features ? { features: featureHashes(r.text) } : {}) } };

@@ -8,7 +8,14 @@ interface Internals {
   attribname: string;
   attribvalue: string;
   endIndex: number;
+  startIndex: number;
+  cbs: { ontext?: (data: string) => void };
+  getSlice(start: number, end: number): string;
 }
+
+const HIGH = /[\x80-\xff]/;
+/** A piece of a string of UTF-8 bytes (whole characters), decoded. */
+const utf8 = (s: string): string => (HIGH.test(s) ? Buffer.from(s, "latin1").toString("utf8") : s);
 
 /**
  * htmlparser2's Parser, with FastTokenizer, that keeps only the attributes its caller reads
@@ -23,12 +30,29 @@ export class LeanParser extends Parser {
   /** The attribute being read is dropped. */
   private dropping = false;
 
+  /**
+   * `bytes`: the input holds UTF-8 bytes one per character (charset.ts decodeBody with `raw`).
+   * Text and attribute values are decoded before they are passed on (they are cut at markup
+   * characters, which are ASCII, so each piece holds whole characters; callers feed whole
+   * characters). Tag and attribute names stay as bytes: only ASCII names are looked up.
+   */
   constructor(
     cbs: Handler,
     options: ParserOptions,
     private readonly keep: ReadonlySet<string>,
+    private readonly bytes = false,
   ) {
     super(cbs, { ...options, Tokenizer: FastTokenizer });
+  }
+
+  override ontext(start: number, endIndex: number): void {
+    if (!this.bytes) return super.ontext(start, endIndex);
+    // htmlparser2 12.0.0's ontext, with the text decoded
+    const self = this as unknown as Internals;
+    const data = utf8(self.getSlice(start, endIndex));
+    self.endIndex = endIndex - 1;
+    self.cbs.ontext?.(data);
+    self.startIndex = endIndex;
   }
 
   override onattribname(start: number, endIndex: number): void {
@@ -37,7 +61,10 @@ export class LeanParser extends Parser {
   }
 
   override onattribdata(start: number, endIndex: number): void {
-    if (!this.dropping) super.onattribdata(start, endIndex);
+    if (this.dropping) return;
+    if (!this.bytes) return super.onattribdata(start, endIndex);
+    const self = this as unknown as Internals;
+    self.attribvalue += utf8(self.getSlice(start, endIndex));
   }
 
   override onattribentity(cp: number): void {

@@ -84,8 +84,25 @@ interface Frame {
   mathScript?: "inline" | "display";
 }
 
-/** Builds the tree; `title` is the document's <title>. */
-export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { root: El; title: string; truncated: boolean } {
+/** Where, in a string of UTF-8 bytes, the first `chars` UTF-16 characters of its text end. */
+function utf8Cut(bytes: string, chars: number): number {
+  if (bytes.length <= chars) return bytes.length;
+  let n = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes.charCodeAt(i);
+    if ((b & 0xc0) === 0x80) continue; // continuation byte
+    n += b >= 0xf0 ? 2 : 1; // four-byte sequences are surrogate pairs
+    if (n > chars) return i;
+  }
+  return bytes.length;
+}
+
+/**
+ * Builds the tree; `title` is the document's <title>. `bytes`: `html` holds UTF-8 bytes one
+ * per character (charset.ts decodeBody with `raw`); the parser decodes the text and attribute
+ * values it passes on, so the tree is the same as from the decoded string.
+ */
+export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS, bytes = false): { root: El; title: string; truncated: boolean } {
   const root: El = { tag: "root", names: "", parent: null, children: [], stats: null };
   const stack: Frame[] = [{ tag: "root", el: root, skip: false }];
   let current: El = root;
@@ -231,14 +248,19 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS): { 
     },
     { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true, recognizeSelfClosing: true },
     READ_ATTRIBUTES,
+    bytes,
   );
   // htmlparser2 keeps its open elements in an array it unshifts, so parse time grows with the
   // square of the nesting depth (100,000 nested <div>s took 2–10 s): the HTML is fed in pieces
   // and parsing stops where more than MAX_OPEN elements are open at once
-  const text = html.length > limits.maxChars ? html.slice(0, limits.maxChars) : html;
-  let truncated = html.length > limits.maxChars;
-  for (let i = 0; i < text.length; i += FEED) {
-    parser.write(text.slice(i, i + FEED));
+  const cut = bytes ? utf8Cut(html, limits.maxChars) : Math.min(html.length, limits.maxChars);
+  const text = cut < html.length ? html.slice(0, cut) : html;
+  let truncated = cut < html.length;
+  for (let i = 0, end = 0; i < text.length; i = end) {
+    end = i + FEED;
+    // UTF-8 bytes are fed in whole characters: each piece decodes on its own
+    if (bytes) while (end < text.length && (text.charCodeAt(end) & 0xc0) === 0x80) end++;
+    parser.write(text.slice(i, end));
     if (stack.length > MAX_OPEN) {
       truncated = true;
       break;

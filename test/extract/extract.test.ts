@@ -121,6 +121,53 @@ describe("charsets", () => {
     expect("text" in latin && latin.text).toBe("<p>naïve café crème brûlée déjà vu</p>");
   });
 
+  it("UTF-8 parsed as bytes gives the same page as the decoded string: text, attributes, TeX, title, piece edges, cut", () => {
+    // non-ASCII in text, entities, a class name, a TeX image's alt, MathML, a MathJax script,
+    // the title; long enough that multi-byte characters straddle the 16 KiB feeding pieces
+    const filler = Array.from({ length: 400 }, (_, i) => `<p class="para-é">Ünïcode ${i}: α≤β, 𝔽 and café &amp; naïve — ${"ж".repeat(i % 7)}</p>`).join("\n");
+    const html = `<html><head><title>Théorème — 定理</title></head><body><article class="контент">
+<h1>Théorème de Pythagore</h1><p>Soit <img class="latex" alt="a^2+b^2=c^2 ∀ triangle" src="x.png"> où α est l'angle.</p>
+<math><mi>∑</mi><mo>≤</mo><mi>π</mi></math><script type="math/tex; mode=display">\\int_0^∞ e^{-x²}</script>
+${filler}</article></body></html>`;
+    const body = Buffer.from(html, "utf8");
+    const d = decodeBody(body, "text/html; charset=utf-8", undefined, true);
+    expect(d).toMatchObject({ charset: "utf-8", bytes: true });
+    const viaBytes = extractPage({ body, contentType: "text/html; charset=utf-8" }, NO_FILTERS);
+    const viaString = extractPage({ body: html }, NO_FILTERS);
+    expect("ok" in viaBytes && "ok" in viaString).toBe(true);
+    if (!("ok" in viaBytes) || !("ok" in viaString)) return;
+    expect(viaBytes.ok.text).toBe(viaString.ok.text);
+    expect(viaBytes.ok.title).toBe("Théorème — 定理");
+    expect(viaBytes.ok.text).toContain("a^2+b^2=c^2 ∀ triangle");
+    expect(viaBytes.ok.text).toContain("\\int_0^∞ e^{-x²}");
+    expect(viaBytes.ok.text).toContain("café & naïve");
+    // the parse cap counts characters either way (not bytes); cuts inside a surrogate pair aside
+    const latin = body.toString("latin1");
+    for (const maxChars of [150, 151, 152, 999, 20_000, 20_001, 20_002]) {
+      const limits = { ...DEFAULT_LIMITS, maxChars };
+      const a = extractHtml(html, limits);
+      const b = extractHtml(latin, limits, true);
+      expect(b.truncated).toBe(true);
+      expect(b.text).toBe(a.text);
+    }
+    // a two-byte character across the first piece's end (byte 16,384, so that piece ends at
+    // 16,385) and a four-byte one across the second's (16,385 + 16,384)
+    const head = "<html><body><article><p>";
+    const pad1 = 16_383 - Buffer.byteLength(head);
+    const mid = `é and some prose.</p><p>${"y".repeat(16_384 - 2 - 1 - 22)}`;
+    const edge = `${head}${"x".repeat(pad1)}${mid}𝔽 end of the article, which is long enough to keep.</p></article></body></html>`;
+    const eb = Buffer.from(edge, "utf8");
+    expect([eb[16_383], eb[16_384]]).toEqual([0xc3, 0xa9]);
+    const f = eb.indexOf(Buffer.from("𝔽"));
+    expect(f < 32_769 && f + 4 > 32_769).toBe(true);
+    const e = extractPage({ body: eb, contentType: "text/html; charset=utf-8" }, NO_FILTERS);
+    expect("ok" in e && e.ok.text).toBe(extractHtml(edge).text);
+    expect("ok" in e && e.ok.text).toContain("xé and some prose.");
+    expect("ok" in e && e.ok.text).toContain("y𝔽 end of the article");
+    // plain ASCII needs no decoding
+    expect(decodeBody(Buffer.from("<p>plain</p>"), undefined, undefined, true)).toEqual({ text: "<p>plain</p>", charset: "utf-8", source: "utf8" });
+  });
+
   it("binary bytes are refused as undecodable, not written as mojibake", () => {
     const bytes = Buffer.alloc(4000);
     for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7919) % 256;

@@ -66,6 +66,24 @@ describe("mathcorpus train", () => {
     expect(sha256File(ours.model)).toBe(sha256File(path.join(dir, "v2.bin")));
   });
 
+  it("leaves no core file behind where core dumps are on (the binary stops with an exception)", async () => {
+    const cwd = tmpDir("mc-core-");
+    const script = path.join(cwd, "train.mjs");
+    const train = path.join(ROOT, "dist", "src", "classify", "train.js");
+    fs.writeFileSync(
+      script,
+      `import { trainModel, DEFAULT_ARGS } from ${JSON.stringify(train)};
+const d = (l, n) => Array.from({ length: 100 }, (_, i) => ({ id: l + i, url: "", text: (l === "p" ? "let x be a prime number " : "the shop sells cake ") + i }));
+const r = await trainModel(d("p"), d("n"), "m.bin", { args: { ...DEFAULT_ARGS, dim: 16, bucket: 1000 }, threads: 1, deterministic: true, seed: 1 });
+console.log(r.bytes);`,
+    );
+    const { execFileSync } = await import("node:child_process");
+    const out = execFileSync("/bin/sh", ["-c", `ulimit -c unlimited 2>/dev/null; exec "${process.execPath}" train.mjs`], { cwd, encoding: "utf8" });
+    expect(Number(out.trim())).toBeGreaterThan(1000);
+    expect(fs.readdirSync(cwd).filter((f) => f.startsWith("core"))).toEqual([]);
+    expect(fs.readdirSync(cwd).sort()).toEqual(["m.bin", "train.mjs"]);
+  });
+
   it("a real training failure is still an error", async () => {
     const pos: TextDoc[] = [{ id: "p", url: "", text: "x" }];
     await expect(trainModel(pos, pos, path.join(dir, "bad.bin"), { args: { ...SMALL, dim: -5 }, threads: 1, deterministic: true, seed: 1 })).rejects.toThrow(/fastText supervised failed/);

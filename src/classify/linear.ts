@@ -85,9 +85,26 @@ export function featureHashes(text: string): Uint32Array {
 /** Identifies the feature format of `featureHashes`; stored features of another format are recomputed. */
 export const FEATURES_VERSION = "fnv1a+murmur/marked-tokens-4000/v1";
 
+/** The file's bytes, with 3 spare bytes after them in the same ArrayBuffer (Reader.floats). */
+function readModelFile(file: string): Buffer {
+  const fd = fs.openSync(file, "r");
+  try {
+    const size = fs.fstatSync(fd).size;
+    const buf = Buffer.from(new ArrayBuffer(size + 3), 0, size);
+    for (let at = 0; at < size; ) {
+      const n = fs.readSync(fd, buf, at, size - at, at);
+      if (n === 0) throw new RangeError("file shorter than its size");
+      at += n;
+    }
+    return buf;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 class Reader {
   off = 0;
-  constructor(private readonly buf: Buffer) {}
+  constructor(private buf: Buffer) {}
   i32(): number {
     const v = this.buf.readInt32LE(this.off);
     this.off += 4;
@@ -115,9 +132,21 @@ class Reader {
   }
   floats(n: number): Float32Array {
     if (this.off + n * 4 > this.buf.length) throw new RangeError("matrix runs past the end of the file");
-    // copy when unaligned (Float32Array views need 4-byte alignment)
+    // Float32Array views need 4-byte alignment. An unaligned large matrix is moved up in place
+    // (the model is read with spare bytes after it: see readModelFile), and the reader goes on
+    // over the moved bytes; a small one is copied. Copying the input matrix of a 244 MB model
+    // took 0.7 s; the move, ~0.05 s.
+    const ab = this.buf.buffer;
     const start = this.buf.byteOffset + this.off;
-    const view = start % 4 === 0 ? new Float32Array(this.buf.buffer, start, n) : new Float32Array(this.buf.buffer.slice(start, start + n * 4));
+    const shift = (4 - (start % 4)) % 4;
+    const end = this.buf.byteOffset + this.buf.length;
+    let view: Float32Array;
+    if (shift === 0) view = new Float32Array(ab, start, n);
+    else if (n >= 1 << 18 && end + shift <= ab.byteLength) {
+      new Uint8Array(ab).copyWithin(start + shift, start, end);
+      this.buf = Buffer.from(ab, this.buf.byteOffset + shift, this.buf.length);
+      view = new Float32Array(ab, start + shift, n);
+    } else view = new Float32Array(ab.slice(start, start + n * 4));
     this.off += n * 4;
     return view;
   }
@@ -157,7 +186,7 @@ export class LinearModel {
   static load(file: string): LinearModel | Unsupported {
     let buf: Buffer;
     try {
-      buf = fs.readFileSync(file);
+      buf = readModelFile(file);
     } catch {
       throw new FastTextError(`model file not found: ${file}`);
     }

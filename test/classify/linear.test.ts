@@ -33,7 +33,8 @@ beforeAll(async () => {
   const docs = pieces();
   const pos = docs.filter((d) => /\$|\\[a-z]/.test(d.text));
   const neg = docs.filter((d) => !/\$|\\[a-z]/.test(d.text));
-  model = (await trainModel(pos, neg, path.join(dir, "m.bin"), { args: { ...DEFAULT_ARGS, bucket: 50_000, minCount: 1, epoch: 25, lr: 0.5 }, threads: 2, deterministic: false, seed: 3 })).model;
+  // deterministic (one thread): the same model every run, so the spread checked below is fixed
+  model = (await trainModel(pos, neg, path.join(dir, "m.bin"), { args: { ...DEFAULT_ARGS, bucket: 50_000, minCount: 1, epoch: 25, lr: 0.5 }, threads: 1, deterministic: true, seed: 3 })).model;
 }, 120_000);
 
 const probes = () => [
@@ -63,6 +64,29 @@ describe("linear scoring of fastText models", () => {
     } finally {
       await binary.close();
     }
+  });
+
+  it("reads the input matrix wherever it starts in the file (every alignment)", async () => {
+    // one extra dictionary word of 5–8 letters moves the matrix by 15–18 bytes: all four residues mod 4
+    const docs = pieces().slice(0, 120);
+    const pos = docs.filter((_, i) => i % 2 === 0);
+    const neg = docs.filter((_, i) => i % 2 === 1);
+    const residues = new Set<number>();
+    for (let len = 1; len <= 4; len++) {
+      const extra = { id: "zz", url: "", text: `${"q".repeat(len + 4)} marker` };
+      const file = (await trainModel([...pos, extra], neg, path.join(dir, `a${len}.bin`), { args: { ...DEFAULT_ARGS, bucket: 2000, minCount: 1, epoch: 5 }, threads: 1, deterministic: true, seed: 1 })).model;
+      residues.add((fs.statSync(file).size - 17) % 4); // the matrix start's residue (everything after it is whole floats)
+      const lm = LinearModel.load(file) as LinearModel;
+      const binary = new Scorer(file, 1);
+      try {
+        const texts = docs.slice(0, 30).map((d) => d.text);
+        const want = await binary.score(texts);
+        texts.forEach((t, i) => expect(Math.abs(lm.scoreText(t) - want[i]!)).toBeLessThan(2e-4));
+      } finally {
+        await binary.close();
+      }
+    }
+    expect(residues.size).toBe(4);
   });
 
   it("stored feature hashes score exactly as the text does", () => {

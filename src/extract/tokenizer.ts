@@ -27,6 +27,10 @@ interface Internals {
 
 type Proto = Record<string, (this: Internals, ...a: number[]) => unknown>;
 const base = Tokenizer.prototype as unknown as Proto;
+for (const name of ["fastForwardTo", "stateText", "handleInAttributeValue", "stateInTagName", "stateInClosingTagName", "stateInAttributeName"]) {
+  // another htmlparser2 fails here, at load, not on every page
+  if (typeof base[name] !== "function") throw new Error(`FastTokenizer needs htmlparser2 12.0.0 (its Tokenizer has no ${name})`);
+}
 
 export class FastTokenizer extends Tokenizer {}
 const fast = FastTokenizer.prototype as unknown as Proto;

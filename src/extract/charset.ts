@@ -113,7 +113,7 @@ export function decodeBody(body: Buffer, contentType: string | undefined, maxBad
   ] as const) {
     if (!cs) continue;
     if (cs === "utf-8" && !utf8) continue;
-    if (cs !== "utf-8" && utf8 && hasHighBytes(body)) continue;
+    if (cs !== "utf-8" && utf8 && !isAscii(body)) continue;
     if (cs === "utf-8") return utf8Text(body, source, raw); // validated: nothing to replace
     const d = decodeWith(body, cs, source, maxBad);
     if (!("error" in d)) return d;
@@ -129,10 +129,6 @@ export function decodeBody(body: Buffer, contentType: string | undefined, maxBad
   const d = decodeWith(body, "windows-1252", "detected", 0);
   if (!("error" in d) && mostlyAscii(body)) return d;
   return { error: `no charset decodes it cleanly (declared ${httpLabel ?? metaLabel ?? "none"}, detected ${guess.encoding ?? "none"})` };
-}
-
-function hasHighBytes(b: Buffer): boolean {
-  return !isAscii(b);
 }
 
 function mostlyAscii(b: Buffer): boolean {

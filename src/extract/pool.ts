@@ -3,7 +3,6 @@ import { Piscina } from "piscina";
 import { workerModule } from "../core/paths.js";
 import { type ExtractInput, type ExtractOptions, type ExtractOutcome, extractPage } from "./extract.js";
 
-
 /**
  * Runs extraction on worker threads (piscina), one per core by default, or inline when
  * `threads` is 0 (tests, tiny inputs). Extraction is CPU-bound and pure, so threads scale it.

@@ -55,7 +55,8 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
     }
     const warc = new WarcStats();
     const ex = new ExtractStats();
-    const pages = new Map<string, Page>();
+    // pages in flight, with their normalised URL (computed once, for dedup and the row)
+    const pages = new Map<string, { page: Page; norm: string }>();
     let urlDups = 0;
     let kept = 0;
     const seenUrls = new Set<string>();
@@ -70,19 +71,19 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
         }
         seenUrls.add(norm);
         const id = `${p.warcFile}@${p.offset}`;
-        pages.set(id, p);
+        pages.set(id, { page: p, norm });
         yield { id, url: p.url, body: p.body, contentType: p.contentType };
       }
     }
     store.beginFile();
     try {
       for await (const d of extractDocs(raw(), extractor, lang, o.pipeline, ex)) {
-        const p = pages.get(d.id)!;
+        const { page: p, norm } = pages.get(d.id)!;
         pages.delete(d.id);
         const row: DocRow = {
           docKey: d.id,
           url: p.url,
-          urlNorm: normalizeUrl(p.url),
+          urlNorm: norm,
           host: p.host,
           domain: p.domain,
           path: pathOf(p.url),

@@ -2,8 +2,6 @@ import fs from "node:fs";
 import path from "node:path";
 import { fastTextLine } from "../classify/features.js";
 import { type EvalMetrics, cutoffForFpr, evaluate, pointAt, prCurveSvg } from "../classify/metrics.js";
-
-const sortedDesc = (xs: number[]) => [...xs].sort((a, b) => b - a);
 import { metricsJson } from "../classify/report.js";
 import { LinearScorePool, LinearScorer, Scorer, type TextScorer, openScorer } from "../classify/scorer.js";
 import { type TextDoc, docSetHash } from "../classify/seeds.js";
@@ -13,6 +11,8 @@ import type { Logger } from "../core/log.js";
 import type { TokenCounter } from "../core/tokens.js";
 import { urlPrefixes } from "../dedup/url.js";
 import type { WorkStore } from "../store/store.js";
+
+const sortedDesc = (xs: number[]) => [...xs].sort((a, b) => b - a);
 
 /** What a round does, resolved from the command's options. */
 export interface RoundConfig {

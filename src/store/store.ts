@@ -127,9 +127,14 @@ export class WorkStore {
 
   /** The tokenizer the run counts with (meta `tokenizer`; stores from before it was recorded counted cl100k). */
   tokenizer(): TokenizerName {
+    return this.recordedTokenizer() ?? "cl100k";
+  }
+
+  /** meta `tokenizer`, if recorded (an unknown name is an error). */
+  private recordedTokenizer(): TokenizerName | undefined {
     const t = this.db.prepare("SELECT value FROM meta WHERE key = 'tokenizer'").get() as { value: string } | undefined;
     if (t && !(t.value in TOKENIZERS)) throw new InputError(`${this.file}: unknown tokenizer ${t.value} recorded`);
-    return (t?.value as TokenizerName | undefined) ?? "cl100k";
+    return t?.value as TokenizerName | undefined;
   }
 
   /**
@@ -137,12 +142,12 @@ export class WorkStore {
    * later is a usage error, since the token counts cached in `documents` are of the first.
    */
   useTokenizer(asked: TokenizerName | undefined): TokenizerName {
-    const t = this.db.prepare("SELECT value FROM meta WHERE key = 'tokenizer'").get() as { value: string } | undefined;
+    const recorded = this.recordedTokenizer();
     const counted = this.db.prepare("SELECT 1 FROM documents WHERE tokens IS NOT NULL LIMIT 1").get() !== undefined;
-    const current = (t?.value as TokenizerName | undefined) ?? (counted ? "cl100k" : undefined);
+    const current = recorded ?? (counted ? "cl100k" : undefined);
     if (current && asked && asked !== current) throw new UsageError(`this run counts tokens with ${current}; --tokenizer ${asked} needs a new run`);
     const name = current ?? asked ?? "cl100k";
-    if (!t) this.db.prepare("INSERT INTO meta (key, value) VALUES ('tokenizer', ?)").run(name);
+    if (!recorded) this.db.prepare("INSERT INTO meta (key, value) VALUES ('tokenizer', ?)").run(name);
     return name;
   }
 

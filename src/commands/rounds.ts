@@ -2,7 +2,6 @@ import fs from "node:fs";
 import { type TokenizerName, checkTokenizer, tokenCounter } from "../core/tokens.js";
 import { checkEngine } from "../config/classify.js";
 import path from "node:path";
-import { readSeeds } from "../classify/seeds.js";
 import { type CleanSummary, cleanRound } from "../clean/clean.js";
 import { BenchmarkIndex, loadBenchmarkDir } from "../decont/index.js";
 import { DEFAULT_MINHASH } from "../dedup/minhash.js";
@@ -20,6 +19,7 @@ import { LangId } from "../extract/lang.js";
 import { Extractor } from "../extract/pool.js";
 import { ingest } from "../rounds/ingest.js";
 import { type RoundConfig, type RoundSummary, runRound } from "../rounds/round.js";
+import { loadSeeds } from "../rounds/seeds.js";
 import { WorkStore } from "../store/store.js";
 import { resolveSources } from "../warc/source.js";
 import { openSession } from "./session.js";
@@ -152,7 +152,7 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   let failedSources: string[] = [];
   try {
     logger.log("info", `${command}_start`, { config });
-    const seeds = (await readSeeds(path.resolve(io.cwd, o.seeds), extractor, lang, extract, warn)).docs;
+    const seeds = (await loadSeeds(store, path.resolve(io.cwd, o.seeds), extractor, lang, extract, warn, logger)).docs;
     const countTokens = await tokenCounter(tokenizer);
     const cfg: RoundConfig = {
       countTokens,

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { FEATURES_VERSION } from "../classify/linear.js";
+import type { TextDoc } from "../classify/seeds.js";
 import { InputError, UsageError } from "../core/errors.js";
 import { TOKENIZERS, type TokenizerName } from "../core/tokens.js";
 
@@ -46,6 +47,7 @@ CREATE TABLE IF NOT EXISTS annotations (prefix TEXT PRIMARY KEY, decision TEXT N
 CREATE TABLE IF NOT EXISTS promoted (doc_id INTEGER PRIMARY KEY, round INTEGER NOT NULL, prefix TEXT NOT NULL, reason TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS minhash_bands (round INTEGER NOT NULL, band INTEGER NOT NULL, key INTEGER NOT NULL, doc_id INTEGER NOT NULL,
   PRIMARY KEY (round, band, key, doc_id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS seeds (n INTEGER PRIMARY KEY, id TEXT NOT NULL, url TEXT NOT NULL, text TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS clean (round INTEGER NOT NULL, doc_id INTEGER NOT NULL, status TEXT NOT NULL, dup_of INTEGER,
   cluster INTEGER, benchmark TEXT, item TEXT, field TEXT, span TEXT, PRIMARY KEY (round, doc_id)) WITHOUT ROWID;
 `;
@@ -149,6 +151,26 @@ export class WorkStore {
     const name = current ?? asked ?? "cl100k";
     if (!recorded) this.db.prepare("INSERT INTO meta (key, value) VALUES ('tokenizer', ?)").run(name);
     return name;
+  }
+
+  /** The key of the extracted seed corpus held in `seeds` (see rounds/seeds.ts), if any. */
+  seedsKey(): string | undefined {
+    return (this.db.prepare("SELECT value FROM meta WHERE key = 'seeds_key'").pluck().get() as string | undefined) ?? undefined;
+  }
+
+  /** The extracted seed documents, in the order they were read. */
+  seeds(): TextDoc[] {
+    return this.db.prepare("SELECT id, url, text FROM seeds ORDER BY n").all() as TextDoc[];
+  }
+
+  /** Replaces the extracted seeds and their key, in one transaction. */
+  replaceSeeds(key: string, docs: TextDoc[]): void {
+    const insert = this.db.prepare("INSERT INTO seeds (n, id, url, text) VALUES (?, ?, ?, ?)");
+    this.db.transaction(() => {
+      this.db.exec("DELETE FROM seeds");
+      docs.forEach((d, i) => insert.run(i, d.id, d.url, d.text));
+      this.db.prepare("INSERT INTO meta (key, value) VALUES ('seeds_key', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key);
+    })();
   }
 
   isFileDone(name: string): boolean {

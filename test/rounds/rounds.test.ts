@@ -243,6 +243,73 @@ describe("crash safety", () => {
   }, 300_000);
 });
 
+describe("seeds", () => {
+  it("are extracted once: a later invocation reads them from the store; a changed seed folder is extracted again", async () => {
+    const { readSeeds } = await import("../../src/classify/seeds.js");
+    const { Extractor } = await import("../../src/extract/pool.js");
+    const { LangId } = await import("../../src/extract/lang.js");
+    const { DEFAULT_LIMITS } = await import("../../src/extract/tree.js");
+    const { DEFAULT_FILTERS } = await import("../../src/extract/filters.js");
+    const dir = tmpDir("mc-seeds-");
+    const seeds = path.join(dir, "seeds");
+    fs.mkdirSync(seeds);
+    const lines = zlib.gunzipSync(fs.readFileSync(path.join(ROOT, "seeds", "seeds-stackmathqa.jsonl.gz"))).toString().split("\n").filter(Boolean);
+    fs.writeFileSync(path.join(seeds, "s.jsonl"), lines.slice(0, 300).join("\n") + "\n");
+    const run = path.join(dir, "run");
+    const args = ["round", "--run", run, "--sources", path.join(ROOT, "data", "crawl-sample.warc.gz"), "--seeds", seeds, "--bucket", "20000", "--json"];
+    const seedEvents = () =>
+      fs
+        .readFileSync(path.join(run, "logs", "round.jsonl"), "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { event: string; docs?: number; cached?: boolean })
+        .filter((e) => e.event === "seeds")
+        .map((e) => ({ docs: e.docs, cached: e.cached }));
+    const stored = () => {
+      const db = new Database(path.join(run, "work.sqlite"), { readonly: true });
+      try {
+        return db.prepare("SELECT id, url, text FROM seeds ORDER BY n").all();
+      } finally {
+        db.close();
+      }
+    };
+    const fresh = async () => {
+      const opts = { limits: DEFAULT_LIMITS, filters: DEFAULT_FILTERS };
+      const ex = new Extractor(opts, 0);
+      const lang = new LangId();
+      try {
+        return (await readSeeds(seeds, ex, lang, opts, () => {})).docs;
+      } finally {
+        await Promise.all([ex.close(), lang.close()]);
+      }
+    };
+
+    for (let i = 0; i < 2; i++) {
+      const r = await runCli(args);
+      expect(r.code, r.stderr).toBe(0);
+    }
+    const first = await fresh();
+    expect(first.length).toBeGreaterThan(250);
+    expect(seedEvents()).toEqual([
+      { docs: first.length, cached: false },
+      { docs: first.length, cached: true },
+    ]);
+    expect(stored()).toEqual(first); // what later rounds read is what extraction gives
+
+    // a changed seed file is extracted again
+    fs.writeFileSync(path.join(seeds, "s.jsonl"), lines.slice(0, 200).join("\n") + "\n");
+    const r = await runCli(args);
+    expect(r.code, r.stderr).toBe(0);
+    const second = await fresh();
+    expect(second.length).toBeLessThan(first.length);
+    expect(seedEvents()[2]).toEqual({ docs: second.length, cached: false });
+    expect(stored()).toEqual(second);
+    const summary = (JSON.parse(r.stdout) as { rounds: Array<{ round: number; positives: { seeds: number } }> }).rounds[0]!;
+    expect(summary.round).toBe(3);
+    expect(summary.positives.seeds).toBe(second.length);
+  }, 120_000);
+});
+
 describe("ingest", () => {
   it("drops URL duplicates (after normalisation) before extracting them, and counts them", async () => {
     const { responseRecord } = await import("../warc/build.js");

@@ -1,0 +1,51 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { SEED_FILTERS, type TextDoc, readSeeds, seedFiles } from "../classify/seeds.js";
+import type { Logger } from "../core/log.js";
+import type { ExtractOptions } from "../extract/extract.js";
+import type { LangId } from "../extract/lang.js";
+import type { Extractor } from "../extract/pool.js";
+import type { WorkStore } from "../store/store.js";
+
+/**
+ * The key of a seed corpus as extracted: every seed file's name and content hash, and the
+ * extraction options. The same key means the same extracted seeds.
+ */
+export async function seedsKey(dir: string, opts: ExtractOptions): Promise<string> {
+  const h = crypto.createHash("sha256");
+  h.update(JSON.stringify({ ...opts, filters: SEED_FILTERS }) + "\n");
+  for (const f of seedFiles(dir)) {
+    const fh = crypto.createHash("sha256");
+    for await (const chunk of fs.createReadStream(f)) fh.update(chunk as Buffer);
+    h.update(`${path.basename(f)}\t${fh.digest("hex")}\n`);
+  }
+  return h.digest("hex");
+}
+
+/**
+ * The run's seeds, extracted once: the first invocation reads and extracts the seed folder and
+ * keeps the result in the work store; later ones (round 2, 3, …) take it from there while the
+ * seed files and extraction options are unchanged (the bundled 1,501 seeds: 1.2 s → ~0.1 s per
+ * invocation; a large seed corpus saves minutes). A changed seed folder is extracted again.
+ */
+export async function loadSeeds(
+  store: WorkStore,
+  dir: string,
+  extractor: Extractor,
+  lang: LangId,
+  opts: ExtractOptions,
+  warn: (m: string) => void,
+  logger: Logger,
+): Promise<{ docs: TextDoc[]; cached: boolean }> {
+  const key = await seedsKey(dir, opts);
+  if (store.seedsKey() === key) {
+    const docs = store.seeds();
+    logger.log("info", "seeds", { dir, docs: docs.length, cached: true });
+    return { docs, cached: true };
+  }
+  const { docs, stats } = await readSeeds(dir, extractor, lang, opts, warn);
+  store.replaceSeeds(key, docs);
+  logger.log("info", "seeds", { dir, docs: docs.length, cached: false, extract: stats.toJSON() });
+  return { docs, cached: false };
+}

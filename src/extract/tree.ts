@@ -54,7 +54,7 @@ const FEED = 16_384;
 /** Largest MathML (characters of markup) converted to LaTeX when it carries no TeX. */
 const MAX_MATHML = 50_000;
 /** The attributes read here and in math.ts imageTex; the parser keeps no others (outside MathML). */
-const READ_ATTRIBUTES: ReadonlySet<string> = new Set(["class", "id", "style", "hidden", "aria-hidden", "role", "type", "display", "mode", "alttext", "encoding", "alt", "src", "data-src"]);
+export const READ_ATTRIBUTES: ReadonlySet<string> = new Set(["class", "id", "style", "hidden", "aria-hidden", "role", "type", "display", "mode", "alttext", "encoding", "alt", "src", "data-src"]);
 const VOID_TAGS = new Set(["br", "hr", "img", "area", "base", "col", "input", "link", "meta", "param", "source", "track", "wbr", "embed"]);
 
 /** Rendered math that duplicates TeX kept elsewhere (MathJax 2/3 output, KaTeX HTML, previews). */

@@ -1,3 +1,4 @@
+import { charCode } from "../core/charclass.js";
 import { renderMath } from "./math.js";
 import { type El, type ElStats, type Node, isEl, isMath } from "./tree.js";
 
@@ -37,8 +38,8 @@ function measure(t: string): void {
   let n = 0;
   let commas = 0;
   let space = true;
-  for (let i = 0; i < t.length; i++) {
-    const c = t.charCodeAt(i);
+  for (let i = 0, len = t.length; i < len; i++) {
+    const c = charCode.call(t, i);
     if (c === 32 || (c >= 9 && c <= 13) || c === 160) {
       if (!space) {
         n++;

@@ -8,9 +8,12 @@ import { type ExtractInput, type ExtractOptions, type ExtractOutcome, extractPag
  * with it; with V8's default (48 MB) each worker scavenged ~300 times per 2,500 CC-style pages,
  * 0.8 s of GC. At 128 MB: ~110 times, 0.38 s, and the crawl of 5,000 pages used 1.4 s less CPU
  * (three alternated runs each, `node --trace-gc`; ARCHITECTURE.md). It costs ~80 MB more
- * resident memory per worker.
+ * resident memory per worker, so with many workers and little memory it is smaller: at most a
+ * 1/16 share of the machine's memory per worker, and never below V8's default.
  */
-const YOUNG_GENERATION_MB = 128;
+export function youngGenerationMb(threads: number, totalBytes = os.totalmem()): number {
+  return Math.max(48, Math.min(128, Math.floor(totalBytes / 2 ** 20 / Math.max(1, threads) / 16)));
+}
 
 /**
  * Runs extraction on worker threads (piscina), one per core by default, or inline when
@@ -37,7 +40,7 @@ export class Extractor {
             // CC-style pages; 2 → 8 took extraction alone from 48.4 to 45.8 s (two runs each,
             // alternated)
             concurrentTasksPerWorker: 8,
-            resourceLimits: { maxYoungGenerationSizeMb: YOUNG_GENERATION_MB },
+            resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb(threads) },
           })
         : null;
   }

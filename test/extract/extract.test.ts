@@ -217,3 +217,14 @@ describe("filters and caps", () => {
     expect("ok" in r || r.drop === "undecodable").toBe(true);
   });
 });
+
+describe("extraction workers", () => {
+  it("get a 128 MB young generation, less with many workers on little memory, never below V8's 48 MB", async () => {
+    const { youngGenerationMb } = await import("../../src/extract/pool.js");
+    const GB = 2 ** 30;
+    expect(youngGenerationMb(2, 24 * GB)).toBe(128);
+    expect(youngGenerationMb(64, 64 * GB)).toBe(64);
+    expect(youngGenerationMb(16, 4 * GB)).toBe(48);
+    expect(youngGenerationMb(0, 1 * GB)).toBe(64);
+  });
+});

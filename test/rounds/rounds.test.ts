@@ -7,9 +7,18 @@ import zlib from "node:zlib";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Scorer } from "../../src/classify/scorer.js";
+import { readSeeds } from "../../src/classify/seeds.js";
+import { nullLogger } from "../../src/core/log.js";
 import { normalizeUrl, urlPrefixes } from "../../src/dedup/url.js";
+import { DEFAULT_FILTERS } from "../../src/extract/filters.js";
+import { LangId } from "../../src/extract/lang.js";
+import { Extractor } from "../../src/extract/pool.js";
+import { DEFAULT_LIMITS } from "../../src/extract/tree.js";
+import { ingest } from "../../src/rounds/ingest.js";
 import { WorkStore } from "../../src/store/store.js";
+import { localSource } from "../../src/warc/source.js";
 import { ROOT, fixture, runCli, tmpDir } from "../helpers.js";
+import { responseRecord } from "../warc/build.js";
 
 const CLI = path.join(ROOT, "dist", "src", "cli.js");
 
@@ -245,11 +254,6 @@ describe("crash safety", () => {
 
 describe("seeds", () => {
   it("are extracted once: a later invocation reads them from the store; a changed seed folder is extracted again", async () => {
-    const { readSeeds } = await import("../../src/classify/seeds.js");
-    const { Extractor } = await import("../../src/extract/pool.js");
-    const { LangId } = await import("../../src/extract/lang.js");
-    const { DEFAULT_LIMITS } = await import("../../src/extract/tree.js");
-    const { DEFAULT_FILTERS } = await import("../../src/extract/filters.js");
     const dir = tmpDir("mc-seeds-");
     const seeds = path.join(dir, "seeds");
     fs.mkdirSync(seeds);
@@ -312,13 +316,6 @@ describe("seeds", () => {
 
 describe("ingest", () => {
   it("drops URL duplicates (after normalisation) before extracting them, and counts them", async () => {
-    const { responseRecord } = await import("../warc/build.js");
-    const { WorkStore } = await import("../../src/store/store.js");
-    const { Extractor } = await import("../../src/extract/pool.js");
-    const { LangId } = await import("../../src/extract/lang.js");
-    const { ingest } = await import("../../src/rounds/ingest.js");
-    const { localSource } = await import("../../src/warc/source.js");
-    const { DEFAULT_LIMITS } = await import("../../src/extract/tree.js");
     const dir = tmpDir("mc-ingest-");
     const body = `<html><body><p>${"A page of ordinary prose long enough to be kept by the filters. ".repeat(5)}</p></body></html>`;
     const warc = path.join(dir, "dups.warc");
@@ -328,7 +325,7 @@ describe("ingest", () => {
     const extractor = new Extractor(opts, 0);
     const lang = new LangId();
     try {
-      const s = await ingest([localSource(warc)], store, extractor, lang, { maxRecordBytes: 1 << 20, pipeline: { ...opts, langs: [], window: 4 }, logger: (await import("../../src/core/log.js")).nullLogger });
+      const s = await ingest([localSource(warc)], store, extractor, lang, { maxRecordBytes: 1 << 20, pipeline: { ...opts, langs: [], window: 4 }, logger: nullLogger });
       expect(s).toMatchObject({ files: 1, pages: 3, kept: 2, urlDups: 1 });
       expect(s.extract.seen).toBe(2); // the duplicate never reached the extractor
       expect(store.db.prepare("SELECT reason, count FROM drops WHERE stage = 'extract'").all()).toEqual([{ reason: "url_dup", count: 1 }]);

@@ -43,6 +43,38 @@ describe("language id (fastText lid.176 via the shipped binary)", () => {
     expect(parsePrediction("garbage")).toEqual({ lang: "und", confidence: 0 });
     expect(lidLine("Let $x^2$ be\n$$\\int f$$ given")).toBe("Let be given");
   });
+
+  it("lidLine reads only as far as it needs and gives what formula removal, collapsing and cutting the whole text give", () => {
+    const whole = (t: string, max: number) => {
+      const line = t.replace(/\$\$[\s\S]*?\$\$|\$[^$\n]*\$/g, " ").replace(/\s+/g, " ").trim().slice(0, max);
+      return /\p{L}/u.test(line) ? line : "";
+    };
+    // texts made of the pieces that matter: words, whitespace runs, $ and $$ (closed or not), newlines inside formulas
+    const pieces = ["word", "Ωμέγα", "数学", "1234", " ", "   ", "\n", "\t \n ", "$", "$$", "$x^2$", "$$\\int f$$", "$a\nb$", ".", "\u00a0"];
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) >>> 0;
+      return seed % n;
+    };
+    let checked = 0;
+    for (let k = 0; k < 3000; k++) {
+      const parts: string[] = [];
+      const n = rand(3) === 0 ? rand(40) : rand(600);
+      // some texts are mostly whitespace or formulas, so the settled point moves around
+      const bias = rand(4);
+      for (let i = 0; i < n; i++) parts.push(bias === 0 && rand(2) ? "     \n  " : bias === 1 && rand(2) ? "$y$" : pieces[rand(pieces.length)]!);
+      const t = parts.join("");
+      for (const max of [1, 10, 50, 1000]) {
+        expect(lidLine(t, max), JSON.stringify({ t, max })).toBe(whole(t, max));
+        checked++;
+      }
+    }
+    expect(checked).toBe(12000);
+    // a long text: the answer is its first 1,000 characters, formulas out
+    const long = `${"Some words and $x$ formulas, ".repeat(2000)}`;
+    expect(lidLine(long)).toBe(whole(long, 1000));
+    expect(lidLine(long).length).toBe(1000);
+  });
 });
 
 describe("mathcorpus extract", () => {

@@ -7,7 +7,7 @@ import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.
 import { packageRoot } from "../core/paths.js";
 import { BenchmarkIndex, DEFAULT_FIELDS, loadBenchmarkDir, readBenchmark } from "../decont/index.js";
 import { DEFAULT_MINHASH } from "../dedup/minhash.js";
-import { WorkStore } from "../store/store.js";
+import { openRunLocked } from "../store/lock.js";
 import type { Command } from "./command.js";
 
 const specs = {
@@ -55,7 +55,8 @@ export const command: Command = {
       names.push(path.basename(f));
     }
     if (names.length === 0) throw new UsageError("clean: no benchmarks (the bundled ones are off and no --benchmark given)");
-    const store = WorkStore.openRun(runDir);
+    const run = openRunLocked(runDir, "clean");
+    const store = run.store;
     const logger = fileLogger(path.join(runDir, "logs", "clean.jsonl"));
     try {
       const round = o.round ?? store.lastDoneRound();
@@ -71,7 +72,7 @@ export const command: Command = {
       io.stderr.write(`clean: round ${round}: ${s.kept} of ${s.selected} selected pages kept; removed: ${Object.entries(s.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}; ${s.clusters} near-duplicate clusters; ${names.length} benchmarks (${index.counts.items} items)\n`);
       return EXIT.ok;
     } finally {
-      store.close();
+      run.close();
       await logger.close();
     }
   },

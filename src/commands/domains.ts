@@ -4,6 +4,7 @@ import path from "node:path";
 import { EXIT, InputError, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
+import { openRunLocked } from "../store/lock.js";
 import { WorkStore } from "../store/store.js";
 import type { Command } from "./command.js";
 
@@ -35,7 +36,16 @@ export const command: Command = {
       io.stdout.write(JSON.stringify({ command: "domains", ...o }, null, 2) + "\n");
       return EXIT.ok;
     }
-    const store = WorkStore.openRun(path.resolve(io.cwd, o.run));
+    const runDir = path.resolve(io.cwd, o.run);
+    // recording decisions changes the run: not while a round is running on it
+    const writes = o.accept.length > 0 || o.reject.length > 0 || o.annotations !== undefined || o.autoAccept !== undefined;
+    let store: WorkStore;
+    let close: () => void;
+    if (writes) ({ store, close } = openRunLocked(runDir, "domains"));
+    else {
+      store = WorkStore.openRun(runDir);
+      close = () => store.close();
+    }
     try {
       const round = o.round ?? store.lastDoneRound();
       if (!round) throw new InputError(`${o.run}: no finished round yet`);
@@ -73,7 +83,7 @@ export const command: Command = {
       if (decisions.length) io.stderr.write(`domains: recorded ${decisions.length} decision${decisions.length === 1 ? "" : "s"} by ${o.who}; they apply from the next round\n`);
       return EXIT.ok;
     } finally {
-      store.close();
+      close();
     }
   },
 };

@@ -4,7 +4,7 @@ import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
 import { tokenCounter } from "../core/tokens.js";
 import { exportRound } from "../export/export.js";
-import { WorkStore } from "../store/store.js";
+import { openRunLocked } from "../store/lock.js";
 import type { Command } from "./command.js";
 
 export const exportSpecs = {
@@ -36,7 +36,8 @@ export const command: Command = {
       io.stdout.write(JSON.stringify({ command: "export", ...o, out }, null, 2) + "\n");
       return EXIT.ok;
     }
-    const store = WorkStore.openRun(runDir);
+    const run = openRunLocked(runDir, "export");
+    const store = run.store;
     try {
       const round = o.round ?? store.lastDoneRound();
       if (!round) throw new InputError(`${o.run}: no finished round to export`);
@@ -44,7 +45,7 @@ export const command: Command = {
       io.stderr.write(`export: round ${round}: ${m.documents} documents, ${m.tokens} tokens in ${m.shards.length} shard${m.shards.length === 1 ? "" : "s"} → ${path.relative(io.cwd, out) || "."}\n`);
       return EXIT.ok;
     } finally {
-      store.close();
+      run.close();
     }
   },
 };

@@ -20,6 +20,7 @@ import { Extractor } from "../extract/pool.js";
 import { ingest } from "../rounds/ingest.js";
 import { type RoundConfig, type RoundSummary, runRound } from "../rounds/round.js";
 import { loadSeeds } from "../rounds/seeds.js";
+import { RunLock } from "../store/lock.js";
 import { WorkStore } from "../store/store.js";
 import { resolveSources } from "../warc/source.js";
 import { openSession } from "./session.js";
@@ -130,6 +131,20 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
     return EXIT.ok;
   }
   const runDir = path.resolve(io.cwd, o.run);
+  const lock = RunLock.acquire(runDir, command);
+  try {
+    return await roundsLocked(command, { o, config, args, extract, runDir, sample }, io);
+  } finally {
+    lock.release();
+  }
+}
+
+/** The rounds of `runRounds`, with the run's lock held. */
+async function roundsLocked(
+  command: "round" | "run",
+  { o, config, args, extract, runDir, sample }: { o: Opts; config: Opts & { command: string; tokenizer?: string }; args: ReturnType<typeof fastTextArgs>; extract: ReturnType<typeof toExtractOptions>; runDir: string; sample: boolean },
+  io: Io,
+): Promise<number> {
   fs.mkdirSync(path.join(runDir, "logs"), { recursive: true });
   const store = new WorkStore(path.join(runDir, "work.sqlite"));
   let tokenizer: TokenizerName;

@@ -15,6 +15,7 @@ import { LangId } from "../../src/extract/lang.js";
 import { Extractor } from "../../src/extract/pool.js";
 import { DEFAULT_LIMITS } from "../../src/extract/tree.js";
 import { ingest } from "../../src/rounds/ingest.js";
+import { RunLock } from "../../src/store/lock.js";
 import { WorkStore } from "../../src/store/store.js";
 import { localSource } from "../../src/warc/source.js";
 import { ROOT, fixture, runCli, tmpDir } from "../helpers.js";
@@ -143,6 +144,71 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
     expect(lines.every((l) => l.first_round === 1)).toBe(true);
     const e = await runCli(["eval", "--run", runDir, "--round", "2", "--json"]);
     expect((JSON.parse(e.stdout) as { at_cutoff: { recall: number } }).at_cutoff.recall).toBeCloseTo(rounds[1]!.selection_recall, 6);
+  });
+
+  it("while the run is locked, commands that change it refuse (exit 2, naming the holder) and change nothing; readers go on", async () => {
+    const runDir = path.join(dir, "run");
+    const lock = RunLock.acquire(runDir, "round");
+    const lastRound = () => (db.prepare("SELECT max(round) AS r FROM rounds").get() as { r: number }).r;
+    const before = { round: lastRound(), annotations: db.prepare("SELECT * FROM annotations ORDER BY prefix").all(), config: fs.readFileSync(path.join(runDir, "config.json"), "utf8") };
+    try {
+      for (const argv of [
+        ["round", "--run", runDir, "--bucket", "20000"],
+        ["run", "--run", runDir, "--bucket", "20000"],
+        ["domains", "--run", runDir, "--accept", "planetmath.org/"],
+        ["clean", "--run", runDir],
+        ["export", "--run", runDir],
+      ]) {
+        const r = await runCli(argv);
+        expect(r.code, argv.join(" ")).toBe(2);
+        expect(r.stderr).toContain(`${runDir} is in use by another mathcorpus process (\`round\`, pid ${process.pid} on ${os.hostname()}, since `);
+      }
+      // nothing changed, not even the run's config
+      expect(lastRound()).toBe(before.round);
+      expect(db.prepare("SELECT * FROM annotations ORDER BY prefix").all()).toEqual(before.annotations);
+      expect(fs.readFileSync(path.join(runDir, "config.json"), "utf8")).toBe(before.config);
+      // reading needs no lock
+      expect((await runCli(["domains", "--run", runDir, "--json"])).code).toBe(0);
+      expect((await runCli(["selected", "--run", runDir, "--round", "1", "--jsonl"])).code).toBe(0);
+    } finally {
+      lock.release();
+    }
+    expect(fs.existsSync(path.join(runDir, "lock.json"))).toBe(false);
+    // released: the next writer gets it
+    const d = await runCli(["domains", "--run", runDir, "--accept", "planetmath.org/"]);
+    expect(d.code).toBe(0);
+    expect(fs.existsSync(path.join(runDir, "lock.json"))).toBe(false);
+  });
+});
+
+describe("run lock", () => {
+  it("a process killed with SIGKILL leaves no lock behind; a run directory that does not exist is not created by clean/export", async () => {
+    const dir = tmpDir("mc-lock-");
+    const runDir = path.join(dir, "run");
+    // a child takes the lock and waits; the OS drops the lock when it is killed
+    const child = spawn(process.execPath, ["--input-type=module", "-e", `const { RunLock } = await import(${JSON.stringify(path.join(ROOT, "dist", "src", "store", "lock.js"))}); RunLock.acquire(${JSON.stringify(runDir)}, "run"); console.log("locked"); setInterval(() => {}, 1000);`], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on("data", (c: Buffer) => c.toString().includes("locked") && resolve());
+      child.on("exit", (code) => reject(new Error(`child ended (${code}) before taking the lock`)));
+    });
+    expect(() => RunLock.acquire(runDir, "clean")).toThrow(new RegExp(`in use by another mathcorpus process \\(\`run\`, pid ${child.pid} `));
+    const gone = new Promise((resolve) => child.on("exit", resolve));
+    child.kill("SIGKILL");
+    await gone;
+    // no waiting, no stale lock to remove by hand
+    const lock = RunLock.acquire(runDir, "clean");
+    expect(JSON.parse(fs.readFileSync(path.join(runDir, "lock.json"), "utf8"))).toMatchObject({ pid: process.pid, command: "clean" });
+    lock.release();
+    lock.release(); // idempotent
+    const missing = path.join(dir, "no-such-run");
+    for (const c of ["clean", "export"]) {
+      const r = await runCli([c, "--run", missing]);
+      expect(r.code).toBe(3);
+      expect(r.stderr).toMatch(/no work store at/);
+    }
+    expect(fs.existsSync(missing)).toBe(false);
   });
 });
 

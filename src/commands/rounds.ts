@@ -188,6 +188,8 @@ async function roundsLocked(
       engine: checkEngine(o.engine),
     };
     const rounds = command === "run" ? o.maxRounds : 1;
+    // --sources given for a run whose crawl is done: said once, as they are not read
+    let noteSources = !sample;
     for (let k = 0; k < rounds; k++) {
       const last = store.lastRound();
       const round = !last ? 1 : last.step === "done" ? last.round + 1 : last.round;
@@ -203,10 +205,24 @@ async function roundsLocked(
           onIssue: warn,
           ...(io.signal ? { signal: io.signal } : {}),
         });
+        noteSources = false;
         failedSources = ing.failed;
         for (const f of ing.failed) warn(`${f}: could not be read to its end; not stored (a rerun retries it)`);
         io.stderr.write(`round 1: ${ing.files} files crawled, ${ing.skipped} already done; ${ing.pages} pages, ${ing.kept} documents stored, ${ing.urlDups} URL duplicates\n`);
+        if (failedSources.length > 0 && !o.allowFailedSources) {
+          // training on a partial crawl would make round 1 final without those files: a rerun
+          // goes on to round 2, which never reads WARCs
+          const n = failedSources.length;
+          io.stderr.write(
+            `round 1: stopped after the crawl: ${n} source${n === 1 ? "" : "s"} could not be read to the end and ${n === 1 ? "was" : "were"} not stored. Rerun to retry ${n === 1 ? "it" : "them"} (finished files are skipped), or leave ${n === 1 ? "it" : "them"} out of --sources, or pass --allow-failed-sources to train on what was read\n`,
+          );
+          logger.log("warn", "round_stopped", { round: 1, failed_sources: failedSources });
+          break;
+        }
         if (store.docCount() === 0) throw new UsageError("round 1: no documents were stored from the sources");
+      } else if (noteSources) {
+        noteSources = false;
+        warn(`round ${round}: --sources is read by round 1 only; this round re-scores the ${store.docCount()} stored documents (start a new run to crawl other sources)`);
       }
       if (io.signal?.aborted) break;
       const s = await runRound(store, round, cfg, { logger, seeds, onStep: (step) => io.stderr.write(`round ${round}: ${step}\n`) });

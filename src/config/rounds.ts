@@ -8,6 +8,11 @@ import { checkEngine, engineOptionSpecs } from "./classify.js";
 export const roundOptionSpecs = {
   run: { type: "string", default: "runs/sample", arg: "DIR", help: "run directory: config.json, work.sqlite, models/, reports/, logs/" },
   sources: { type: "list", default: [], arg: "SOURCE,...", help: "WARC sources crawled in round 1 (default: the bundled sample crawl); later rounds re-score stored text" },
+  allowFailedSources: {
+    type: "boolean",
+    default: false,
+    help: "round 1 goes on to train and select although some sources could not be read to their end (default: it stops after the crawl, exit 4, and a rerun retries them)",
+  },
   seeds: { type: "string", default: "", arg: "DIR", help: "seed corpus folder (default: the bundled seeds/)" },
   tokenBudget: { type: "number", arg: "TOKENS", help: "select top pages until this many tokens of --tokenizer (the paper kept the top 40B tokens in round 1) [default: none; 40000 on the bundled sample]" },
   tokenizer: {

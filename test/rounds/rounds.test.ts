@@ -181,6 +181,72 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
   });
 });
 
+describe("sources that cannot be read", () => {
+  it("round 1 stops after the crawl (exit 4) and a rerun retries them; --allow-failed-sources trains on what was read; later rounds say --sources is not read", async () => {
+    const dir = tmpDir("mc-failed-");
+    const src = path.join(dir, "warcs");
+    fs.mkdirSync(src);
+    fs.copyFileSync(fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz"), path.join(src, "a.warc.gz"));
+    fs.writeFileSync(path.join(src, "b.warc.gz"), "<html><body>503 Service Unavailable</body></html>\n");
+    const run = path.join(dir, "run");
+    const args = ["round", "--run", run, "--sources", src, "--bucket", "20000", "--json"];
+    const docs = () => {
+      const db = new Database(path.join(run, "work.sqlite"), { readonly: true });
+      try {
+        return {
+          files: db.prepare("SELECT name FROM files ORDER BY name").pluck().all().map((f) => path.basename(String(f))),
+          documents: db.prepare("SELECT count(*) FROM documents").pluck().get() as number,
+          rounds: db.prepare("SELECT count(*) FROM rounds").pluck().get() as number,
+        };
+      } finally {
+        db.close();
+      }
+    };
+    const first = await runCli(args);
+    expect(first.code).toBe(4);
+    expect(JSON.parse(first.stdout)).toMatchObject({ rounds: [], failed_sources: [path.join(src, "b.warc.gz")] });
+    expect(first.stderr).toMatch(/round 1: stopped after the crawl: 1 source could not be read to the end and was not stored\. Rerun to retry it/);
+    expect(first.stderr).not.toMatch(/round 1: train/);
+    const afterFirst = docs();
+    expect(afterFirst).toMatchObject({ files: ["a.warc.gz"], rounds: 0 });
+    expect(afterFirst.documents).toBeGreaterThan(5);
+
+    // still broken: the rerun retries it, skips the finished file, and stops again
+    const again = await runCli(args);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toMatch(/0 files crawled, 1 already done/);
+    expect(docs()).toEqual(afterFirst);
+
+    // repaired: the rerun crawls only it and goes on to train, score and select round 1
+    fs.copyFileSync(fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.gz"), path.join(src, "b.warc.gz"));
+    const fixed = await runCli(args);
+    expect(fixed.code).toBe(0);
+    expect(fixed.stderr).toMatch(/1 files crawled, 1 already done/);
+    const s = JSON.parse(fixed.stdout) as { rounds: Summary[]; failed_sources: string[] };
+    expect(s.failed_sources).toEqual([]);
+    expect(s.rounds.map((r) => r.round)).toEqual([1]);
+    const afterFixed = docs();
+    expect(afterFixed.files).toEqual(["a.warc.gz", "b.warc.gz"]);
+    expect(afterFixed.documents).toBeGreaterThan(afterFirst.documents);
+    expect(s.rounds[0]!.documents).toBe(afterFixed.documents);
+
+    // round 2 does not read --sources, and says so once
+    const second = await runCli([...args.slice(0, 4), path.join(dir, "other"), ...args.slice(5)]);
+    expect(second.code).toBe(0);
+    expect(second.stderr.match(/--sources is read by round 1 only/g)).toHaveLength(1);
+    expect(second.stderr).toMatch(new RegExp(`round 2: --sources is read by round 1 only; this round re-scores the ${afterFixed.documents} stored documents`));
+
+    // --allow-failed-sources: round 1 goes on without the unreadable file (exit 4: some sources failed)
+    const run2 = path.join(dir, "run2");
+    fs.writeFileSync(path.join(src, "b.warc.gz"), "<html><body>503 Service Unavailable</body></html>\n");
+    const allowed = await runCli(["round", "--run", run2, "--sources", src, "--bucket", "20000", "--json", "--allow-failed-sources"]);
+    expect(allowed.code).toBe(4);
+    const a = JSON.parse(allowed.stdout) as { rounds: Summary[]; failed_sources: string[] };
+    expect(a.failed_sources).toEqual([path.join(src, "b.warc.gz")]);
+    expect(a.rounds.map((r) => [r.round, r.documents])).toEqual([[1, afterFirst.documents]]);
+  }, 180_000);
+});
+
 describe("run lock", () => {
   it("a process killed with SIGKILL leaves no lock behind; a run directory that does not exist is not created by clean/export", async () => {
     const dir = tmpDir("mc-lock-");

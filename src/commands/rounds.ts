@@ -194,6 +194,14 @@ async function roundsLocked(
       const last = store.lastRound();
       const round = !last ? 1 : last.step === "done" ? last.round + 1 : last.round;
       if (command === "run" && last?.step === "done" && last.round >= o.maxRounds) break;
+      if (command === "run" && last?.step === "done" && last.summary) {
+        // a rerun of a run that has converged does not add rounds (`round` still does)
+        const share = (JSON.parse(last.summary) as Partial<RoundSummary>).convergence_share;
+        if (typeof share === "number" && share >= o.stopShare) {
+          io.stderr.write(`run: already converged: ${(100 * share).toFixed(1)}% of round ${last.round}'s selection was selected in round ${last.round - 1} (stop share ${o.stopShare})\n`);
+          break;
+        }
+      }
       if (round === 1) {
         const reading = warcReading(o, sample ? { ...io, cwd: packageRoot() } : io, logger);
         const sources = await resolveSources(o.sources, reading.resolve);

@@ -179,6 +179,18 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
     expect(d.code).toBe(0);
     expect(fs.existsSync(path.join(runDir, "lock.json"))).toBe(false);
   });
+
+  it("run on a run that has converged adds no round", async () => {
+    const runDir = path.join(dir, "run");
+    const last = db.prepare("SELECT round, summary FROM rounds ORDER BY round DESC LIMIT 1").get() as { round: number; summary: string };
+    const share = (JSON.parse(last.summary) as Summary).convergence_share!;
+    expect(share).toBeGreaterThan(0.5);
+    const r = await runCli(["run", "--run", runDir, "--max-rounds", "9", "--stop-share", String(share), "--bucket", "20000", "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`run: already converged: ${(100 * share).toFixed(1)}% of round ${last.round}'s selection was selected in round ${last.round - 1}`);
+    expect((JSON.parse(r.stdout) as { rounds: Summary[] }).rounds).toEqual([]);
+    expect(db.prepare("SELECT max(round) FROM rounds").pluck().get()).toBe(last.round);
+  }, 120_000);
 });
 
 describe("sources that cannot be read", () => {

@@ -15,9 +15,10 @@ import { EXIT, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, type ParsedCommandLine, parseCommandLine, renderHelp } from "../core/options.js";
 import { packageRoot } from "../core/paths.js";
+import { Progress, formatBytes, formatDuration, formatRate } from "../core/progress.js";
 import { LangId } from "../extract/lang.js";
 import { Extractor } from "../extract/pool.js";
-import { ingest } from "../rounds/ingest.js";
+import { type CrawlTick, ingest } from "../rounds/ingest.js";
 import { type RoundConfig, type RoundSummary, runRound } from "../rounds/round.js";
 import { loadSeeds } from "../rounds/seeds.js";
 import { RunLock } from "../store/lock.js";
@@ -157,7 +158,8 @@ async function roundsLocked(
   }
   config.tokenizer = tokenizer;
   fs.writeFileSync(path.join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
-  const session = openSession(io, path.join(runDir, "logs", `${command}.jsonl`));
+  const progress = new Progress(io.stderr);
+  const session = openSession(io, path.join(runDir, "logs", `${command}.jsonl`), () => progress.done());
   const { logger, warn } = session;
   // feature hashes for the store, computed in the workers
   const extractor = new Extractor({ ...extract, features: true }, o.threads);
@@ -206,13 +208,17 @@ async function roundsLocked(
         const reading = warcReading(o, sample ? { ...io, cwd: packageRoot() } : io, logger);
         const sources = await resolveSources(o.sources, reading.resolve);
         io.stderr.write(`round 1: crawling ${sources.length} source${sources.length === 1 ? "" : "s"}\n`);
+        const crawlStart = Date.now();
+        const crawl = crawlProgress(sources.filter((x) => !store.isFileDone(x.name)).map((x) => x.name), sample ? packageRoot() : io.cwd);
         const ing = await ingest(sources, store, extractor, lang, {
+          onTick: (t) => progress.update(() => crawl(t, (Date.now() - crawlStart) / 1000)),
           maxRecordBytes: o.maxRecordBytes,
           pipeline: { ...extract, langs: o.langs, window: extractor.window },
           logger,
           onIssue: warn,
           ...(io.signal ? { signal: io.signal } : {}),
         });
+        progress.done();
         noteSources = false;
         failedSources = ing.failed;
         for (const f of ing.failed) warn(`${f}: could not be read to its end; not stored (a rerun retries it)`);
@@ -260,8 +266,31 @@ async function roundsLocked(
     if (io.signal?.aborted) return EXIT.interrupted;
     return failedSources.length > 0 ? EXIT.partial : EXIT.ok;
   } finally {
+    progress.done();
     await Promise.all([extractor.close(), lang.close()]);
     store.close();
     await session.close();
   }
+}
+
+/**
+ * The crawl's progress line: files, pages, pages kept, rates and an ETA — by bytes when every
+ * file to read is local (its size is known), else by files once one is done.
+ */
+export function crawlProgress(names: string[], cwd: string): (t: CrawlTick, seconds: number) => string {
+  const sizes = names.map((n) => {
+    if (/^https?:\/\//i.test(n)) return undefined;
+    try {
+      return fs.statSync(path.resolve(cwd, n)).size;
+    } catch {
+      return undefined;
+    }
+  });
+  const totalBytes = sizes.every((b) => b !== undefined) ? sizes.reduce((a, b) => a! + b!, 0)! : undefined;
+  return (t, seconds) => {
+    let eta = "-";
+    if (totalBytes !== undefined && t.bytes > 0) eta = formatDuration((seconds * (totalBytes - t.bytes)) / t.bytes);
+    else if (totalBytes === undefined && t.files > 0) eta = formatDuration((seconds * (names.length - t.files)) / t.files);
+    return `round 1: files ${t.files}/${names.length}  pages ${t.pages}  kept ${t.kept}  ${formatRate(t.pages, seconds)} pages/s  ${formatBytes(t.bytes / Math.max(seconds, 0.001))}/s  ETA ${eta}`;
+  };
 }

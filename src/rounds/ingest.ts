@@ -23,12 +23,24 @@ export interface IngestStats {
   extract: ExtractStats;
 }
 
+/** The crawl so far (for a progress line). */
+export interface CrawlTick {
+  /** Files finished in this invocation (stored or failed). */
+  files: number;
+  pages: number;
+  kept: number;
+  /** Compressed bytes read in this invocation. */
+  bytes: number;
+}
+
 export interface IngestOptions {
   maxRecordBytes: number;
   pipeline: Omit<PipelineOptions, "onDrop">;
   logger: Logger;
   onIssue?: (message: string) => void;
   onProgress?: (s: IngestStats) => void;
+  /** After every stored page: the crawl so far, the file being read included. */
+  onTick?: (t: CrawlTick) => void;
   signal?: AbortSignal;
 }
 
@@ -101,6 +113,7 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
         };
         if (store.addDoc(row)) kept++;
         else urlDups++;
+        o.onTick?.({ files: total.files + total.failed.length, pages: total.pages + warc.pages, kept: total.kept + kept, bytes: total.warc.bytesIn + warc.bytesIn });
         if (o.signal?.aborted) throw new Error("interrupted");
       }
       pages.clear();

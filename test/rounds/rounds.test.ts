@@ -3,6 +3,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import zlib from "node:zlib";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +15,9 @@ import { DEFAULT_FILTERS } from "../../src/extract/filters.js";
 import { LangId } from "../../src/extract/lang.js";
 import { Extractor } from "../../src/extract/pool.js";
 import { DEFAULT_LIMITS } from "../../src/extract/tree.js";
+import { crawlProgress } from "../../src/commands/rounds.js";
+import { formatDuration } from "../../src/core/progress.js";
+import { main } from "../../src/main.js";
 import { ingest } from "../../src/rounds/ingest.js";
 import { RunLock } from "../../src/store/lock.js";
 import { WorkStore } from "../../src/store/store.js";
@@ -257,6 +261,48 @@ describe("sources that cannot be read", () => {
     expect(a.failed_sources).toEqual([path.join(src, "b.warc.gz")]);
     expect(a.rounds.map((r) => [r.round, r.documents])).toEqual([[1, afterFirst.documents]]);
   }, 180_000);
+});
+
+describe("crawl progress", () => {
+  it("round 1 shows files, pages, kept, rates and an ETA on a TTY, clears the line before other output, and stays silent elsewhere", async () => {
+    const dir = tmpDir("mc-progress-");
+    const src = path.join(dir, "warcs");
+    fs.mkdirSync(src);
+    fs.copyFileSync(fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz"), path.join(src, "a.warc.gz"));
+    fs.copyFileSync(fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.gz"), path.join(src, "b.warc.gz"));
+    const out = new PassThrough();
+    const err = Object.assign(new PassThrough(), { isTTY: true });
+    const chunks: Buffer[] = [];
+    err.on("data", (c: Buffer) => chunks.push(c));
+    out.resume();
+    const code = await main(["round", "--run", path.join(dir, "run"), "--sources", src, "--bucket", "20000"], { stdout: out, stderr: err, cwd: ROOT, env: {} });
+    expect(code).toBe(0);
+    const stderr = Buffer.concat(chunks).toString("utf8");
+    const lines = [...stderr.matchAll(/\r\x1b\[2K(round 1: files [^\r\n]*)/g)].map((m) => m[1]!);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(l).toMatch(/^round 1: files [012]\/2 {2}pages \d+ {2}kept \d+ {2}\d+ pages\/s {2}[\d.]+ (B|KB|MB|GB)\/s {2}ETA (\d+s|\d+m\d\ds|-)$/);
+    // the line is cleared before the crawl's summary line
+    expect(stderr).toMatch(/\r\x1b\[2Kround 1: 2 files crawled, 0 already done;/);
+    // not a TTY: no progress line at all
+    const plain = await runCli(["round", "--run", path.join(dir, "run2"), "--sources", src, "--bucket", "20000"]);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).not.toMatch(/\x1b|files \d+\/2/);
+  }, 120_000);
+
+  it("the ETA goes by bytes when every file is local, else by files once one is done", () => {
+    const dir = tmpDir("mc-eta-");
+    fs.writeFileSync(path.join(dir, "a.warc.gz"), Buffer.alloc(600));
+    fs.writeFileSync(path.join(dir, "b.warc.gz"), Buffer.alloc(400));
+    const local = crawlProgress(["a.warc.gz", "b.warc.gz"], dir);
+    // 250 of 1,000 bytes in 10 s: 30 s to go
+    expect(local({ files: 0, pages: 40, kept: 30, bytes: 250 }, 10)).toBe("round 1: files 0/2  pages 40  kept 30  4 pages/s  25 B/s  ETA 30s");
+    expect(local({ files: 0, pages: 0, kept: 0, bytes: 0 }, 0)).toMatch(/ETA -$/);
+    const remote = crawlProgress(["https://data.commoncrawl.org/x/1.warc.gz", "a.warc.gz", "https://data.commoncrawl.org/x/2.warc.gz", "https://data.commoncrawl.org/x/3.warc.gz"], dir);
+    expect(remote({ files: 0, pages: 10, kept: 10, bytes: 5000 }, 20)).toMatch(/ETA -$/);
+    // one of four files in 90 s: three more take 4m30s
+    expect(remote({ files: 1, pages: 10, kept: 10, bytes: 5000 }, 90)).toMatch(/ETA 4m30s$/);
+    expect(formatDuration(3 * 3600 + 5 * 60 + 7)).toBe("3h05m");
+  });
 });
 
 describe("run lock", () => {

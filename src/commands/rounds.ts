@@ -167,6 +167,8 @@ async function roundsLocked(
 
   const summaries: RoundSummary[] = [];
   let failedSources: string[] = [];
+  /** What round 1's crawl did in this invocation (JSON `crawl`), if it ran. */
+  let crawlSummary: Record<string, unknown> | null = null;
   try {
     logger.log("info", `${command}_start`, { config });
     const seeds = (await loadSeeds(store, path.resolve(io.cwd, o.seeds), extractor, lang, extract, warn, logger)).docs;
@@ -223,6 +225,18 @@ async function roundsLocked(
         failedSources = ing.failed;
         for (const f of ing.failed) warn(`${f}: could not be read to its end; not stored (a rerun retries it)`);
         io.stderr.write(`round 1: ${ing.files} files crawled, ${ing.skipped} already done; ${ing.pages} pages, ${ing.kept} documents stored, ${ing.urlDups} URL duplicates\n`);
+        const warcDrops = ing.warc.dropped.describe() || "none";
+        const extractDrops = ing.extract.dropped.describe() || "none";
+        if (ing.files + ing.failed.length > 0) io.stderr.write(`round 1: dropped reading WARCs: ${warcDrops}; dropped in extraction: ${extractDrops}\n`);
+        crawlSummary = {
+          files: ing.files,
+          skipped: ing.skipped,
+          failed: ing.failed.length,
+          pages: ing.pages,
+          documents: ing.kept,
+          url_dups: ing.urlDups,
+          dropped: { warc: ing.warc.dropped.toJSON(), extract: ing.extract.dropped.toJSON() },
+        };
         if (failedSources.length > 0 && !o.allowFailedSources) {
           // training on a partial crawl would make round 1 final without those files: a rerun
           // goes on to round 2, which never reads WARCs
@@ -261,7 +275,7 @@ async function roundsLocked(
       manifest = exportRound(store, cleaned.round, runDir, path.join(runDir, "export"), { shardTokens: 100_000_000, shardDocs: 0, seed: o.seed, pageSize: 65536, force: false, countTokens });
       if (!o.json) io.stdout.write(runSummary(store, summaries, cleaned, manifest, path.relative(io.cwd, path.join(runDir, "export"))));
     }
-    if (o.json) io.stdout.write(JSON.stringify({ run: path.relative(io.cwd, runDir) || ".", rounds: summaries, clean: cleaned ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources }, null, 2) + "\n");
+    if (o.json) io.stdout.write(JSON.stringify({ run: path.relative(io.cwd, runDir) || ".", crawl: crawlSummary, rounds: summaries, clean: cleaned ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources }, null, 2) + "\n");
     logger.log("info", `${command}_done`, { rounds: summaries.length });
     if (io.signal?.aborted) return EXIT.interrupted;
     return failedSources.length > 0 ? EXIT.partial : EXIT.ok;

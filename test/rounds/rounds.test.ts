@@ -220,11 +220,17 @@ describe("sources that cannot be read", () => {
     };
     const first = await runCli(args);
     expect(first.code).toBe(4);
-    expect(JSON.parse(first.stdout)).toMatchObject({ rounds: [], failed_sources: [path.join(src, "b.warc.gz")] });
+    expect(JSON.parse(first.stdout)).toMatchObject({
+      rounds: [],
+      failed_sources: [path.join(src, "b.warc.gz")],
+      crawl: { files: 1, skipped: 0, failed: 1, url_dups: 0, dropped: { warc: { not_warc: 1 } } },
+    });
+    expect(first.stderr).toMatch(/round 1: dropped reading WARCs: [^\n]*not_warc=1[^\n]*; dropped in extraction: /);
     expect(first.stderr).toMatch(/round 1: stopped after the crawl: 1 source could not be read to the end and was not stored\. Rerun to retry it/);
     expect(first.stderr).not.toMatch(/round 1: train/);
     const afterFirst = docs();
     expect(afterFirst).toMatchObject({ files: ["a.warc.gz"], rounds: 0 });
+    expect((JSON.parse(first.stdout) as { crawl: { documents: number } }).crawl.documents).toBe(afterFirst.documents);
     expect(afterFirst.documents).toBeGreaterThan(5);
 
     // still broken: the rerun retries it, skips the finished file, and stops again
@@ -249,6 +255,7 @@ describe("sources that cannot be read", () => {
     // round 2 does not read --sources, and says so once
     const second = await runCli([...args.slice(0, 4), path.join(dir, "other"), ...args.slice(5)]);
     expect(second.code).toBe(0);
+    expect((JSON.parse(second.stdout) as { crawl: unknown }).crawl).toBeNull();
     expect(second.stderr.match(/--sources is read by round 1 only/g)).toHaveLength(1);
     expect(second.stderr).toMatch(new RegExp(`round 2: --sources is read by round 1 only; this round re-scores the ${afterFixed.documents} stored documents`));
 

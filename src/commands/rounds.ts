@@ -171,6 +171,10 @@ async function roundsLocked(
   let crawlSummary: Record<string, unknown> | null = null;
   try {
     logger.log("info", `${command}_start`, { config });
+    // sources are resolved before the seeds are extracted, so a mistyped path or an unreachable
+    // listing fails at once, not after minutes of seed extraction
+    const reading = warcReading(o, sample ? { ...io, cwd: packageRoot() } : io, logger);
+    const crawlSources = store.lastDoneRound() === undefined ? await resolveSources(o.sources, reading.resolve) : [];
     const seeds = (await loadSeeds(store, path.resolve(io.cwd, o.seeds), extractor, lang, extract, warn, logger)).docs;
     const countTokens = await tokenCounter(tokenizer);
     const cfg: RoundConfig = {
@@ -207,8 +211,7 @@ async function roundsLocked(
         }
       }
       if (round === 1) {
-        const reading = warcReading(o, sample ? { ...io, cwd: packageRoot() } : io, logger);
-        const sources = await resolveSources(o.sources, reading.resolve);
+        const sources = crawlSources;
         io.stderr.write(`round 1: crawling ${sources.length} source${sources.length === 1 ? "" : "s"}\n`);
         const crawlStart = Date.now();
         const crawl = crawlProgress(sources.filter((x) => !store.isFileDone(x.name)).map((x) => x.name), sample ? packageRoot() : io.cwd);

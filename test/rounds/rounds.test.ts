@@ -259,6 +259,13 @@ describe("sources that cannot be read", () => {
     expect(second.stderr.match(/--sources is read by round 1 only/g)).toHaveLength(1);
     expect(second.stderr).toMatch(new RegExp(`round 2: --sources is read by round 1 only; this round re-scores the ${afterFixed.documents} stored documents`));
 
+    // a source that does not exist fails before the seeds are extracted
+    const typo = await runCli(["round", "--run", path.join(dir, "run3"), "--sources", path.join(dir, "no-such.warc.gz")]);
+    expect(typo.code).toBe(3);
+    expect(typo.stderr).toMatch(/no such file or directory: .*no-such\.warc\.gz/);
+    expect(fs.readFileSync(path.join(dir, "run3", "logs", "round.jsonl"), "utf8")).not.toMatch(/"event":"seeds"/);
+    expect(fs.readFileSync(path.join(run, "logs", "round.jsonl"), "utf8")).toMatch(/"event":"seeds"/);
+
     // --allow-failed-sources: round 1 goes on without the unreadable file (exit 4: some sources failed)
     const run2 = path.join(dir, "run2");
     fs.writeFileSync(path.join(src, "b.warc.gz"), "<html><body>503 Service Unavailable</body></html>\n");

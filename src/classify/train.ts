@@ -66,6 +66,27 @@ export async function writeTrainingFile(file: string, pos: TextDoc[], neg: TextD
   await once(out, "finish");
 }
 
+/**
+ * The last progress report in a piece of fastText's `-verbose 2` output ("Progress: 42.1%
+ * words/sec/thread: … ETA:   0h 3m"), or undefined if it holds none.
+ */
+export function parseTrainProgress(chunk: string): { percent: number; eta: string } | undefined {
+  let last: RegExpExecArray | undefined;
+  for (const m of chunk.matchAll(/Progress:\s*([\d.]+)%[^\r\n]*?ETA:\s*(\d+)h\s*(\d+)m/g)) last = m;
+  if (!last) return undefined;
+  const h = Number(last[2]);
+  const m = Number(last[3]);
+  return { percent: Number(last[1]), eta: h > 0 ? `${h}h${String(m).padStart(2, "0")}m` : m > 0 ? `${m}m` : "<1m" };
+}
+
+/** A `TrainOptions.onProgress` that turns fastText's reports into "train 42.1%  ETA 3m" lines. */
+export function trainProgressLines(onLine: (text: string) => void): (chunk: string) => void {
+  return (chunk) => {
+    const p = parseTrainProgress(chunk);
+    if (p) onLine(`train ${p.percent.toFixed(1)}%  ETA ${p.eta}`);
+  };
+}
+
 /** Trains a model at `modelPath` (.bin) from positives and negatives with the fastText binary. */
 export async function trainModel(pos: TextDoc[], neg: TextDoc[], modelPath: string, opts: TrainOptions): Promise<TrainResult> {
   if (pos.length === 0) throw new FastTextError("no positive training documents");

@@ -256,7 +256,17 @@ async function roundsLocked(
         warn(`round ${round}: --sources is read by round 1 only; this round re-scores the ${store.docCount()} stored documents (start a new run to crawl other sources)`);
       }
       if (io.signal?.aborted) break;
-      const s = await runRound(store, round, cfg, { logger, seeds, onStep: (step) => io.stderr.write(`round ${round}: ${step}\n`) });
+      const s = await runRound(store, round, cfg, {
+        logger,
+        seeds,
+        onStep: (step) => {
+          progress.done();
+          io.stderr.write(`round ${round}: ${step}\n`);
+        },
+        // within training (fastText's own report) and scoring
+        onProgress: (text) => progress.update(() => `round ${round}: ${text}`),
+      });
+      progress.done();
       summaries.push(s);
       if (!o.json) io.stdout.write(summaryLine(s));
       if (command === "run" && s.convergence_share !== null && s.convergence_share >= o.stopShare) {

@@ -4,13 +4,14 @@ import { type DataOptions, loadTrainingData } from "../classify/data.js";
 import { evaluate } from "../classify/metrics.js";
 import { metricsJson, metricsTable } from "../classify/report.js";
 import { type TextScorer, openScorer } from "../classify/scorer.js";
-import { sha256File, sidecarPath, trainModel } from "../classify/train.js";
+import { sha256File, sidecarPath, trainModel, trainProgressLines } from "../classify/train.js";
 import { fastTextArgs, trainOptionSpecs } from "../config/classify.js";
 import { extractOptionSpecs, toExtractOptions } from "../config/extract.js";
 import { warcOptionSpecs } from "../config/warc.js";
 import { EXIT, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
+import { Progress } from "../core/progress.js";
 import { LangId } from "../extract/lang.js";
 import { Extractor } from "../extract/pool.js";
 import type { Command } from "./command.js";
@@ -62,7 +63,19 @@ export const command: Command = {
       const d = await loadTrainingData(o.seeds, o.negatives, data, session.logger, extractor, lang, session.warn);
       const out = path.resolve(io.cwd, o.out);
       io.stderr.write(`train: ${d.positives.train.length} positives and ${d.negatives.train.length} negatives (held out: ${d.positives.heldOut.length} and ${d.negatives.heldOut.length})\n`);
-      const result = await trainModel(d.positives.train, d.negatives.train, out, { args, threads: o.trainThreads, deterministic: o.deterministic, seed: o.seed });
+      const progress = new Progress(io.stderr);
+      let result: Awaited<ReturnType<typeof trainModel>>;
+      try {
+        result = await trainModel(d.positives.train, d.negatives.train, out, {
+          args,
+          threads: o.trainThreads,
+          deterministic: o.deterministic,
+          seed: o.seed,
+          onProgress: trainProgressLines((text) => progress.update(() => text)),
+        });
+      } finally {
+        progress.done();
+      }
       scorer = openScorer(result.model);
       const [pos, neg] = await Promise.all([scorer.score(d.positives.heldOut.map((x) => x.text)), scorer.score(d.negatives.heldOut.map((x) => x.text))]);
       const metrics = pos.length > 0 && neg.length > 0 ? evaluate(pos, neg) : undefined;

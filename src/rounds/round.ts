@@ -6,8 +6,9 @@ import { metricsJson } from "../classify/report.js";
 import { LinearScorePool, LinearScorer, Scorer, type TextScorer, openScorer } from "../classify/scorer.js";
 import { type TextDoc, docSetHash } from "../classify/seeds.js";
 import { Reservoir, isHeldOut } from "../classify/split.js";
-import { type FastTextArgs, sha256File, sidecarPath, trainModel } from "../classify/train.js";
+import { type FastTextArgs, sha256File, sidecarPath, trainModel, trainProgressLines } from "../classify/train.js";
 import type { Logger } from "../core/log.js";
+import { formatDuration, formatRate } from "../core/progress.js";
 import type { TokenCounter } from "../core/tokens.js";
 import { urlPrefixes } from "../dedup/url.js";
 import type { WorkStore } from "../store/store.js";
@@ -76,6 +77,8 @@ export interface RoundDeps {
   logger: Logger;
   seeds: TextDoc[];
   onStep?: (step: string) => void;
+  /** Progress within a step ("train 42.0%  ETA 3m", "score 120000/300000 …"), for a progress line. */
+  onProgress?: (text: string) => void;
 }
 
 const STEPS = ["ingest", "train", "score", "select", "done"] as const;
@@ -95,9 +98,18 @@ function sampleNegatives(store: WorkStore, k: number, seed: number): TextDoc[] {
   return ids.map((id) => st.get(id) as TextDoc);
 }
 
-async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, threads: number, logger: Logger): Promise<number> {
+async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, threads: number, logger: Logger, onProgress?: (text: string) => void): Promise<number> {
   store.clearRound(round, ["scores"]);
   let n = 0;
+  const total = store.docCount();
+  const started = Date.now();
+  let scored = 0;
+  const report = (k: number) => {
+    scored += k;
+    if (!onProgress) return;
+    const s = (Date.now() - started) / 1000;
+    onProgress(`score ${scored}/${total}  ${formatRate(scored, s)} pages/s  ETA ${scored > 0 ? formatDuration((s * (total - scored)) / scored) : "-"}`);
+  };
   if (scorer instanceof LinearScorer) {
     // stored feature hashes (computed once, at extraction): a table lookup per word and n-gram,
     // on one thread per core sharing the model's tables; the main thread reads and writes SQLite
@@ -107,7 +119,10 @@ async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, thr
     try {
       for (const rows of store.iterFeatures(1000)) {
         for (const r of rows) if (!r.features) fromText++;
-        const p = pool.score(rows.map((r) => r.features), rows.map((r) => r.text)).then((scores) => store.putScores(round, rows.map((r, i) => [r.id, scores[i]!])));
+        const p = pool.score(rows.map((r) => r.features), rows.map((r) => r.text)).then((scores) => {
+          store.putScores(round, rows.map((r, i) => [r.id, scores[i]!]));
+          report(rows.length);
+        });
         p.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
         inflight.push(p);
         n += rows.length;
@@ -124,7 +139,10 @@ async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, thr
   const inflight: Array<Promise<void>> = [];
   for (const rows of store.iterDocs<{ id: number; text: string }>("text", 512)) {
     const ids = rows.map((r) => r.id);
-    const p = binary.scoreLines(rows.map((r) => fastTextLine(r.text))).then((scores) => store.putScores(round, ids.map((id, i) => [id, scores[i]!])));
+    const p = binary.scoreLines(rows.map((r) => fastTextLine(r.text))).then((scores) => {
+      store.putScores(round, ids.map((id, i) => [id, scores[i]!]));
+      report(ids.length);
+    });
     p.catch(() => {});
     inflight.push(p);
     n += rows.length;
@@ -266,7 +284,14 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
   const model = path.join(cfg.runDir, "models", `round-${round}`, "model.bin");
   if (!after(row.step, "train") || !fs.existsSync(model)) {
     deps.onStep?.("train");
-    const r = await trainModel(posTrain, negTrain, model, { args: cfg.args, threads: cfg.trainThreads, deterministic: cfg.deterministic, seed: cfg.seed });
+    const onProgress = deps.onProgress;
+    const r = await trainModel(posTrain, negTrain, model, {
+      args: cfg.args,
+      threads: cfg.trainThreads,
+      deterministic: cfg.deterministic,
+      seed: cfg.seed,
+      ...(onProgress ? { onProgress: trainProgressLines(onProgress) } : {}),
+    });
     store.setRound(round, { step: "score", model: path.relative(cfg.runDir, r.model) });
     row = store.round(round)!;
   }
@@ -275,7 +300,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
   try {
     if (!after(row.step, "score")) {
       deps.onStep?.("score");
-      await scoreAll(store, round, scorer, cfg.scoreProcesses, deps.logger);
+      await scoreAll(store, round, scorer, cfg.scoreProcesses, deps.logger, deps.onProgress);
       store.setRound(round, { step: "select" });
     }
     lap("score");

@@ -4,6 +4,7 @@ import { fastTextLine, tokens } from "../../src/classify/features.js";
 import { cutoffForFpr, evaluate, prCurve, rocAuc } from "../../src/classify/metrics.js";
 import { mathProbability } from "../../src/classify/scorer.js";
 import { Reservoir, isHeldOut, shuffle } from "../../src/classify/split.js";
+import { parseTrainProgress, trainProgressLines } from "../../src/classify/train.js";
 import { fixture } from "../helpers.js";
 
 describe("fastText features", () => {
@@ -114,5 +115,20 @@ describe("metrics", () => {
     expect(mathProbability("__label__math 1.00003 __label__other 2.3e-05")).toBeCloseTo(1 - 2.3e-5, 9);
     expect(mathProbability("__label__other 0.9 __label__math 0.1")).toBeCloseTo(0.1, 9);
     expect(mathProbability("__label__en 0.9")).toBeUndefined();
+  });
+});
+
+describe("fastText's training progress", () => {
+  it("reads the last report of a -verbose 2 chunk (as the shipped binary prints it)", () => {
+    const chunk = "\rProgress: 41.7% words/sec/thread: 1243111 lr:  0.058300 loss:  0.123400 ETA:   0h 3m\rProgress: 42.1% words/sec/thread: 1240327 lr:  0.057900 loss:  0.120000 ETA:   1h 5m";
+    expect(parseTrainProgress(chunk)).toEqual({ percent: 42.1, eta: "1h05m" });
+    expect(parseTrainProgress("\rProgress: 100.0% words/sec/thread: 1240327 lr:  0.000000 loss:  0.009444 ETA:   0h 0m")).toEqual({ percent: 100, eta: "<1m" });
+    expect(parseTrainProgress("Progress:  7.5% words/sec/thread: 9 lr: 0.1 loss: 0.6 ETA:   0h12m")).toEqual({ percent: 7.5, eta: "12m" });
+    expect(parseTrainProgress("\rRead 3M words\nNumber of words:  37586\nNumber of labels: 2\n")).toBeUndefined();
+    const lines: string[] = [];
+    const feed = trainProgressLines((t) => lines.push(t));
+    feed("\rRead 3M words\n");
+    feed(chunk);
+    expect(lines).toEqual(["train 42.1%  ETA 1h05m"]);
   });
 });

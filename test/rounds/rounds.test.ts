@@ -295,6 +295,10 @@ describe("crawl progress", () => {
     const lines = [...stderr.matchAll(/\r\x1b\[2K(round 1: files [^\r\n]*)/g)].map((m) => m[1]!);
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(l).toMatch(/^round 1: files [012]\/2 {2}pages \d+ {2}kept \d+ {2}\d+ pages\/s {2}[\d.]+ (B|KB|MB|GB)\/s {2}ETA (\d+s|\d+m\d\ds|-)$/);
+    // training and scoring report on the same line (how often depends on the clock: checked when shown)
+    for (const m of stderr.matchAll(/\r\x1b\[2Kround 1: (train|score) ([^\r\n]*)/g)) {
+      expect(m[2]).toMatch(m[1] === "train" ? /^[\d.]+% {2}ETA (<1m|\d+m|\d+h\d\dm)$/ : /^\d+\/\d+ {2}\d+ pages\/s {2}ETA \S+$/);
+    }
     // the line is cleared before the crawl's summary line
     expect(stderr).toMatch(/\r\x1b\[2Kround 1: 2 files crawled, 0 already done;/);
     // not a TTY: no progress line at all

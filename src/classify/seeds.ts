@@ -44,6 +44,8 @@ export async function readSeeds(
   lang: LangId,
   opts: ExtractOptions,
   warn: (m: string) => void,
+  /** After every seed kept: seeds extracted (kept or dropped) and kept so far (for a progress line). */
+  onProgress?: (done: number, kept: number) => void,
 ): Promise<{ docs: TextDoc[]; files: string[]; stats: ExtractStats }> {
   const files = seedFiles(dir);
   async function* raw(): AsyncGenerator<RawDoc> {
@@ -59,6 +61,7 @@ export async function readSeeds(
     }
     seen.add(d.id);
     docs.push({ id: d.id, url: d.url, text: d.text });
+    onProgress?.(stats.kept + stats.dropped.total(), docs.length);
   }
   if (docs.length === 0) throw new InputError(`seed folder ${dir}: no seed has text (${stats.seen} read, dropped: ${stats.dropped.describe() || "none"})`);
   return { docs, files, stats };

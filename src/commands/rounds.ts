@@ -175,7 +175,13 @@ async function roundsLocked(
     // listing fails at once, not after minutes of seed extraction
     const reading = warcReading(o, sample ? { ...io, cwd: packageRoot() } : io, logger);
     const crawlSources = store.lastDoneRound() === undefined ? await resolveSources(o.sources, reading.resolve) : [];
-    const seeds = (await loadSeeds(store, path.resolve(io.cwd, o.seeds), extractor, lang, extract, warn, logger)).docs;
+    const seedsStart = Date.now();
+    const seeds = (
+      await loadSeeds(store, path.resolve(io.cwd, o.seeds), extractor, lang, extract, warn, logger, (done, kept) =>
+        progress.update(() => `seeds: ${done} extracted, ${kept} kept  ${formatRate(done, (Date.now() - seedsStart) / 1000)} seeds/s`),
+      )
+    ).docs;
+    progress.done();
     const countTokens = await tokenCounter(tokenizer);
     const cfg: RoundConfig = {
       countTokens,

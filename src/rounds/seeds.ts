@@ -37,6 +37,7 @@ export async function loadSeeds(
   opts: ExtractOptions,
   warn: (m: string) => void,
   logger: Logger,
+  onProgress?: (done: number, kept: number) => void,
 ): Promise<{ docs: TextDoc[]; cached: boolean }> {
   const key = await seedsKey(dir, opts);
   if (store.seedsKey() === key) {
@@ -44,7 +45,7 @@ export async function loadSeeds(
     logger.log("info", "seeds", { dir, docs: docs.length, cached: true });
     return { docs, cached: true };
   }
-  const { docs, stats } = await readSeeds(dir, extractor, lang, opts, warn);
+  const { docs, stats } = await readSeeds(dir, extractor, lang, opts, warn, onProgress);
   store.replaceSeeds(key, docs);
   logger.log("info", "seeds", { dir, docs: docs.length, cached: false, extract: stats.toJSON() });
   return { docs, cached: false };

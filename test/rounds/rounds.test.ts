@@ -278,7 +278,7 @@ describe("sources that cannot be read", () => {
 });
 
 describe("crawl progress", () => {
-  it("round 1 shows files, pages, kept, rates and an ETA on a TTY, clears the line before other output, and stays silent elsewhere", async () => {
+  it("round 1 shows seed extraction, then files, pages, kept, rates and an ETA on a TTY, clears the line before other output, and stays silent elsewhere", async () => {
     const dir = tmpDir("mc-progress-");
     const src = path.join(dir, "warcs");
     fs.mkdirSync(src);
@@ -295,6 +295,10 @@ describe("crawl progress", () => {
     const lines = [...stderr.matchAll(/\r\x1b\[2K(round 1: files [^\r\n]*)/g)].map((m) => m[1]!);
     expect(lines.length).toBeGreaterThan(0);
     for (const l of lines) expect(l).toMatch(/^round 1: files [012]\/2 {2}pages \d+ {2}kept \d+ {2}\d+ pages\/s {2}[\d.]+ (B|KB|MB|GB)\/s {2}ETA (\d+s|\d+m\d\ds|-)$/);
+    // the seed folder's extraction (the first report is always shown)
+    const seedLines = [...stderr.matchAll(/\r\x1b\[2K(seeds: [^\r\n]*)/g)].map((m) => m[1]!);
+    expect(seedLines.length).toBeGreaterThan(0);
+    for (const l of seedLines) expect(l).toMatch(/^seeds: \d+ extracted, \d+ kept {2}\d+ seeds\/s$/);
     // training and scoring report on the same line (how often depends on the clock: checked when shown)
     for (const m of stderr.matchAll(/\r\x1b\[2Kround 1: (train|score) ([^\r\n]*)/g)) {
       expect(m[2]).toMatch(m[1] === "train" ? /^[\d.]+% {2}ETA (<1m|\d+m|\d+h\d\dm)$/ : /^\d+\/\d+ {2}\d+ pages\/s {2}ETA \S+$/);

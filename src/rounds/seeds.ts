@@ -39,6 +39,14 @@ export async function loadSeeds(
   logger: Logger,
   onProgress?: (done: number, kept: number) => void,
 ): Promise<{ docs: TextDoc[]; cached: boolean }> {
+  if (!fs.existsSync(dir) && store.seedsKey() !== undefined) {
+    // the run dir moved to another machine, or the seed folder was removed: the run keeps what
+    // it extracted, so later rounds train on the same seeds
+    const docs = store.seeds();
+    warn(`seed folder ${dir} not found: using the ${docs.length} seeds this run extracted from it before`);
+    logger.log("info", "seeds", { dir, docs: docs.length, cached: true, missing_folder: true });
+    return { docs, cached: true };
+  }
   const key = await seedsKey(dir, opts);
   if (store.seedsKey() === key) {
     const docs = store.seeds();

@@ -523,6 +523,18 @@ describe("seeds", () => {
     const summary = (JSON.parse(r.stdout) as { rounds: Array<{ round: number; positives: { seeds: number } }> }).rounds[0]!;
     expect(summary.round).toBe(3);
     expect(summary.positives.seeds).toBe(second.length);
+
+    // the seed folder gone (the run moved to another machine): the run's extracted seeds are used
+    fs.rmSync(seeds, { recursive: true });
+    const moved = await runCli(args);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stderr).toContain(`warning: seed folder ${seeds} not found: using the ${second.length} seeds this run extracted from it before`);
+    expect(seedEvents()[3]).toEqual({ docs: second.length, cached: true });
+    expect((JSON.parse(moved.stdout) as { rounds: Array<{ round: number; positives: { seeds: number } }> }).rounds[0]!).toMatchObject({ round: 4, positives: { seeds: second.length } });
+    // a new run has nothing to fall back on
+    const none = await runCli(["round", "--run", path.join(dir, "run-new"), "--sources", path.join(ROOT, "data", "crawl-sample.warc.gz"), "--seeds", seeds]);
+    expect(none.code).toBe(3);
+    expect(none.stderr).toContain(`seed folder not found: ${seeds}`);
   }, 120_000);
 });
 

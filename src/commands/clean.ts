@@ -1,6 +1,6 @@
 import path from "node:path";
 import { cleanRound } from "../clean/clean.js";
-import { EXIT, InputError, UsageError } from "../core/errors.js";
+import { EXIT, UsageError } from "../core/errors.js";
 import { type Io, writeLine } from "../core/io.js";
 import { fileLogger } from "../core/log.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
@@ -59,8 +59,7 @@ export const command: Command = {
     const store = run.store;
     const logger = fileLogger(path.join(runDir, "logs", "clean.jsonl"));
     try {
-      const round = o.round ?? store.lastDoneRound();
-      if (!round) throw new InputError(`${o.run}: no finished round to clean`);
+      const round = store.finishedRound(o.run, o.round, "to clean");
       const s = await cleanRound(store, round, index, { bands: o.bands, rows: o.rows, shingle: o.shingle, seed: DEFAULT_MINHASH.seed }, logger);
       if (o.json) {
         const rows = store.db

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { EXIT, InputError, UsageError } from "../core/errors.js";
+import { EXIT, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
 import { openRunLocked } from "../store/lock.js";
@@ -47,8 +47,7 @@ export const command: Command = {
       close = () => store.close();
     }
     try {
-      const round = o.round ?? store.lastDoneRound();
-      if (!round) throw new InputError(`${o.run}: no finished round yet`);
+      const round = store.finishedRound(o.run, o.round, "yet");
       const decisions: Array<[string, string, string]> = [
         ...o.accept.map((p) => [p, "accept", ""] as [string, string, string]),
         ...o.reject.map((p) => [p, "reject", ""] as [string, string, string]),

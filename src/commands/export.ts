@@ -1,5 +1,5 @@
 import path from "node:path";
-import { EXIT, InputError, UsageError } from "../core/errors.js";
+import { EXIT, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
 import { tokenCounter } from "../core/tokens.js";
@@ -39,8 +39,7 @@ export const command: Command = {
     const run = openRunLocked(runDir, "export");
     const store = run.store;
     try {
-      const round = o.round ?? store.lastDoneRound();
-      if (!round) throw new InputError(`${o.run}: no finished round to export`);
+      const round = store.finishedRound(o.run, o.round, "to export");
       const m = exportRound(store, round, runDir, out, { ...o, force: o.force, countTokens: await tokenCounter(store.tokenizer()) });
       io.stderr.write(`export: round ${round}: ${m.documents} documents, ${m.tokens} tokens in ${m.shards.length} shard${m.shards.length === 1 ? "" : "s"} → ${path.relative(io.cwd, out) || "."}\n`);
       return EXIT.ok;

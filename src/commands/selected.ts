@@ -1,5 +1,5 @@
 import path from "node:path";
-import { EXIT, InputError } from "../core/errors.js";
+import { EXIT } from "../core/errors.js";
 import { type Io, writeLine } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
 import { WorkStore } from "../store/store.js";
@@ -27,8 +27,7 @@ export const command: Command = {
     }
     const store = WorkStore.openRun(path.resolve(io.cwd, o.run));
     try {
-      const round = o.round ?? store.lastDoneRound();
-      if (!round) throw new InputError(`${o.run}: no finished round yet`);
+      const round = store.finishedRound(o.run, o.round, "yet");
       const rows = store.db
         .prepare(
           `SELECT d.url, d.domain, d.host, s.score, (SELECT min(x.round) FROM selections x WHERE x.doc_id = d.id) AS first_round

@@ -251,6 +251,24 @@ export class WorkStore {
     return (this.db.prepare("SELECT max(round) AS r FROM rounds WHERE step = 'done'").get() as { r: number | null }).r ?? undefined;
   }
 
+  /**
+   * The round a command reads: `requested` if that round has finished, else the last finished
+   * one; a clear InputError (naming `run` and what `purpose` needs) when there is none.
+   */
+  finishedRound(run: string, requested: number | undefined, purpose: string): number {
+    const last = this.lastDoneRound();
+    if (requested === undefined) {
+      if (last === undefined) throw new InputError(`${run}: no finished round ${purpose}`);
+      return last;
+    }
+    const row = this.round(requested);
+    if (row?.step !== "done") {
+      const state = row ? `has not finished (it stopped before step ${row.step})` : "has not run";
+      throw new InputError(`${run}: round ${requested} ${state}; ${last === undefined ? "no round has finished yet" : `the last finished round is ${last}`}`);
+    }
+    return requested;
+  }
+
   lastRound(): RoundRow | undefined {
     return this.db.prepare("SELECT * FROM rounds ORDER BY round DESC LIMIT 1").get() as RoundRow | undefined;
   }

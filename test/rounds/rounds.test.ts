@@ -184,6 +184,17 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
     expect(fs.existsSync(path.join(runDir, "lock.json"))).toBe(false);
   });
 
+  it("a --round that has not run is an error for the commands that read one (it used to list nothing, successfully)", async () => {
+    const runDir = path.join(dir, "run");
+    const last = db.prepare("SELECT max(round) FROM rounds WHERE step = 'done'").pluck().get() as number;
+    for (const c of ["selected", "domains", "clean", "export"]) {
+      const r = await runCli([c, "--run", runDir, "--round", "99"]);
+      expect(r.code, c).toBe(3);
+      expect(r.stderr).toContain(`${runDir}: round 99 has not run; the last finished round is ${last}`);
+    }
+    expect((await runCli(["selected", "--run", runDir, "--round", "1"])).code).toBe(0);
+  });
+
   it("run on a run that has converged adds no round", async () => {
     const runDir = path.join(dir, "run");
     const last = db.prepare("SELECT round, summary FROM rounds ORDER BY round DESC LIMIT 1").get() as { round: number; summary: string };

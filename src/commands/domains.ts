@@ -64,10 +64,19 @@ export const command: Command = {
       const prefixes = store.db.prepare("SELECT p.*, a.decision FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? ORDER BY p.host, p.depth, p.prefix").all(round) as Prefix[];
       if (o.autoAccept !== undefined) for (const p of prefixes) if (p.share >= o.autoAccept) decisions.push([p.prefix, "accept", `auto-accept ${o.autoAccept}`]);
       const upsert = store.db.prepare("INSERT INTO annotations (prefix, decision, who, at, round, note) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(prefix) DO UPDATE SET decision = excluded.decision, who = excluded.who, at = excluded.at, round = excluded.round, note = excluded.note");
-      for (const [prefix, decision, note] of decisions) {
+      // every prefix is checked before any is recorded: one bad prefix records nothing
+      for (const [prefix] of decisions) {
         if (!/^[^/\s]+\/([^/\s]+\/){0,2}$/.test(prefix)) throw new UsageError(`prefix ${JSON.stringify(prefix)}: expected host/ or host/segment/ or host/segment/segment/`);
-        upsert.run(prefix, decision, o.who, new Date().toISOString(), round, note || null);
       }
+      const known = new Set(prefixes.map((p) => p.prefix));
+      const unknown = [...new Set(decisions.map(([p]) => p).filter((p) => !known.has(p)))];
+      if (unknown.length > 0) {
+        io.stderr.write(`warning: not among round ${round}'s prefixes of math-related hosts (recorded anyway; check for a typo): ${unknown.slice(0, 10).join(" ")}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ""}\n`);
+      }
+      const at = new Date().toISOString();
+      store.db.transaction(() => {
+        for (const [prefix, decision, note] of decisions) upsert.run(prefix, decision, o.who, at, round, note || null);
+      })();
       const hosts = store.db.prepare("SELECT host, pages, selected, share FROM domain_stats WHERE round = ? AND math_related = 1 ORDER BY selected DESC, host").all(round) as Host[];
       const listed = store.db.prepare("SELECT p.*, a.decision FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? ORDER BY p.host, p.depth, p.prefix").all(round) as Prefix[];
       if (o.json) {

@@ -142,6 +142,18 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
     expect(j.hosts[0]!.prefixes.find((p) => p.prefix === "planetmath.org/")!.decision).toBe("reject");
     const bad = await runCli(["domains", "--run", runDir, "--accept", "not a prefix"]);
     expect(bad.code).toBe(2);
+    // one bad prefix records nothing, not even the good ones before it
+    const annotations = () => db.prepare("SELECT prefix, decision FROM annotations ORDER BY prefix").all();
+    const before = annotations();
+    const mixed = await runCli(["domains", "--run", runDir, "--accept", "example.org/,not a prefix"]);
+    expect(mixed.code).toBe(2);
+    expect(annotations()).toEqual(before);
+    // a prefix the round did not list is recorded, with a warning (a typo is the usual reason)
+    const typo = await runCli(["domains", "--run", runDir, "--reject", "planetmth.org/", "--who", "tester"]);
+    expect(typo.code).toBe(0);
+    expect(typo.stderr).toMatch(/warning: not among round \d+'s prefixes of math-related hosts \(recorded anyway; check for a typo\): planetmth\.org\//);
+    expect(annotations()).toContainEqual({ prefix: "planetmth.org/", decision: "reject" });
+    expect(j.hosts[0]!.prefixes.some((p) => p.prefix === "planetmth.org/")).toBe(false);
     const s = await runCli(["selected", "--run", runDir, "--round", "1", "--jsonl"]);
     const lines = s.stdout.trim().split("\n").map((l) => JSON.parse(l) as { url: string; score: number; first_round: number });
     expect(lines).toHaveLength(rounds[0]!.selected);

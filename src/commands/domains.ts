@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { EXIT, UsageError } from "../core/errors.js";
+import { EXIT, InputError, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
 import { openRunLocked } from "../store/lock.js";
@@ -53,7 +53,14 @@ export const command: Command = {
         ...o.reject.map((p) => [p, "reject", ""] as [string, string, string]),
       ];
       if (o.annotations) {
-        const lines = fs.readFileSync(path.resolve(io.cwd, o.annotations), "utf8").split("\n");
+        const file = path.resolve(io.cwd, o.annotations);
+        let text: string;
+        try {
+          text = fs.readFileSync(file, "utf8");
+        } catch (err) {
+          throw new InputError(`cannot read annotations file ${file}: ${(err as Error).message}`);
+        }
+        const lines = text.split("\n");
         lines.forEach((line, i) => {
           if (!line.trim() || line.startsWith("#")) return;
           const [prefix, decision, note] = line.split("\t");

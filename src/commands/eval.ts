@@ -72,6 +72,7 @@ export const command: Command = {
     if (!o.seeds) throw new UsageError("eval: --seeds DIR is required");
     if (o.negatives.length === 0) throw new UsageError("eval: --negatives needs at least one source");
     const model = path.resolve(io.cwd, o.model);
+    if (!fs.existsSync(model)) throw new InputError(`model file not found: ${model}`);
     const side = fs.existsSync(sidecarPath(model)) ? (JSON.parse(fs.readFileSync(sidecarPath(model), "utf8")) as { held_out_share?: number; cutoff_1pct_fpr?: number | null }) : undefined;
     const share = o.split === "all" ? 1 - 1e-12 : (o.heldOut ?? side?.held_out_share);
     if (share === undefined) throw new UsageError("eval: the model has no sidecar; give --held-out SHARE or --split all");

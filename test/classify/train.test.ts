@@ -7,7 +7,7 @@ import { Scorer } from "../../src/classify/scorer.js";
 import { sha256File, trainModel, writeTrainingFile } from "../../src/classify/train.js";
 import { DEFAULT_ARGS } from "../../src/classify/train.js";
 import type { TextDoc } from "../../src/classify/seeds.js";
-import { ROOT, runCli, tmpDir } from "../helpers.js";
+import { ROOT, fixture, runCli, tmpDir } from "../helpers.js";
 
 const SEEDS = path.join(ROOT, "seeds");
 const CRAWL = path.join(ROOT, "data", "crawl-sample.warc.gz");
@@ -145,6 +145,20 @@ describe("scoring", () => {
     } finally {
       await s.close();
     }
+    // for the commands these are unusable inputs (exit 3), not internal errors (exit 1)
+    for (const [m, msg] of [
+      [junk, /is not a fastText model/],
+      [path.join(dir, "missing.bin"), /model file not found/],
+      [path.join(dir, "lang.bin"), /does not predict/],
+    ] as const) {
+      const r = await runCli(["score", "--model", m, fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.gz")]);
+      expect(r.code, m).toBe(3);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr).not.toMatch(/internal error/);
+    }
+    const e = await runCli(["eval", "--model", path.join(dir, "missing.bin"), "--seeds", SEEDS, "--negatives", CRAWL]);
+    expect(e.code).toBe(3);
+    expect(e.stderr).toMatch(/model file not found/);
   });
 });
 

@@ -142,6 +142,9 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
     expect(j.hosts[0]!.prefixes.find((p) => p.prefix === "planetmath.org/")!.decision).toBe("reject");
     const bad = await runCli(["domains", "--run", runDir, "--accept", "not a prefix"]);
     expect(bad.code).toBe(2);
+    const missing = await runCli(["domains", "--run", runDir, "--annotations", path.join(dir, "no-such.tsv")]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/cannot read annotations file .*no-such\.tsv/);
     // one bad prefix records nothing, not even the good ones before it
     const annotations = () => db.prepare("SELECT prefix, decision FROM annotations ORDER BY prefix").all();
     const before = annotations();

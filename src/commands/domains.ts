@@ -36,6 +36,7 @@ export const command: Command = {
       io.stdout.write(JSON.stringify({ command: "domains", ...o }, null, 2) + "\n");
       return EXIT.ok;
     }
+    if (o.autoAccept !== undefined && !(o.autoAccept >= 0 && o.autoAccept <= 1)) throw new UsageError(`--auto-accept expects a share from 0 to 1, got ${o.autoAccept}`);
     const runDir = path.resolve(io.cwd, o.run);
     // recording decisions changes the run: not while a round is running on it
     const writes = o.accept.length > 0 || o.reject.length > 0 || o.annotations !== undefined || o.autoAccept !== undefined;

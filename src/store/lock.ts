@@ -31,6 +31,7 @@ export class RunLock {
 
   /** Takes the lock of `runDir` for `command`, or throws a UsageError naming its holder. */
   static acquire(runDir: string, command: string): RunLock {
+    if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory()) throw new UsageError(`--run ${runDir} is a file, not a run directory`);
     fs.mkdirSync(runDir, { recursive: true });
     const infoFile = path.join(runDir, "lock.json");
     const db = new Database(path.join(runDir, "lock.sqlite"), { timeout: 0 });

@@ -142,6 +142,9 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
     expect(j.hosts[0]!.prefixes.find((p) => p.prefix === "planetmath.org/")!.decision).toBe("reject");
     const bad = await runCli(["domains", "--run", runDir, "--accept", "not a prefix"]);
     expect(bad.code).toBe(2);
+    const share = await runCli(["domains", "--run", runDir, "--auto-accept", "2"]);
+    expect(share.code).toBe(2);
+    expect(share.stderr).toMatch(/--auto-accept expects a share from 0 to 1, got 2/);
     const missing = await runCli(["domains", "--run", runDir, "--annotations", path.join(dir, "no-such.tsv")]);
     expect(missing.code).toBe(3);
     expect(missing.stderr).toMatch(/cannot read annotations file .*no-such\.tsv/);
@@ -374,6 +377,12 @@ describe("run lock", () => {
     expect(JSON.parse(fs.readFileSync(path.join(runDir, "lock.json"), "utf8"))).toMatchObject({ pid: process.pid, command: "clean" });
     lock.release();
     lock.release(); // idempotent
+    // --run naming a file: a usage error, not a crash
+    const file = path.join(dir, "file.txt");
+    fs.writeFileSync(file, "x");
+    const notDir = await runCli(["round", "--run", file, "--sources", fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.gz")]);
+    expect(notDir.code).toBe(2);
+    expect(notDir.stderr).toContain(`--run ${file} is a file, not a run directory`);
     const missing = path.join(dir, "no-such-run");
     for (const c of ["clean", "export"]) {
       const r = await runCli([c, "--run", missing]);

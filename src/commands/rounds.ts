@@ -75,6 +75,29 @@ function runSummary(store: WorkStore, rounds: RoundSummary[], cleaned: CleanSumm
   return t;
 }
 
+/**
+ * The convergence share of finished round `r` if it ends a run, else undefined. It ends it when
+ * at least `stopShare` of its selection was selected in round r−1 and that says something: r
+ * trained on more seeds than r−1 (r−1 promoted pages) or r promoted none (no later round can
+ * differ). A round trained on the seeds of the round before selects the same pages whatever
+ * comes next, so when it promoted pages itself (decisions recorded after r−1 apply at its end),
+ * or decisions were recorded after it finished, the run goes on.
+ */
+function convergedAt(store: WorkStore, r: number, stopShare: number): number | undefined {
+  const summary = (n: number): Partial<RoundSummary> | undefined => {
+    const row = store.round(n);
+    return row?.step === "done" && row.summary ? (JSON.parse(row.summary) as Partial<RoundSummary>) : undefined;
+  };
+  const cur = summary(r);
+  const share = cur?.convergence_share;
+  if (typeof share !== "number" || share < stopShare) return undefined;
+  const finished = store.round(r)?.finished_at;
+  const decidedSince = finished ? (store.db.prepare("SELECT count(*) FROM annotations WHERE at > ?").pluck().get(finished) as number) : 0;
+  if (decidedSince > 0) return undefined;
+  if ((cur!.promoted ?? 0) === 0 || (summary(r - 1)?.promoted ?? 0) > 0) return share;
+  return undefined;
+}
+
 function readPreviousConfig(runDir: string): { tokenBudget?: number; autoAccept?: number; seeds?: string } | undefined {
   try {
     return JSON.parse(fs.readFileSync(path.join(runDir, "config.json"), "utf8")) as { tokenBudget?: number; autoAccept?: number; seeds?: string };
@@ -202,17 +225,20 @@ async function roundsLocked(
       engine: checkEngine(o.engine),
     };
     const rounds = command === "run" ? o.maxRounds : 1;
+    /** Why `run` stopped adding rounds (JSON `stop_reason`). */
+    let stopReason: "max_rounds" | "converged" | "nothing_promoted" | "sources_failed" | "interrupted" | null = command === "run" ? "max_rounds" : null;
     // --sources given for a run whose crawl is done: said once, as they are not read
     let noteSources = !sample;
     for (let k = 0; k < rounds; k++) {
       const last = store.lastRound();
       const round = !last ? 1 : last.step === "done" ? last.round + 1 : last.round;
       if (command === "run" && last?.step === "done" && last.round >= o.maxRounds) break;
-      if (command === "run" && last?.step === "done" && last.summary) {
+      if (command === "run" && last?.step === "done") {
         // a rerun of a run that has converged does not add rounds (`round` still does)
-        const share = (JSON.parse(last.summary) as Partial<RoundSummary>).convergence_share;
-        if (typeof share === "number" && share >= o.stopShare) {
+        const share = convergedAt(store, last.round, o.stopShare);
+        if (share !== undefined) {
           io.stderr.write(`run: already converged: ${(100 * share).toFixed(1)}% of round ${last.round}'s selection was selected in round ${last.round - 1} (stop share ${o.stopShare})\n`);
+          stopReason = "converged";
           break;
         }
       }
@@ -254,6 +280,7 @@ async function roundsLocked(
             `round 1: stopped after the crawl: ${n} source${n === 1 ? "" : "s"} could not be read to the end and ${n === 1 ? "was" : "were"} not stored. Rerun to retry ${n === 1 ? "it" : "them"} (finished files are skipped), or leave ${n === 1 ? "it" : "them"} out of --sources, or pass --allow-failed-sources to train on what was read\n`,
           );
           logger.log("warn", "round_stopped", { round: 1, failed_sources: failedSources });
+          if (stopReason) stopReason = "sources_failed";
           break;
         }
         if (store.docCount() === 0) throw new UsageError("round 1: no documents were stored from the sources");
@@ -261,7 +288,10 @@ async function roundsLocked(
         noteSources = false;
         warn(`round ${round}: --sources is read by round 1 only; this round re-scores the ${store.docCount()} stored documents (start a new run to crawl other sources)`);
       }
-      if (io.signal?.aborted) break;
+      if (io.signal?.aborted) {
+        if (stopReason) stopReason = "interrupted";
+        break;
+      }
       const s = await runRound(store, round, cfg, {
         logger,
         seeds,
@@ -275,8 +305,25 @@ async function roundsLocked(
       progress.done();
       summaries.push(s);
       if (!o.json) io.stdout.write(summaryLine(s));
-      if (command === "run" && s.convergence_share !== null && s.convergence_share >= o.stopShare) {
-        io.stderr.write(`run: converged: ${(100 * s.convergence_share).toFixed(1)}% of round ${round}'s selection was selected in round ${round - 1} (stop share ${o.stopShare})\n`);
+      if (command === "run" && convergedAt(store, round, o.stopShare) !== undefined) {
+        io.stderr.write(`run: converged: ${(100 * s.convergence_share!).toFixed(1)}% of round ${round}'s selection was selected in round ${round - 1} (stop share ${o.stopShare})\n`);
+        stopReason = "converged";
+        break;
+      }
+      if (command === "run" && s.promoted === 0 && k + 1 < rounds) {
+        // nothing changes before the next round within this invocation (the run lock keeps
+        // `domains` out): it would train on the same seeds and negatives and select the same pages
+        const accepted = store.db.prepare("SELECT count(*) FROM annotations WHERE decision = 'accept'").pluck().get() as number;
+        const dirArg = o.run;
+        const same = "so another round would train on the same data";
+        io.stderr.write(
+          accepted > 0
+            ? `run: round ${round} promoted no pages (no unselected pages under accepted prefixes), ${same}: stopping\n`
+            : s.math_related_hosts > 0
+              ? `run: round ${round} promoted no pages, ${same}. ${s.math_related_hosts} math-related host${s.math_related_hosts === 1 ? "" : "s"} await annotation: review them with \`mathcorpus domains --run ${dirArg}\`, accept URL prefixes there (--accept) or rerun with --auto-accept SHARE, and \`mathcorpus run --run ${dirArg}\` goes on from round ${round + 1}\n`
+              : `run: round ${round} found no math-related host (none has more than --domain-share ${o.domainShare} of its pages selected), so nothing can be promoted and ${same.slice(3)}: stopping\n`,
+        );
+        stopReason = "nothing_promoted";
         break;
       }
     }
@@ -294,7 +341,7 @@ async function roundsLocked(
       manifest = exportRound(store, cleaned.round, runDir, path.join(runDir, "export"), { shardTokens: 100_000_000, shardDocs: 0, seed: o.seed, pageSize: 65536, force: false, countTokens });
       if (!o.json) io.stdout.write(runSummary(store, summaries, cleaned, manifest, path.relative(io.cwd, path.join(runDir, "export"))));
     }
-    if (o.json) io.stdout.write(JSON.stringify({ run: path.relative(io.cwd, runDir) || ".", crawl: crawlSummary, rounds: summaries, clean: cleaned ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources }, null, 2) + "\n");
+    if (o.json) io.stdout.write(JSON.stringify({ run: path.relative(io.cwd, runDir) || ".", crawl: crawlSummary, rounds: summaries, ...(command === "run" ? { stop_reason: io.signal?.aborted ? "interrupted" : stopReason } : {}), clean: cleaned ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources }, null, 2) + "\n");
     logger.log("info", `${command}_done`, { rounds: summaries.length });
     if (io.signal?.aborted) return EXIT.interrupted;
     return failedSources.length > 0 ? EXIT.partial : EXIT.ok;

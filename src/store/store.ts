@@ -82,6 +82,8 @@ export interface RoundRow {
   selected: number | null;
   selected_tokens: number | null;
   summary: string | null;
+  /** ISO time the round finished (null while it runs). */
+  finished_at: string | null;
 }
 
 export class WorkStore {

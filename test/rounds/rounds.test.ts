@@ -212,18 +212,6 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
     }
     expect((await runCli(["selected", "--run", runDir, "--round", "1"])).code).toBe(0);
   });
-
-  it("run on a run that has converged adds no round", async () => {
-    const runDir = path.join(dir, "run");
-    const last = db.prepare("SELECT round, summary FROM rounds ORDER BY round DESC LIMIT 1").get() as { round: number; summary: string };
-    const share = (JSON.parse(last.summary) as Summary).convergence_share!;
-    expect(share).toBeGreaterThan(0.5);
-    const r = await runCli(["run", "--run", runDir, "--max-rounds", "9", "--stop-share", String(share), "--bucket", "20000", "--json"]);
-    expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`run: already converged: ${(100 * share).toFixed(1)}% of round ${last.round}'s selection was selected in round ${last.round - 1}`);
-    expect((JSON.parse(r.stdout) as { rounds: Summary[] }).rounds).toEqual([]);
-    expect(db.prepare("SELECT max(round) FROM rounds").pluck().get()).toBe(last.round);
-  }, 120_000);
 });
 
 describe("sources that cannot be read", () => {
@@ -304,6 +292,53 @@ describe("sources that cannot be read", () => {
     expect(a.failed_sources).toEqual([path.join(src, "b.warc.gz")]);
     expect(a.rounds.map((r) => [r.round, r.documents])).toEqual([[1, afterFirst.documents]]);
   }, 180_000);
+});
+
+describe("run stops when another round would repeat this one", () => {
+  it("no page promoted: stop_reason nothing_promoted and how to go on; after annotation, run goes on from the next round", async () => {
+    const dir = tmpDir("mc-stop-");
+    const run = path.join(dir, "run");
+    // the bundled crawl outside sample mode: no --auto-accept, so planetmath.org waits for a decision
+    const args = ["run", "--run", run, "--sources", path.join(ROOT, "data", "crawl-sample.warc.gz"), "--token-budget", "40000", "--bucket", "20000", "--max-rounds", "3", "--json"];
+    const first = await runCli(args);
+    expect(first.code, first.stderr).toBe(0);
+    const a = JSON.parse(first.stdout) as { rounds: Summary[]; stop_reason: string; export: unknown };
+    expect(a.rounds.map((r) => [r.round, r.promoted])).toEqual([[1, 0]]);
+    expect(a.rounds[0]!.math_related_hosts).toBeGreaterThan(0);
+    expect(a.stop_reason).toBe("nothing_promoted");
+    expect(first.stderr).toContain(`run: round 1 promoted no pages, so another round would train on the same data. ${a.rounds[0]!.math_related_hosts} math-related host`);
+    expect(first.stderr).toContain(`review them with \`mathcorpus domains --run ${run}\``);
+    expect(a.export).not.toBeNull(); // round 1's selection is still cleaned and exported
+
+    const acc = await runCli(["domains", "--run", run, "--accept", "planetmath.org/"]);
+    expect(acc.code).toBe(0);
+    const second = await runCli(args);
+    expect(second.code, second.stderr).toBe(0);
+    const b = JSON.parse(second.stdout) as { rounds: Summary[]; stop_reason: string };
+    // round 2 promotes planetmath.org's unselected pages; round 3 trains on them; 3 is the limit
+    expect(b.rounds.map((r) => r.round)).toEqual([2, 3]);
+    expect(b.rounds[0]!.promoted).toBeGreaterThan(0);
+    expect(b.stop_reason).toBe(b.rounds[1]!.convergence_share! >= 0.98 ? "converged" : "max_rounds");
+
+    // a rerun of a run that has converged adds no round (with the share reached as stop share)
+    const share = b.rounds[1]!.convergence_share!;
+    expect(share).toBeGreaterThan(0.5);
+    const again = await runCli([...args.slice(0, -3), "--max-rounds", "9", "--stop-share", String(share), "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toContain(`run: already converged: ${(100 * share).toFixed(1)}% of round 3's selection was selected in round 2`);
+    expect(JSON.parse(again.stdout)).toMatchObject({ rounds: [], stop_reason: "converged" });
+    // a decision recorded since is new information: the run goes on
+    expect((await runCli(["domains", "--run", run, "--reject", "planetmath.org/"])).code).toBe(0);
+    const after = await runCli([...args.slice(0, -3), "--max-rounds", "4", "--stop-share", String(share), "--json"]);
+    expect(after.code, after.stderr).toBe(0);
+    expect((JSON.parse(after.stdout) as { rounds: Summary[] }).rounds.map((r) => r.round)).toEqual([4]);
+
+    // nothing math-related at all: said so
+    const plain = await runCli(["run", "--run", path.join(dir, "run2"), "--sources", fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.gz"), "--bucket", "20000", "--json"]);
+    expect(plain.code, plain.stderr).toBe(0);
+    expect((JSON.parse(plain.stdout) as { stop_reason: string; rounds: unknown[] })).toMatchObject({ stop_reason: "nothing_promoted", rounds: [{ round: 1 }] });
+    expect(plain.stderr).toMatch(/run: round 1 found no math-related host \(none has more than --domain-share 0\.1 of its pages selected\)/);
+  }, 240_000);
 });
 
 describe("crawl progress", () => {

@@ -315,13 +315,13 @@ async function roundsLocked(
         // `domains` out): it would train on the same seeds and negatives and select the same pages
         const accepted = store.db.prepare("SELECT count(*) FROM annotations WHERE decision = 'accept'").pluck().get() as number;
         const dirArg = o.run;
-        const same = "so another round would train on the same data";
+        const same = "another round would train on the same data";
         io.stderr.write(
           accepted > 0
-            ? `run: round ${round} promoted no pages (no unselected pages under accepted prefixes), ${same}: stopping\n`
+            ? `run: round ${round} promoted no pages (no unselected pages under accepted prefixes), so ${same}: stopping\n`
             : s.math_related_hosts > 0
-              ? `run: round ${round} promoted no pages, ${same}. ${s.math_related_hosts} math-related host${s.math_related_hosts === 1 ? "" : "s"} await annotation: review them with \`mathcorpus domains --run ${dirArg}\`, accept URL prefixes there (--accept) or rerun with --auto-accept SHARE, and \`mathcorpus run --run ${dirArg}\` goes on from round ${round + 1}\n`
-              : `run: round ${round} found no math-related host (none has more than --domain-share ${o.domainShare} of its pages selected), so nothing can be promoted and ${same.slice(3)}: stopping\n`,
+              ? `run: round ${round} promoted no pages, so ${same}. ${s.math_related_hosts} math-related host${s.math_related_hosts === 1 ? "" : "s"} await annotation: review them with \`mathcorpus domains --run ${dirArg}\`, accept URL prefixes there (--accept) or rerun with --auto-accept SHARE, and \`mathcorpus run --run ${dirArg}\` goes on from round ${round + 1}\n`
+              : `run: round ${round} found no math-related host (none has more than --domain-share ${o.domainShare} of its pages selected), so nothing can be promoted and ${same}: stopping\n`,
         );
         stopReason = "nothing_promoted";
         break;

@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import type { Logger } from "../core/log.js";
+import { formatDuration, formatRate } from "../core/progress.js";
 import { Counters } from "../core/stats.js";
 import type { BenchmarkIndex } from "../decont/index.js";
 import { type MinHashConfig, MinHasher } from "../dedup/minhash.js";
@@ -64,7 +65,7 @@ function exactDedup(store: WorkStore, sel: Sel[], mark: (id: number, status: Cle
 }
 
 /** Steps 2–4: MinHash signatures → LSH buckets (in SQLite) → clusters (union-find over bucket mates). */
-async function nearDupClusters(store: WorkStore, round: number, ids: number[], cfg: MinHashConfig): Promise<Map<number, number[]>> {
+async function nearDupClusters(store: WorkStore, round: number, ids: number[], cfg: MinHashConfig, step: Step): Promise<Map<number, number[]>> {
   const hasher = await MinHasher.create(cfg);
   store.clearRound(round, ["minhash_bands"]);
   const ins = store.db.prepare("INSERT OR IGNORE INTO minhash_bands (round, band, key, doc_id) VALUES (?, ?, ?, ?)");
@@ -75,9 +76,15 @@ async function nearDupClusters(store: WorkStore, round: number, ids: number[], c
     })();
     batch.length = 0;
   };
+  let done = 0;
+  const started = Date.now();
   for (const d of texts(store, ids)) {
     batch.push([d.id, hasher.bandKeys(hasher.signature(d.text))]);
-    if (batch.length >= 1000) flush();
+    if (batch.length >= 1000) {
+      flush();
+      done += 1000;
+      await step("minhash", done, ids.length, started);
+    }
   }
   flush();
   const parent = new Map<number, number>();
@@ -119,13 +126,31 @@ async function nearDupClusters(store: WorkStore, round: number, ids: number[], c
  * cluster) and benchmark decontamination. Results are attributes in the `clean` table (status,
  * which page a duplicate duplicates, its cluster, the benchmark match); documents are not touched.
  */
-export async function cleanRound(store: WorkStore, round: number, index: BenchmarkIndex, cfg: MinHashConfig, logger: Logger): Promise<CleanSummary> {
+/** Reports progress within a step and yields to the event loop, so an interrupt is seen; throws once interrupted. */
+type Step = (name: string, done: number, total: number, started: number) => Promise<void>;
+
+export interface CleanOptions {
+  /** "minhash 12000/200000  1500 pages/s  ETA 2m06s", for a progress line. */
+  onProgress?: (text: string) => void;
+  /** Stops between batches of pages (SIGINT): the round is then not marked cleaned. */
+  signal?: AbortSignal;
+}
+
+export async function cleanRound(store: WorkStore, round: number, index: BenchmarkIndex, cfg: MinHashConfig, logger: Logger, opts: CleanOptions = {}): Promise<CleanSummary> {
+  const step: Step = async (name, done, total, started) => {
+    const s = (Date.now() - started) / 1000;
+    opts.onProgress?.(`${name} ${done}/${total}  ${formatRate(done, s)} pages/s  ETA ${done > 0 ? formatDuration((s * (total - done)) / done) : "-"}`);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (opts.signal?.aborted) throw new Error(`clean of round ${round} interrupted`);
+  };
   const seconds: Record<string, number> = {};
   let t = Date.now();
   const lap = (k: string) => {
     seconds[k] = (Date.now() - t) / 1000;
     t = Date.now();
   };
+  // not cleaned until the last mark is written: export refuses a round whose cleaning was cut short
+  store.setCleaned(round, null);
   store.clearRound(round, ["clean"]);
   const sel = selected(store, round);
   const counts = new Counters<CleanReason>();
@@ -135,7 +160,7 @@ export async function cleanRound(store: WorkStore, round: number, index: Benchma
   const exact = store.db.transaction(() => exactDedup(store, sel, (id, status, dupOf) => (counts.add(status), mark(id, status, { dupOf }))))();
   lap("exact");
   const remaining = sel.filter((s) => !exact.has(s.id));
-  const clusters = await nearDupClusters(store, round, remaining.map((s) => s.id), cfg);
+  const clusters = await nearDupClusters(store, round, remaining.map((s) => s.id), cfg, step);
   lap("minhash");
   const score = new Map(sel.map((s) => [s.id, s]));
   const near = new Set<number>();
@@ -156,18 +181,34 @@ export async function cleanRound(store: WorkStore, round: number, index: Benchma
   })();
   lap("clusters");
   const candidates = remaining.filter((s) => !near.has(s.id)).map((s) => s.id);
-  store.db.transaction(() => {
-    for (const d of texts(store, candidates)) {
-      const m = index.scan(d.text);
-      if (m) {
-        counts.add("contaminated");
-        mark(d.id, "contaminated", { benchmark: m.benchmark, item: m.item, field: m.field, span: m.text });
-      } else if (!inCluster.has(d.id)) mark(d.id, "kept");
+  // in transactions of 1,000 pages, between which progress is shown and an interrupt is seen
+  const scanned = (ds: Array<{ id: number; text: string }>) =>
+    store.db.transaction(() => {
+      for (const d of ds) {
+        const m = index.scan(d.text);
+        if (m) {
+          counts.add("contaminated");
+          mark(d.id, "contaminated", { benchmark: m.benchmark, item: m.item, field: m.field, span: m.text });
+        } else if (!inCluster.has(d.id)) mark(d.id, "kept");
+      }
+    })();
+  let batch: Array<{ id: number; text: string }> = [];
+  let done = 0;
+  const decontStarted = Date.now();
+  for (const d of texts(store, candidates)) {
+    batch.push(d);
+    if (batch.length >= 1000) {
+      scanned(batch);
+      done += batch.length;
+      batch = [];
+      await step("decont", done, candidates.length, decontStarted);
     }
-  })();
+  }
+  scanned(batch);
   lap("decont");
   const removed = counts.total();
   const summary: CleanSummary = { round, selected: sel.length, kept: sel.length - removed, removed: counts.toJSON(), clusters: [...clusters.values()].filter((c) => c.length > 1).length, seconds };
+  store.setCleaned(round, JSON.stringify(summary));
   logger.log("info", "cleaned", { ...summary });
   return summary;
 }

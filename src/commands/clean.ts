@@ -5,6 +5,7 @@ import { type Io, writeLine } from "../core/io.js";
 import { fileLogger } from "../core/log.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
 import { packageRoot } from "../core/paths.js";
+import { Progress } from "../core/progress.js";
 import { BenchmarkIndex, DEFAULT_FIELDS, loadBenchmarkDir, readBenchmark } from "../decont/index.js";
 import { DEFAULT_MINHASH } from "../dedup/minhash.js";
 import { openRunLocked } from "../store/lock.js";
@@ -60,7 +61,16 @@ export const command: Command = {
     const logger = fileLogger(path.join(runDir, "logs", "clean.jsonl"));
     try {
       const round = store.finishedRound(o.run, o.round, "to clean");
-      const s = await cleanRound(store, round, index, { bands: o.bands, rows: o.rows, shingle: o.shingle, seed: DEFAULT_MINHASH.seed }, logger);
+      const progress = new Progress(io.stderr);
+      let s: Awaited<ReturnType<typeof cleanRound>>;
+      try {
+        s = await cleanRound(store, round, index, { bands: o.bands, rows: o.rows, shingle: o.shingle, seed: DEFAULT_MINHASH.seed }, logger, {
+          onProgress: (text) => progress.update(() => `clean: ${text}`),
+          ...(io.signal ? { signal: io.signal } : {}),
+        });
+      } finally {
+        progress.done();
+      }
       if (o.json) {
         const rows = store.db
           .prepare("SELECT d.url, c.status AS reason, dd.url AS duplicate_of, c.cluster, c.benchmark, c.item, c.field, c.span FROM clean c JOIN documents d ON d.id = c.doc_id LEFT JOIN documents dd ON dd.id = c.dup_of WHERE c.round = ? AND c.status != 'kept' ORDER BY c.status, d.id")

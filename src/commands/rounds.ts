@@ -333,7 +333,11 @@ async function roundsLocked(
       // clean the final selection: exact and near duplicates, benchmark contamination
       const index = new BenchmarkIndex();
       loadBenchmarkDir(path.join(packageRoot(), "data", "benchmarks"), index);
-      cleaned = await cleanRound(store, lastDone, index, DEFAULT_MINHASH, logger);
+      cleaned = await cleanRound(store, lastDone, index, DEFAULT_MINHASH, logger, {
+        onProgress: (text) => progress.update(() => `clean: ${text}`),
+        ...(io.signal ? { signal: io.signal } : {}),
+      });
+      progress.done();
       if (!o.json) io.stdout.write(`clean: round ${cleaned.round}: ${cleaned.kept} of ${cleaned.selected} selected pages kept; removed: ${Object.entries(cleaned.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}\n`);
     }
     let manifest: Manifest | undefined;

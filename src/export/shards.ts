@@ -72,8 +72,8 @@ export function writeAtomic(file: string, data: string): void {
 
 /** The kept documents of a cleaned round, in the seeded permutation, with token counts. */
 function keptDocs(store: WorkStore, round: number, seed: number, countTokens: TokenCounter): Row[] {
-  const cleaned = store.db.prepare("SELECT count(*) AS n FROM clean WHERE round = ?").get(round) as { n: number };
-  if (cleaned.n === 0) throw new InputError(`round ${round} has not been cleaned: run \`mathcorpus clean\` first`);
+  // a cleaning that was interrupted leaves marks for some pages only: exporting those would lose the rest
+  if (!store.isCleaned(round)) throw new InputError(`round ${round} has not been cleaned (or its cleaning was interrupted): run \`mathcorpus clean\` first`);
   const rows = store.db
     .prepare(
       `SELECT d.id AS doc_id, d.doc_key AS id, d.url, d.domain, d.lang, s.score,

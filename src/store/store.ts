@@ -129,6 +129,17 @@ export class WorkStore {
     this.db.close();
   }
 
+  /** Round `round`'s cleaning finished (meta `cleaned:N`, written with its last marks). */
+  isCleaned(round: number): boolean {
+    return this.db.prepare("SELECT 1 FROM meta WHERE key = ?").get(`cleaned:${round}`) !== undefined;
+  }
+
+  /** Marks round `round`'s cleaning finished (`summary`: its JSON) or, with null, not finished. */
+  setCleaned(round: number, summary: string | null): void {
+    if (summary === null) this.db.prepare("DELETE FROM meta WHERE key = ?").run(`cleaned:${round}`);
+    else this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)").run(`cleaned:${round}`, summary);
+  }
+
   /** The tokenizer the run counts with (meta `tokenizer`; stores from before it was recorded counted cl100k). */
   tokenizer(): TokenizerName {
     return this.recordedTokenizer() ?? "cl100k";

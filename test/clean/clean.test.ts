@@ -6,6 +6,7 @@ import { cleanRound } from "../../src/clean/clean.js";
 import { nullLogger } from "../../src/core/log.js";
 import { BenchmarkIndex, loadBenchmarkDir, readBenchmark } from "../../src/decont/index.js";
 import { DEFAULT_MINHASH, MinHasher, estimateJaccard, jaccard, shingles } from "../../src/dedup/minhash.js";
+import { exportRound } from "../../src/export/export.js";
 import { WorkStore } from "../../src/store/store.js";
 import { ROOT, runCli, tmpDir } from "../helpers.js";
 
@@ -129,6 +130,59 @@ describe("cleanRound on a work store", () => {
     expect(row("orig-2")).toMatchObject({ status: "near_dup", dup_of: ids.get("near-2") });
     expect(row("contaminated")).toMatchObject({ status: "contaminated", benchmark: "gsm8k_test", item: "1" });
     expect(gsm).toContain(row("contaminated").span!.slice(0, 20));
+    expect(store.isCleaned(1)).toBe(true);
+    const opts = { shardTokens: 1e9, shardDocs: 0, seed: 1, pageSize: 65536, force: false, countTokens: (t: string) => t.length };
+    expect(exportRound(store, 1, dir, path.join(dir, "export"), opts).documents).toBe(docs.length - 4);
+
+    // a cleaning cut short (here: the benchmark scan fails) leaves the round not cleaned, and
+    // export refuses it instead of writing the few pages already marked kept
+    const broken = { scan: () => { throw new Error("disk full"); } } as unknown as BenchmarkIndex;
+    await expect(cleanRound(store, 1, broken, DEFAULT_MINHASH, nullLogger)).rejects.toThrow(/disk full/);
+    expect(store.isCleaned(1)).toBe(false);
+    expect((store.db.prepare("SELECT count(*) FROM clean WHERE round = 1 AND status = 'kept'").pluck().get() as number)).toBeGreaterThan(0);
+    expect(() => exportRound(store, 1, dir, path.join(dir, "export2"), opts)).toThrow(/round 1 has not been cleaned \(or its cleaning was interrupted\)/);
+    store.close();
+  });
+
+  it("shows progress between batches of 1,000 pages and stops there when interrupted, leaving the round not cleaned", async () => {
+    const dir = tmpDir("mc-clean-abort-");
+    const store = new WorkStore(path.join(dir, "work.sqlite"));
+    const n = 2500;
+    store.beginFile();
+    let seed = 12345;
+    const rand = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed >>> 8;
+    };
+    for (let i = 0; i < n; i++) {
+      const text = `Page ${i}: ${Array.from({ length: 40 }, () => `w${rand() % 100003}`).join(" ")}.`;
+      store.addDoc({ docKey: `d${i}`, url: `https://x.example/${i}`, urlNorm: `https://x.example/${i}`, host: "x.example", domain: "x.example", path: `/${i}`, warcFile: "w", warcOffset: i, warcLength: 1, offsetKind: "plain", fetchDate: "", lang: "en", langConf: 1, title: "", text, contentHash: "" });
+    }
+    store.commitFile("w", { pages: n, kept: n, urlDups: 0, stats: {} });
+    store.setRound(1, { step: "done" });
+    const ids = store.db.prepare("SELECT id FROM documents ORDER BY id").pluck().all() as number[];
+    store.putScores(1, ids.map((id) => [id, 0.9]));
+    store.db.transaction(() => ids.forEach((id) => store.db.prepare("INSERT INTO selections (round, doc_id) VALUES (1, ?)").run(id)))();
+    const lines: string[] = [];
+    const s = await cleanRound(store, 1, index, DEFAULT_MINHASH, nullLogger, { onProgress: (t) => lines.push(t) });
+    expect(s.kept).toBe(n);
+    expect(store.isCleaned(1)).toBe(true);
+    expect(lines.filter((l) => l.startsWith("minhash ")).map((l) => l.split(" ")[1])).toEqual(["1000/2500", "2000/2500"]);
+    expect(lines.filter((l) => l.startsWith("decont ")).map((l) => l.split(" ")[1])).toEqual(["1000/2500", "2000/2500"]);
+    for (const l of lines) expect(l).toMatch(/^(minhash|decont) \d+\/2500 {2}\d+ pages\/s {2}ETA (\d+s|\d+m\d\ds|-)$/);
+
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const run = cleanRound(store, 1, index, DEFAULT_MINHASH, nullLogger, {
+      signal: ac.signal,
+      onProgress: (t) => {
+        seen.push(t);
+        ac.abort(); // as SIGINT does: seen when the batch yields
+      },
+    });
+    await expect(run).rejects.toThrow(/clean of round 1 interrupted/);
+    expect(seen).toHaveLength(1);
+    expect(store.isCleaned(1)).toBe(false);
     store.close();
   });
 

@@ -49,6 +49,8 @@ export interface RunOptions {
   onStderr?: (chunk: string) => void;
   /** A failure this returns true for (given the stderr tail) counts as success. */
   accept?: (tail: string) => boolean;
+  /** Stops the binary (SIGTERM) and rejects: an interrupt does not wait for hours of training. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -68,8 +70,13 @@ export function runFastText(args: string[], opts: RunOptions = {}): Promise<void
     proc.stdout.on("data", take);
     proc.stderr.on("data", take);
     proc.on("error", (e) => reject(new FastTextError(`cannot run fastText: ${e.message}`)));
+    const stop = () => proc.kill("SIGTERM");
+    if (opts.signal?.aborted) stop();
+    opts.signal?.addEventListener("abort", stop, { once: true });
     proc.on("close", (code, signal) => {
-      if (code === 0 || opts.accept?.(tail)) resolve();
+      opts.signal?.removeEventListener("abort", stop);
+      if (opts.signal?.aborted) reject(new Error(`fastText ${args[0]} interrupted`));
+      else if (code === 0 || opts.accept?.(tail)) resolve();
       else reject(new FastTextError(`fastText ${args[0]} failed (${signal ? `signal ${signal}` : `exit code ${code}`}): ${tail.replace(/\r/g, "\n").trim().split("\n").slice(-3).join(" | ")}`));
     });
   });

@@ -36,6 +36,8 @@ export interface TrainOptions {
   /** Seed of the shuffle of training lines. */
   seed: number;
   onProgress?: (text: string) => void;
+  /** Stops training (the fastText process) and rejects. */
+  signal?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -112,7 +114,7 @@ export async function trainModel(pos: TextDoc[], neg: TextDoc[], modelPath: stri
   try {
     await runFastText(
       ["supervised", "-input", trainFile, "-output", prefix, "-dim", String(a.dim), "-lr", String(a.lr), "-wordNgrams", String(a.wordNgrams), "-minCount", String(a.minCount), "-epoch", String(a.epoch), "-bucket", String(a.bucket), "-loss", a.loss, "-thread", String(threads), "-verbose", "2"],
-      { ...(opts.onProgress ? { onStderr: opts.onProgress } : {}), accept: (tail) => tail.includes(VECTORS_REFUSED) && fs.existsSync(model) },
+      { ...(opts.onProgress ? { onStderr: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}), accept: (tail) => tail.includes(VECTORS_REFUSED) && fs.existsSync(model) },
     );
   } finally {
     fs.rmSync(trainFile, { force: true });

@@ -98,13 +98,22 @@ function convergedAt(store: WorkStore, r: number, stopShare: number): number | u
   return undefined;
 }
 
-function readPreviousConfig(runDir: string): { tokenBudget?: number; autoAccept?: number; seeds?: string } | undefined {
+function readPreviousConfig(runDir: string): Record<string, unknown> | undefined {
   try {
-    return JSON.parse(fs.readFileSync(path.join(runDir, "config.json"), "utf8")) as { tokenBudget?: number; autoAccept?: number; seeds?: string };
+    return JSON.parse(fs.readFileSync(path.join(runDir, "config.json"), "utf8")) as Record<string, unknown>;
   } catch {
     return undefined;
   }
 }
+
+/** The bundled crawl, named relative to the package. */
+const SAMPLE_CRAWL = "data/crawl-sample.warc.gz";
+
+/**
+ * Options that belong to one invocation or one machine, not to the run: they are not taken
+ * over from the run's config.json. (`sources` is, while round 1 has not finished.)
+ */
+const PER_INVOCATION = new Set(["run", "json", "threads", "trainThreads", "scoreProcesses", "processes", "log", "allowFailedSources", "sources", "maxRounds", "stopShare", "command", "sample"]);
 
 /** `round` (one round) and `run` (rounds until convergence or --max-rounds). */
 export async function runRounds(command: "round" | "run", argv: string[], io: Io): Promise<number> {
@@ -125,22 +134,33 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   const o = { ...(cl.options as Opts) };
   o.maxRounds ??= 3;
   o.stopShare ??= 0.98;
+  // a later invocation on the same run keeps the run's settings (selection rule, annotation
+  // rule, seeds, classifier and extraction options) unless it sets them again: `mathcorpus round
+  // --run DIR` continues the run as it was started
+  const previous = readPreviousConfig(path.resolve(io.cwd, o.run));
+  const taken: string[] = [];
+  if (previous) {
+    for (const [k, v] of Object.entries(previous)) {
+      if (k in specs && !PER_INVOCATION.has(k) && !cl.given.has(k) && v !== undefined && v !== null) {
+        if (JSON.stringify((o as Record<string, unknown>)[k]) !== JSON.stringify(v)) taken.push(k);
+        (o as Record<string, unknown>)[k] = v;
+      }
+    }
+  }
   validateRoundOptions(o);
   const args = fastTextArgs(o);
   const extract = toExtractOptions(o);
   // the bundled sample is an unattended demo whose crawl is 13 % math (PROVENANCE.md): its
   // random negatives carry math too, which makes a cut-off calibrated on them swing with the
   // split; it selects by token budget instead (the paper's 40B tokens, scaled to 40,000) and
-  // accepts prefixes by rule
-  // a later invocation on the same run keeps the run's calibration, annotation rule and seeds
-  const previous = readPreviousConfig(path.resolve(io.cwd, o.run));
-  o.tokenBudget ??= previous?.tokenBudget;
-  o.autoAccept ??= previous?.autoAccept;
-  if (!o.seeds && previous?.seeds) o.seeds = previous.seeds;
-  const sample = o.sources.length === 0;
+  // accepts prefixes by rule. Only a run started without --sources is one (config.json
+  // `sample`): later invocations of another run without --sources continue that run.
+  const wasSample = previous ? previous.sample === true || (previous.sample === undefined && JSON.stringify(previous.sources) === JSON.stringify([SAMPLE_CRAWL])) : undefined;
+  const sample = o.sources.length === 0 && wasSample !== false;
+  if (o.sources.length === 0 && !sample && Array.isArray(previous?.sources)) o.sources = previous.sources as string[];
   // the bundled crawl is named relative to the package, so document keys (and with them the
   // held-out split) are the same wherever mathcorpus is installed
-  if (sample) o.sources = ["data/crawl-sample.warc.gz"];
+  if (sample) o.sources = [SAMPLE_CRAWL];
   if (!o.seeds) o.seeds = path.join(packageRoot(), "seeds");
   if (sample) {
     o.tokenBudget ??= 40_000;
@@ -149,7 +169,7 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
     if (!argv.includes("--fpr")) o.fpr = 0.15;
   }
   if (!Number.isInteger(o.maxRounds) || o.maxRounds < 1) throw new UsageError(`--max-rounds expects a whole number ≥ 1, got ${o.maxRounds}`);
-  const config = { command, ...o };
+  const config = { command, sample, ...o };
   if (cl.dryRun) {
     io.stdout.write(JSON.stringify(config, null, 2) + "\n");
     return EXIT.ok;
@@ -157,7 +177,8 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   const runDir = path.resolve(io.cwd, o.run);
   const lock = RunLock.acquire(runDir, command);
   try {
-    return await roundsLocked(command, { o, config, args, extract, runDir, sample }, io);
+    if (taken.length > 0) io.stderr.write(`${command}: kept from ${path.join(o.run, "config.json")}: ${taken.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(" ")}\n`);
+    return await roundsLocked(command, { o, config, args, extract, runDir, sample, sourcesGiven: cl.given.has("sources") }, io);
   } finally {
     lock.release();
   }
@@ -166,7 +187,15 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
 /** The rounds of `runRounds`, with the run's lock held. */
 async function roundsLocked(
   command: "round" | "run",
-  { o, config, args, extract, runDir, sample }: { o: Opts; config: Opts & { command: string; tokenizer?: string }; args: ReturnType<typeof fastTextArgs>; extract: ReturnType<typeof toExtractOptions>; runDir: string; sample: boolean },
+  {
+    o,
+    config,
+    args,
+    extract,
+    runDir,
+    sample,
+    sourcesGiven,
+  }: { o: Opts; config: Opts & { command: string; tokenizer?: string }; args: ReturnType<typeof fastTextArgs>; extract: ReturnType<typeof toExtractOptions>; runDir: string; sample: boolean; sourcesGiven: boolean },
   io: Io,
 ): Promise<number> {
   fs.mkdirSync(path.join(runDir, "logs"), { recursive: true });
@@ -228,7 +257,7 @@ async function roundsLocked(
     /** Why `run` stopped adding rounds (JSON `stop_reason`). */
     let stopReason: "max_rounds" | "converged" | "nothing_promoted" | "sources_failed" | "interrupted" | null = command === "run" ? "max_rounds" : null;
     // --sources given for a run whose crawl is done: said once, as they are not read
-    let noteSources = !sample;
+    let noteSources = sourcesGiven;
     for (let k = 0; k < rounds; k++) {
       const last = store.lastRound();
       const round = !last ? 1 : last.step === "done" ? last.round + 1 : last.round;
@@ -301,6 +330,7 @@ async function roundsLocked(
         },
         // within training (fastText's own report) and scoring
         onProgress: (text) => progress.update(() => `round ${round}: ${text}`),
+        ...(io.signal ? { signal: io.signal } : {}),
       });
       progress.done();
       summaries.push(s);

@@ -72,6 +72,7 @@ export const command: Command = {
           deterministic: o.deterministic,
           seed: o.seed,
           onProgress: trainProgressLines((text) => progress.update(() => text)),
+          ...(io.signal ? { signal: io.signal } : {}),
         });
       } finally {
         progress.done();

@@ -102,6 +102,8 @@ export interface ParsedCommandLine<O extends OptionSpecs> {
   help: boolean;
   dryRun: boolean;
   configFile: string | undefined;
+  /** Options set on the command line or in the config file (the others have their defaults). */
+  given: Set<string>;
 }
 
 /** Parses argv for one command: flags override the config file, which overrides defaults. */
@@ -136,11 +138,13 @@ export function parseCommandLine<O extends OptionSpecs>(
     if (!(key in specs)) throw new UsageError(`config file ${configFile}: unknown option "${kebab(key)}" for ${command}`);
   }
   const options: Record<string, unknown> = {};
+  const given = new Set<string>();
   for (const [name, spec] of Object.entries(specs)) {
     const flagValue = values[kebab(name)];
     if (flagValue !== undefined) options[name] = coerce(name, spec, flagValue, "command line");
     else if (fromFile[name] !== undefined) options[name] = coerce(name, spec, fromFile[name], `config file ${configFile}`);
     else options[name] = spec.default;
+    if (flagValue !== undefined || fromFile[name] !== undefined) given.add(name);
   }
   return {
     options: options as Resolved<O>,
@@ -148,6 +152,7 @@ export function parseCommandLine<O extends OptionSpecs>(
     help: values.help === true,
     dryRun: values["dry-run"] === true,
     configFile,
+    given,
   };
 }
 

@@ -79,6 +79,8 @@ export interface RoundDeps {
   onStep?: (step: string) => void;
   /** Progress within a step ("train 42.0%  ETA 3m", "score 120000/300000 …"), for a progress line. */
   onProgress?: (text: string) => void;
+  /** An interrupt: stops training (the fastText process) and scoring between batches. */
+  signal?: AbortSignal;
 }
 
 const STEPS = ["ingest", "train", "score", "select", "done"] as const;
@@ -98,7 +100,7 @@ function sampleNegatives(store: WorkStore, k: number, seed: number): TextDoc[] {
   return ids.map((id) => st.get(id) as TextDoc);
 }
 
-async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, threads: number, logger: Logger, onProgress?: (text: string) => void): Promise<number> {
+async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, threads: number, logger: Logger, onProgress?: (text: string) => void, signal?: AbortSignal): Promise<number> {
   store.clearRound(round, ["scores"]);
   let n = 0;
   const total = store.docCount();
@@ -118,6 +120,7 @@ async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, thr
     const inflight: Array<Promise<void>> = [];
     try {
       for (const rows of store.iterFeatures(1000)) {
+        if (signal?.aborted) throw new Error(`scoring of round ${round} interrupted`);
         for (const r of rows) if (!r.features) fromText++;
         const p = pool.score(rows.map((r) => r.features), rows.map((r) => r.text)).then((scores) => {
           store.putScores(round, rows.map((r, i) => [r.id, scores[i]!]));
@@ -138,6 +141,7 @@ async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, thr
   const binary = scorer as Scorer;
   const inflight: Array<Promise<void>> = [];
   for (const rows of store.iterDocs<{ id: number; text: string }>("text", 512)) {
+    if (signal?.aborted) throw new Error(`scoring of round ${round} interrupted`);
     const ids = rows.map((r) => r.id);
     const p = binary.scoreLines(rows.map((r) => fastTextLine(r.text))).then((scores) => {
       store.putScores(round, ids.map((id, i) => [id, scores[i]!]));
@@ -291,6 +295,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
       deterministic: cfg.deterministic,
       seed: cfg.seed,
       ...(onProgress ? { onProgress: trainProgressLines(onProgress) } : {}),
+      ...(deps.signal ? { signal: deps.signal } : {}),
     });
     store.setRound(round, { step: "score", model: path.relative(cfg.runDir, r.model) });
     row = store.round(round)!;
@@ -300,7 +305,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
   try {
     if (!after(row.step, "score")) {
       deps.onStep?.("score");
-      await scoreAll(store, round, scorer, cfg.scoreProcesses, deps.logger, deps.onProgress);
+      await scoreAll(store, round, scorer, cfg.scoreProcesses, deps.logger, deps.onProgress, deps.signal);
       store.setRound(round, { step: "select" });
     }
     lap("score");

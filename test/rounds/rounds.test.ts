@@ -341,6 +341,36 @@ describe("run stops when another round would repeat this one", () => {
   }, 240_000);
 });
 
+describe("a later invocation continues the run as it was started", () => {
+  it("keeps its settings unless set again, and without --sources it is not taken for the bundled sample", async () => {
+    const dir = tmpDir("mc-keep-");
+    const src = path.join(dir, "warcs");
+    fs.mkdirSync(src);
+    fs.copyFileSync(fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz"), path.join(src, "a.warc.gz"));
+    fs.copyFileSync(fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.gz"), path.join(src, "b.warc.gz"));
+    const run = path.join(dir, "run");
+    const first = await runCli(["round", "--run", run, "--sources", src, "--bucket", "20000", "--fpr", "0.05", "--domain-share", "0.2", "--json"]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(run, "config.json"), "utf8"))).toMatchObject({ sample: false, bucket: 20000, fpr: 0.05, domainShare: 0.2 });
+    // round 2 with no flags at all: the calibrated cut-off at 5 %, not the sample's token budget,
+    // no auto-accept, the same classifier settings, and no word about --sources
+    const second = await runCli(["round", "--run", run, "--json"]);
+    expect(second.code, second.stderr).toBe(0);
+    const s = (JSON.parse(second.stdout) as { rounds: Array<Summary & { cutoff_rule: string; accepted_prefixes: number }> }).rounds[0]!;
+    expect(s.round).toBe(2);
+    expect(s.cutoff_rule).toBe("calibrated: at most 5% of held-out negatives");
+    expect(s.accepted_prefixes).toBe(0);
+    expect(second.stderr).toMatch(/round: kept from .*config\.json: [^\n]*--fpr[^\n]*--domain-share[^\n]*|round: kept from .*config\.json: [^\n]*--domain-share[^\n]*--fpr/);
+    expect(second.stderr).not.toMatch(/--sources is read by round 1 only/);
+    expect((JSON.parse(fs.readFileSync(path.join(run, "models", "round-2", "model.json"), "utf8")) as { args: { bucket: number } }).args.bucket).toBe(20000);
+    expect(JSON.parse(fs.readFileSync(path.join(run, "config.json"), "utf8"))).toMatchObject({ sample: false, sources: [src], bucket: 20000, fpr: 0.05, domainShare: 0.2 });
+    // a flag given again wins
+    const third = await runCli(["round", "--run", run, "--fpr", "0.1", "--json"]);
+    expect(third.code, third.stderr).toBe(0);
+    expect((JSON.parse(third.stdout) as { rounds: Array<{ cutoff_rule: string }> }).rounds[0]!.cutoff_rule).toBe("calibrated: at most 10% of held-out negatives");
+  }, 120_000);
+});
+
 describe("crawl progress", () => {
   it("round 1 shows seed extraction, then files, pages, kept, rates and an ETA on a TTY, clears the line before other output, and stays silent elsewhere", async () => {
     const dir = tmpDir("mc-progress-");
@@ -501,6 +531,47 @@ function snapshot(file: string): { docs: unknown[]; scores: unknown[]; features:
 }
 
 describe("crash safety", () => {
+  it("SIGTERM during training stops the fastText process at once (exit 130), and a rerun trains again", async () => {
+    const dir = tmpDir("mc-term-");
+    const run = path.join(dir, "run");
+    const args = ["round", "--run", run, "--sources", fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz")];
+    // 100 epochs: training would take half a minute
+    const p = spawn(process.execPath, [CLI, ...args, "--epoch", "100"], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    const exited = new Promise<number | null>((resolve) => p.on("exit", (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      p.stderr!.on("data", (c: Buffer) => {
+        stderr += c.toString();
+        if (stderr.includes("round 1: train")) resolve();
+      });
+      void exited.then(() => reject(new Error(`ended before training: ${stderr}`)));
+    });
+    // the binary is running on this run's training file
+    const trainers = () => {
+      const out: string[] = [];
+      for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+        try {
+          const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+          if (cmd.includes("supervised") && cmd.includes(run)) out.push(pid);
+        } catch {
+          // gone meanwhile
+        }
+      }
+      return out;
+    };
+    await new Promise((r) => setTimeout(r, 300));
+    expect(trainers().length).toBeGreaterThan(0);
+    const t0 = Date.now();
+    p.kill("SIGTERM");
+    expect(await exited).toBe(130);
+    expect(Date.now() - t0).toBeLessThan(5000);
+    expect(stderr).toMatch(/mathcorpus: interrupted/);
+    expect(trainers()).toEqual([]);
+    const again = await runCli([...args, "--epoch", "3", "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect((JSON.parse(again.stdout) as { rounds: Summary[] }).rounds.map((r) => r.round)).toEqual([1]);
+  }, 180_000);
+
   it("SIGKILL at random points of a multi-file round, then rerun: exactly the documents and scores of an uninterrupted run", async () => {
     const dir = tmpDir("mc-kill-");
     const src = path.join(dir, "warcs");

@@ -31,9 +31,11 @@ export class Progress {
     this.stream.write(`\r\x1b[2K${render()}`);
   }
 
+  /** Clears the line; the next update (a new phase) is shown at once. */
   done(): void {
     if (this.shown) this.stream.write("\r\x1b[2K");
     this.shown = false;
+    this.last = 0;
   }
 }
 

@@ -16,7 +16,7 @@ import { LangId } from "../../src/extract/lang.js";
 import { Extractor } from "../../src/extract/pool.js";
 import { DEFAULT_LIMITS } from "../../src/extract/tree.js";
 import { crawlProgress } from "../../src/commands/rounds.js";
-import { formatDuration } from "../../src/core/progress.js";
+import { Progress, formatDuration } from "../../src/core/progress.js";
 import { main } from "../../src/main.js";
 import { ingest } from "../../src/rounds/ingest.js";
 import { RunLock } from "../../src/store/lock.js";
@@ -343,11 +343,7 @@ describe("run stops when another round would repeat this one", () => {
 
 describe("a later invocation continues the run as it was started", () => {
   it("keeps its settings unless set again, and without --sources it is not taken for the bundled sample", async () => {
-    const dir = tmpDir("mc-keep-");
-    const src = path.join(dir, "warcs");
-    fs.mkdirSync(src);
-    fs.copyFileSync(fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz"), path.join(src, "a.warc.gz"));
-    fs.copyFileSync(fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.gz"), path.join(src, "b.warc.gz"));
+    const { dir, src } = twoWarcs("mc-keep-");
     const run = path.join(dir, "run");
     const first = await runCli(["round", "--run", run, "--sources", src, "--bucket", "20000", "--fpr", "0.05", "--domain-share", "0.2", "--json"]);
     expect(first.code, first.stderr).toBe(0);
@@ -373,11 +369,7 @@ describe("a later invocation continues the run as it was started", () => {
 
 describe("crawl progress", () => {
   it("round 1 shows seed extraction, then files, pages, kept, rates and an ETA on a TTY, clears the line before other output, and stays silent elsewhere", async () => {
-    const dir = tmpDir("mc-progress-");
-    const src = path.join(dir, "warcs");
-    fs.mkdirSync(src);
-    fs.copyFileSync(fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz"), path.join(src, "a.warc.gz"));
-    fs.copyFileSync(fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.gz"), path.join(src, "b.warc.gz"));
+    const { dir, src } = twoWarcs("mc-progress-");
     const out = new PassThrough();
     const err = Object.assign(new PassThrough(), { isTTY: true });
     const chunks: Buffer[] = [];
@@ -404,6 +396,28 @@ describe("crawl progress", () => {
     expect(plain.code).toBe(0);
     expect(plain.stderr).not.toMatch(/\x1b|files \d+\/2/);
   }, 120_000);
+
+  it("the progress line is throttled to one update per 250 ms, and a cleared line shows the next phase at once", () => {
+    const err = Object.assign(new PassThrough(), { isTTY: true });
+    const chunks: string[] = [];
+    err.on("data", (c: Buffer) => chunks.push(c.toString()));
+    const p = new Progress(err);
+    p.update(() => "seeds 1");
+    p.update(() => "seeds 2"); // within 250 ms: not shown
+    p.done();
+    p.update(() => "crawl 1"); // a new phase: shown at once
+    p.update(() => "crawl 2");
+    p.done();
+    expect(chunks.join("")).toBe("\r\x1b[2Kseeds 1\r\x1b[2K\r\x1b[2Kcrawl 1\r\x1b[2K");
+    // not a terminal: nothing at all
+    const plain = new PassThrough();
+    const out: string[] = [];
+    plain.on("data", (c: Buffer) => out.push(c.toString()));
+    const q = new Progress(plain);
+    q.update(() => "x");
+    q.done();
+    expect(out).toEqual([]);
+  });
 
   it("the ETA goes by bytes when every file is local, else by files once one is done", () => {
     const dir = tmpDir("mc-eta-");
@@ -502,6 +516,16 @@ describe("URL normalisation and prefixes", () => {
     expect(urlPrefixes("h.org", "/page").map((p) => p.prefix)).toEqual(["h.org/"]);
   });
 });
+
+/** A temporary folder `src` holding two small real WARC files (a.warc.gz, b.warc.gz), in `dir`. */
+function twoWarcs(prefix: string): { dir: string; src: string } {
+  const dir = tmpDir(prefix);
+  const src = path.join(dir, "warcs");
+  fs.mkdirSync(src);
+  fs.copyFileSync(fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz"), path.join(src, "a.warc.gz"));
+  fs.copyFileSync(fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.gz"), path.join(src, "b.warc.gz"));
+  return { dir, src };
+}
 
 function runProc(args: string[], killAfterMs?: number): Promise<number | null> {
   return new Promise((resolve) => {

@@ -4,7 +4,7 @@ import os from "node:os";
 import { fastTextLine } from "./features.js";
 import { FastTextError, PredictProcess, parseLabels } from "./fasttext.js";
 import { Piscina } from "piscina";
-import { workerModule } from "../core/paths.js";
+import { esmTaskOptions } from "../core/paths.js";
 import { LinearModel } from "./linear.js";
 import scoreBatch, { type ScoreTask } from "./score-worker.js";
 
@@ -39,7 +39,7 @@ export class LinearScorePool {
   ) {
     this.pool =
       threads > 0
-        ? new Piscina({ filename: workerModule(new URL("./score-worker.js", import.meta.url), "src/classify/score-worker.js"), minThreads: threads, maxThreads: threads, idleTimeout: 30_000 })
+        ? new Piscina({ ...esmTaskOptions(new URL("./score-worker.js", import.meta.url), "src/classify/score-worker.js"), minThreads: threads, maxThreads: threads, idleTimeout: 30_000 })
         : null;
   }
 

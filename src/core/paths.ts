@@ -29,3 +29,14 @@ export function workerModule(besideCaller: URL, distPath: string): string {
   if (fs.existsSync(fileURLToPath(besideCaller))) return besideCaller.href;
   return pathToFileURL(path.join(packageRoot(), "dist", distPath)).href;
 }
+
+/**
+ * Piscina options for a task held by an ES module (`workerModule` arguments): the CommonJS entry
+ * core/esm-task.cjs, which imports it (see there why piscina is not given the ES module).
+ */
+export function esmTaskOptions(besideCaller: URL, distPath: string): { filename: string; workerData: { esmTask: string } } {
+  return {
+    filename: workerModule(new URL("../core/esm-task.cjs", import.meta.url), "src/core/esm-task.cjs"),
+    workerData: { esmTask: workerModule(besideCaller, distPath) },
+  };
+}

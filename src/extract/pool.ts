@@ -1,6 +1,6 @@
 import os from "node:os";
 import { Piscina } from "piscina";
-import { workerModule } from "../core/paths.js";
+import { esmTaskOptions } from "../core/paths.js";
 import { type ExtractInput, type ExtractOptions, type ExtractOutcome, extractPage } from "./extract.js";
 
 /**
@@ -29,7 +29,7 @@ export class Extractor {
     this.pool =
       threads > 0
         ? new Piscina({
-            filename: workerModule(new URL("./worker.js", import.meta.url), "src/extract/worker.js"),
+            ...esmTaskOptions(new URL("./worker.js", import.meta.url), "src/extract/worker.js"),
             minThreads: threads,
             maxThreads: threads,
             // bounded: callers keep a window of pages in flight

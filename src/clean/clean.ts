@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import type { Logger } from "../core/log.js";
-import { formatDuration, formatRate } from "../core/progress.js";
+import { countLine } from "../core/progress.js";
 import { Counters } from "../core/stats.js";
 import type { BenchmarkIndex } from "../decont/index.js";
 import { type MinHashConfig, MinHasher } from "../dedup/minhash.js";
@@ -139,7 +139,7 @@ export interface CleanOptions {
 export async function cleanRound(store: WorkStore, round: number, index: BenchmarkIndex, cfg: MinHashConfig, logger: Logger, opts: CleanOptions = {}): Promise<CleanSummary> {
   const step: Step = async (name, done, total, started) => {
     const s = (Date.now() - started) / 1000;
-    opts.onProgress?.(`${name} ${done}/${total}  ${formatRate(done, s)} pages/s  ETA ${done > 0 ? formatDuration((s * (total - done)) / done) : "-"}`);
+    opts.onProgress?.(countLine(name, done, total, s));
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (opts.signal?.aborted) throw new Error(`clean of round ${round} interrupted`);
   };

@@ -15,11 +15,11 @@ import { EXIT, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, type ParsedCommandLine, parseCommandLine, renderHelp } from "../core/options.js";
 import { packageRoot } from "../core/paths.js";
-import { Progress, formatBytes, formatDuration, formatRate } from "../core/progress.js";
+import { Progress, formatRate } from "../core/progress.js";
 import { LangId } from "../extract/lang.js";
 import { Extractor } from "../extract/pool.js";
-import { type CrawlTick, ingest } from "../rounds/ingest.js";
-import { type RoundConfig, type RoundSummary, runRound } from "../rounds/round.js";
+import { crawlProgress, ingest } from "../rounds/ingest.js";
+import { type RoundConfig, type RoundSummary, convergedAt, runRound } from "../rounds/round.js";
 import { loadSeeds } from "../rounds/seeds.js";
 import { RunLock } from "../store/lock.js";
 import { WorkStore } from "../store/store.js";
@@ -73,29 +73,6 @@ function runSummary(store: WorkStore, rounds: RoundSummary[], cleaned: CleanSumm
   t += row("removed by clean", Object.entries(cleaned.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none");
   t += row("exported", `${m.documents} documents, ${m.tokens} tokens in ${m.shards.length} shard(s) → ${out}`);
   return t;
-}
-
-/**
- * The convergence share of finished round `r` if it ends a run, else undefined. It ends it when
- * at least `stopShare` of its selection was selected in round r−1 and that says something: r
- * trained on more seeds than r−1 (r−1 promoted pages) or r promoted none (no later round can
- * differ). A round trained on the seeds of the round before selects the same pages whatever
- * comes next, so when it promoted pages itself (decisions recorded after r−1 apply at its end),
- * or decisions were recorded after it finished, the run goes on.
- */
-function convergedAt(store: WorkStore, r: number, stopShare: number): number | undefined {
-  const summary = (n: number): Partial<RoundSummary> | undefined => {
-    const row = store.round(n);
-    return row?.step === "done" && row.summary ? (JSON.parse(row.summary) as Partial<RoundSummary>) : undefined;
-  };
-  const cur = summary(r);
-  const share = cur?.convergence_share;
-  if (typeof share !== "number" || share < stopShare) return undefined;
-  const finished = store.round(r)?.finished_at;
-  const decidedSince = finished ? (store.db.prepare("SELECT count(*) FROM annotations WHERE at > ?").pluck().get(finished) as number) : 0;
-  if (decidedSince > 0) return undefined;
-  if ((cur!.promoted ?? 0) === 0 || (summary(r - 1)?.promoted ?? 0) > 0) return share;
-  return undefined;
 }
 
 function readPreviousConfig(runDir: string): Record<string, unknown> | undefined {
@@ -385,26 +362,4 @@ async function roundsLocked(
     store.close();
     await session.close();
   }
-}
-
-/**
- * The crawl's progress line: files, pages, pages kept, rates and an ETA — by bytes when every
- * file to read is local (its size is known), else by files once one is done.
- */
-export function crawlProgress(names: string[], cwd: string): (t: CrawlTick, seconds: number) => string {
-  const sizes = names.map((n) => {
-    if (/^https?:\/\//i.test(n)) return undefined;
-    try {
-      return fs.statSync(path.resolve(cwd, n)).size;
-    } catch {
-      return undefined;
-    }
-  });
-  const totalBytes = sizes.every((b) => b !== undefined) ? sizes.reduce((a, b) => a! + b!, 0)! : undefined;
-  return (t, seconds) => {
-    let eta = "-";
-    if (totalBytes !== undefined && t.bytes > 0) eta = formatDuration((seconds * (totalBytes - t.bytes)) / t.bytes);
-    else if (totalBytes === undefined && t.files > 0) eta = formatDuration((seconds * (names.length - t.files)) / t.files);
-    return `round 1: files ${t.files}/${names.length}  pages ${t.pages}  kept ${t.kept}  ${formatRate(t.pages, seconds)} pages/s  ${formatBytes(t.bytes / Math.max(seconds, 0.001))}/s  ETA ${eta}`;
-  };
 }

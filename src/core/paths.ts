@@ -36,7 +36,7 @@ export function workerModule(besideCaller: URL, distPath: string): string {
  */
 export function esmTaskOptions(besideCaller: URL, distPath: string): { filename: string; workerData: { esmTask: string } } {
   return {
-    filename: workerModule(new URL("../core/esm-task.cjs", import.meta.url), "src/core/esm-task.cjs"),
+    filename: workerModule(new URL("./esm-task.cjs", import.meta.url), "src/core/esm-task.cjs"),
     workerData: { esmTask: workerModule(besideCaller, distPath) },
   };
 }

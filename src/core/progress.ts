@@ -62,3 +62,8 @@ export function formatDuration(seconds: number): string {
   if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, "0")}s`;
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, "0")}m`;
 }
+
+/** "score 12000/200000  1500 pages/s  ETA 2m06s": a step's count, rate and ETA after `seconds`. */
+export function countLine(label: string, done: number, total: number, seconds: number): string {
+  return `${label} ${done}/${total}  ${formatRate(done, seconds)} pages/s  ETA ${done > 0 ? formatDuration((seconds * (total - done)) / done) : "-"}`;
+}

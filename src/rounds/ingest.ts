@@ -1,5 +1,8 @@
 import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
 import type { Logger } from "../core/log.js";
+import { formatBytes, formatDuration, formatRate } from "../core/progress.js";
 import { normalizeUrl } from "../dedup/url.js";
 import type { LangId } from "../extract/lang.js";
 import { ExtractStats, extractDocs } from "../extract/pipeline.js";
@@ -145,4 +148,26 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
     o.onProgress?.(total);
   }
   return total;
+}
+
+/**
+ * The crawl's progress line: files, pages, pages kept, rates and an ETA — by bytes when every
+ * file to read is local (its size is known), else by files once one is done.
+ */
+export function crawlProgress(names: string[], cwd: string): (t: CrawlTick, seconds: number) => string {
+  const sizes = names.map((n) => {
+    if (/^https?:\/\//i.test(n)) return undefined;
+    try {
+      return fs.statSync(path.resolve(cwd, n)).size;
+    } catch {
+      return undefined;
+    }
+  });
+  const totalBytes = sizes.every((b) => b !== undefined) ? sizes.reduce((a, b) => a! + b!, 0)! : undefined;
+  return (t, seconds) => {
+    let eta = "-";
+    if (totalBytes !== undefined && t.bytes > 0) eta = formatDuration((seconds * (totalBytes - t.bytes)) / t.bytes);
+    else if (totalBytes === undefined && t.files > 0) eta = formatDuration((seconds * (names.length - t.files)) / t.files);
+    return `round 1: files ${t.files}/${names.length}  pages ${t.pages}  kept ${t.kept}  ${formatRate(t.pages, seconds)} pages/s  ${formatBytes(t.bytes / Math.max(seconds, 0.001))}/s  ETA ${eta}`;
+  };
 }

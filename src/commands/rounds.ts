@@ -103,7 +103,7 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
         "[--run DIR] [options]",
         command === "run" ? "Run crawl-filter rounds until convergence or --max-rounds, on the bundled sample by default." : "Run the next crawl-filter round of a run (round 1 crawls the sources).",
         specs,
-        "Round 1 streams the sources, extracts, drops URL duplicates and stores documents; every round trains on the\nseeds plus promoted pages against a seeded sample of stored pages, scores all stored documents, selects,\nfinds math-related hosts and their URL prefixes, applies annotations (--auto-accept, or `mathcorpus domains`)\nand promotes unselected pages under accepted prefixes to seeds. Later rounds never re-read WARCs.",
+        "Round 1 streams the sources, extracts, drops URL duplicates and stores documents; every round trains on the\nseeds plus promoted pages against a seeded sample of stored pages, scores all stored documents, selects,\nfinds math-related hosts and their URL prefixes, applies annotations (--auto-accept, or `mathcorpus domains`)\nand promotes unselected pages under accepted prefixes to seeds. Later rounds never re-read WARCs.\nA later invocation keeps the run's settings (its config.json) unless they are given again. One process at a\ntime works on a run (another exits with code 2); Ctrl-C or SIGTERM stops at once, and a rerun resumes.",
       ),
     );
     return EXIT.ok;

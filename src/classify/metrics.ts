@@ -61,6 +61,38 @@ export function cutoffForFpr(negScores: number[], rate: number): number {
   return Math.min(1, boundary + 1e-9);
 }
 
+/**
+ * The cut-off that lets through at most `rate` of the non-math pages of a crawl whose pages
+ * (`pool`, unlabeled) hold math too, given held-out positives' scores (`pos`). Sampled pages
+ * serve as negatives, and where the crawl is a few per cent math, 1 % of them is math: the plain
+ * `cutoffForFpr` then rises into the math pages' scores (recall 0.05 on the bundled crawl, 13 %
+ * math; 0.12 in a round of a 2 %-math crawl). The pool's math share π is estimated from the
+ * pages above the median positive score (π = pool share above it / ½: non-math pages that
+ * high are taken as none), and a threshold's non-math rate as (pool share above − π · positive
+ * share above) / (1 − π). Undefined when there are too few scores to estimate (then the plain one).
+ */
+export function cutoffForFprInPool(pool: ArrayLike<number>, pos: number[], rate: number): { cutoff: number; mathShare: number } | undefined {
+  if (pos.length < 20 || pool.length < 50) return undefined;
+  const u = Float64Array.from(pool).sort().reverse();
+  const p = [...pos].sort(desc);
+  const median = p[Math.floor(p.length / 2)]!;
+  let above = 0;
+  while (above < u.length && u[above]! >= median) above++;
+  const posAbove = p.filter((x) => x >= median).length / p.length;
+  const pi = Math.min(0.99, above / u.length / posAbove);
+  let cutoff = Math.min(1, u[0]! + 1e-9);
+  let j = 0;
+  for (let i = 0; i < u.length; ) {
+    const t = u[i]!;
+    while (i < u.length && u[i] === t) i++; // ties: all pages at t are in
+    while (j < p.length && p[j]! >= t) j++;
+    const nonMath = (i / u.length - pi * (j / p.length)) / (1 - pi);
+    if (nonMath > rate) break;
+    cutoff = t;
+  }
+  return { cutoff, mathShare: pi };
+}
+
 /** ROC-AUC by the rank-sum statistic (ties count half). */
 export function rocAuc(pos: number[], neg: number[]): number {
   if (pos.length === 0 || neg.length === 0) return NaN;

@@ -311,10 +311,10 @@ async function roundsLocked(
       });
       progress.done();
       if (s.cutoff_rule.startsWith("calibrated") && s.held_out_recall < 0.5) {
-        // the cut-off lets o.fpr of the sampled pages through: when many of them are math, it
-        // climbs into the math pages' scores and recall collapses (13 % math: recall 0.05)
+        // negatives sampled from a crawl that is largely math teach the model that math is not,
+        // and no calibration recovers that (the bundled crawl, 13 % math: recall 0.05)
         warn(
-          `round ${round}: held-out recall is only ${s.held_out_recall.toFixed(3)} at the cut-off calibrated to ${o.fpr * 100}% of sampled pages: they are probably not mostly non-math (a crawl of math sites?). Select with --token-budget TOKENS or --threshold SCORE instead`,
+          `round ${round}: held-out recall is only ${s.held_out_recall.toFixed(3)} at the calibrated cut-off (${s.cutoff_rule}): the crawl's pages, from which the negatives are sampled, are probably far from mostly non-math (a crawl of math sites?). Select with --token-budget TOKENS or --threshold SCORE instead`,
         );
       }
       summaries.push(s);

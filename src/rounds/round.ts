@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fastTextLine } from "../classify/features.js";
-import { type EvalMetrics, cutoffForFpr, evaluate, pointAt, prCurveSvg } from "../classify/metrics.js";
+import { type EvalMetrics, cutoffForFpr, cutoffForFprInPool, evaluate, pointAt, prCurveSvg } from "../classify/metrics.js";
 import { metricsJson } from "../classify/report.js";
 import { LinearScorePool, LinearScorer, Scorer, type TextScorer, openScorer } from "../classify/scorer.js";
 import { type TextDoc, docSetHash } from "../classify/seeds.js";
@@ -158,13 +158,13 @@ async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, thr
 }
 
 /** Ranked selection: by threshold, or top pages until the token budget is filled. */
-function select(store: WorkStore, round: number, cfg: RoundConfig, calibrated: number): { cutoff: number; rule: string; selected: number; tokens: number } {
+function select(store: WorkStore, round: number, cfg: RoundConfig, calibrated: number, calibratedRule: string): { cutoff: number; rule: string; selected: number; tokens: number } {
   store.clearRound(round, ["selections"]);
   const ranked = store.db.prepare("SELECT s.doc_id AS id, s.score, d.tokens, d.text FROM scores s JOIN documents d ON d.id = s.doc_id WHERE s.round = ? ORDER BY s.score DESC, s.doc_id").iterate(round) as Iterable<{ id: number; score: number; tokens: number | null; text: string }>;
   const ins = store.db.prepare("INSERT INTO selections (round, doc_id) VALUES (?, ?)");
   const setTokens = store.db.prepare("UPDATE documents SET tokens = ? WHERE id = ?");
   const cutoff = cfg.threshold ?? calibrated;
-  const rule = cfg.threshold !== undefined ? `threshold ${cfg.threshold}` : cfg.tokenBudget > 0 ? `token budget ${cfg.tokenBudget}` : `calibrated: at most ${cfg.fpr * 100}% of held-out negatives`;
+  const rule = cfg.threshold !== undefined ? `threshold ${cfg.threshold}` : cfg.tokenBudget > 0 ? `token budget ${cfg.tokenBudget}` : calibratedRule;
   const chosen: number[] = [];
   const counted: Array<[number, number]> = []; // tokens counted now, cached on the document
   let tokens = 0;
@@ -316,9 +316,22 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
     const seedScores = await scorer.score(seedHeld.map((d) => d.text));
     const posScores = [...seedScores, ...posHeld.map((d) => storeScore(d.id)).filter((x): x is number => x !== undefined)];
     const negScores = [...negHeldKeys].map(storeScore).filter((x): x is number => x !== undefined);
-    const calibrated = cutoffForFpr(negScores, cfg.fpr);
+    // the cut-off is calibrated on every stored page of the crawl but the training negatives and
+    // the promoted pages, allowing for the math among them (classify/metrics cutoffForFprInPool)
+    const excluded = new Set(store.db.prepare("SELECT doc_id FROM promoted").pluck().all() as number[]);
+    const idOf = store.db.prepare("SELECT id FROM documents WHERE doc_key = ?").pluck();
+    for (const d of negTrain) excluded.add(idOf.get(d.id) as number);
+    const pool: number[] = [];
+    for (const [id, score] of store.db.prepare("SELECT doc_id, score FROM scores WHERE round = ?").raw().iterate(round) as Iterable<[number, number]>) {
+      if (!excluded.has(id)) pool.push(score);
+    }
+    const inPool = cutoffForFprInPool(pool, posScores, cfg.fpr);
+    const calibrated = inPool?.cutoff ?? cutoffForFpr(negScores, cfg.fpr);
+    const calibratedRule = inPool
+      ? `calibrated: at most ${cfg.fpr * 100}% of non-math pages (the crawl's math share estimated at ${(100 * inPool.mathShare).toFixed(1)}%)`
+      : `calibrated: at most ${cfg.fpr * 100}% of held-out negatives`;
     deps.onStep?.("select");
-    const sel = select(store, round, cfg, calibrated);
+    const sel = select(store, round, cfg, calibrated, calibratedRule);
     const metrics: EvalMetrics = evaluate(posScores, negScores, sel.cutoff);
     const hosts = discoverDomains(store, round, cfg);
     const accepted = cfg.autoAccept !== undefined ? autoAccept(store, round, cfg.autoAccept) : 0;

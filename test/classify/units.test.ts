@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { fastTextLine, tokens } from "../../src/classify/features.js";
-import { cutoffForFpr, evaluate, prCurve, rocAuc } from "../../src/classify/metrics.js";
+import { cutoffForFpr, cutoffForFprInPool, evaluate, prCurve, rocAuc } from "../../src/classify/metrics.js";
 import { mathProbability } from "../../src/classify/scorer.js";
 import { Reservoir, isHeldOut, shuffle } from "../../src/classify/split.js";
 import { parseTrainProgress, trainProgressLines } from "../../src/classify/train.js";
@@ -115,6 +115,34 @@ describe("metrics", () => {
     expect(mathProbability("__label__math 1.00003 __label__other 2.3e-05")).toBeCloseTo(1 - 2.3e-5, 9);
     expect(mathProbability("__label__other 0.9 __label__math 0.1")).toBeCloseTo(0.1, 9);
     expect(mathProbability("__label__en 0.9")).toBeUndefined();
+  });
+});
+
+describe("calibration on a crawl that holds math", () => {
+  it("cutoffForFprInPool lets through the asked share of the non-math pages, where the plain cut-off rises into the math", () => {
+    let seed = 3;
+    const rand = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) / 2 ** 24;
+    };
+    // a crawl of 10,000 pages, 2 % math: non-math scores in [0, 0.5), math like the positives in [0.6, 1)
+    const nonMath = Array.from({ length: 9800 }, () => 0.5 * rand());
+    const math = Array.from({ length: 200 }, () => 0.6 + 0.4 * rand());
+    const pos = Array.from({ length: 500 }, () => 0.6 + 0.4 * rand());
+    const pool = [...nonMath, ...math];
+    const plain = cutoffForFpr(pool, 0.01);
+    expect(plain).toBeGreaterThan(0.6); // 1 % of the pool is 100 pages: half of the math
+    const r = cutoffForFprInPool(pool, pos, 0.01)!;
+    expect(r.mathShare).toBeGreaterThan(0.015);
+    expect(r.mathShare).toBeLessThan(0.025);
+    // the non-math pages let through: about 1 % of them (π is an estimate: within half of it)
+    const through = nonMath.filter((x) => x >= r.cutoff).length / nonMath.length;
+    expect(through).toBeGreaterThan(0.005);
+    expect(through).toBeLessThanOrEqual(0.015);
+    expect(math.every((x) => x >= r.cutoff)).toBe(true);
+    // too few scores to estimate anything: the caller falls back to the plain cut-off
+    expect(cutoffForFprInPool(pool.slice(0, 40), pos, 0.01)).toBeUndefined();
+    expect(cutoffForFprInPool(pool, pos.slice(0, 10), 0.01)).toBeUndefined();
   });
 });
 

@@ -117,11 +117,14 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   // --run DIR` continues the run as it was started
   const previous = readPreviousConfig(path.resolve(io.cwd, o.run));
   const taken: string[] = [];
+  /** Options set by this invocation or taken from the run: the sample's defaults leave them alone. */
+  const set = new Set(cl.given);
   if (previous) {
     for (const [k, v] of Object.entries(previous)) {
       if (k in specs && !PER_INVOCATION.has(k) && !cl.given.has(k) && v !== undefined && v !== null) {
         if (JSON.stringify((o as Record<string, unknown>)[k]) !== JSON.stringify(v)) taken.push(k);
         (o as Record<string, unknown>)[k] = v;
+        set.add(k);
       }
     }
   }
@@ -144,7 +147,7 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
     o.tokenBudget ??= 40_000;
     o.autoAccept ??= 0.5;
     // the recall reference: its random pages are 13 % math, so 1 % FPR would measure nothing
-    if (!argv.includes("--fpr")) o.fpr = 0.15;
+    if (!set.has("fpr")) o.fpr = 0.15;
   }
   if (!Number.isInteger(o.maxRounds) || o.maxRounds < 1) throw new UsageError(`--max-rounds expects a whole number ≥ 1, got ${o.maxRounds}`);
   const config = { command, sample, ...o };

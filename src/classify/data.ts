@@ -7,8 +7,9 @@ import type { Extractor } from "../extract/pool.js";
 import { isHtmlFile, isJsonl } from "../extract/inputs.js";
 import { type WarcReadOptions, rawDocs } from "../extract/sources.js";
 import { WarcStats } from "../warc/pages.js";
-import { type TextDoc, docSetHash, readSeeds } from "./seeds.js";
+import { type TextDoc, docSetHash, readSeeds, splitKey } from "./seeds.js";
 import { Reservoir, isHeldOut } from "./split.js";
+import { normalizeUrl } from "../dedup/url.js";
 
 export interface Split {
   train: TextDoc[];
@@ -17,7 +18,7 @@ export interface Split {
 
 export function splitDocs(docs: TextDoc[], share: number): Split {
   const s: Split = { train: [], heldOut: [] };
-  for (const d of docs) (isHeldOut(d.id, share) ? s.heldOut : s.train).push(d);
+  for (const d of docs) (isHeldOut(splitKey(d), share) ? s.heldOut : s.train).push(d);
   return s;
 }
 
@@ -41,7 +42,8 @@ export interface TrainingData {
 }
 
 /**
- * Seeds (positives) and negatives, each split into train and held-out by a hash of the id.
+ * Seeds (positives) and negatives, each split into train and held-out by a hash of the id
+ * (of the URL for pages from WARCs).
  * Negatives from WARC sources are a seeded uniform sample (reservoir) of the extracted pages;
  * JSONL and HTML files are used whole.
  */
@@ -65,11 +67,13 @@ export async function loadTrainingData(
   if (whole.length > 0) {
     for await (const d of extractDocs(rawDocs(whole, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push({ id: d.id, url: d.url, text: d.text });
   }
+  // a WARC page's id holds the file's path as written: it is split and ordered by its
+  // normalised URL, as a run's stored pages are (rounds/round)
   if (warcSpecs.length > 0 && o.negCount < 0) {
-    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push({ id: d.id, url: d.url, text: d.text });
+    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push({ id: d.id, url: d.url, text: d.text, split: normalizeUrl(d.url) });
   } else if (warcSpecs.length > 0) {
     const reservoir = new Reservoir<TextDoc>(o.negCount > 0 ? o.negCount : seeds.docs.length, o.seed);
-    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) reservoir.offer({ id: d.id, url: d.url, text: d.text });
+    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) reservoir.offer({ id: d.id, url: d.url, text: d.text, split: normalizeUrl(d.url) });
     negatives.push(...reservoir.items);
     logger.log("info", "negatives_sampled", { sampled: reservoir.items.length, of: reservoir.count });
   }

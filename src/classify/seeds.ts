@@ -13,7 +13,15 @@ export interface TextDoc {
   id: string;
   url: string;
   text: string;
+  /**
+   * What the held-out split and the training file's order go by, when not `id`: a run's stored
+   * pages give their normalised URL, as their `id` (doc_key) holds the WARC path as written.
+   */
+  split?: string;
 }
+
+/** The key a document is split and ordered by (classify/split, classify/train). */
+export const splitKey = (d: TextDoc): string => d.split ?? d.id;
 
 const SEED_FILE = /\.jsonl(\.gz)?$/i;
 

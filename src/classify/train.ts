@@ -7,7 +7,7 @@ import { fasttextVersion, runFastText } from "./fasttext.js";
 
 export { sha256File };
 import { LABEL_MATH, LABEL_OTHER, fastTextLine } from "./features.js";
-import type { TextDoc } from "./seeds.js";
+import { type TextDoc, splitKey } from "./seeds.js";
 import { shuffle } from "./split.js";
 
 /** fastText supervised arguments. */
@@ -57,8 +57,11 @@ const VECTORS_REFUSED = "cannot be opened for saving vectors";
 /** Writes the labelled, shuffled training file; returns its path. */
 export async function writeTrainingFile(file: string, pos: TextDoc[], neg: TextDoc[], seed: number): Promise<void> {
   const rows: Array<[string, TextDoc]> = [...pos.map((d) => [LABEL_MATH, d] as [string, TextDoc]), ...neg.map((d) => [LABEL_OTHER, d] as [string, TextDoc])];
-  // stable base order (by id) before the seeded shuffle, so input order does not matter
-  rows.sort((a, b) => (a[1].id < b[1].id ? -1 : a[1].id > b[1].id ? 1 : 0));
+  // stable base order (by split key) before the seeded shuffle, so input order does not matter
+  rows.sort((a, b) => {
+    const [x, y] = [splitKey(a[1]), splitKey(b[1])];
+    return x < y ? -1 : x > y ? 1 : 0;
+  });
   shuffle(rows, seed);
   const out = fs.createWriteStream(file);
   for (const [label, d] of rows) {

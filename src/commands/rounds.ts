@@ -328,7 +328,7 @@ async function roundsLocked(
         stopReason = "converged";
         break;
       }
-      if (command === "run" && s.promoted === 0 && k + 1 < rounds) {
+      if (command === "run" && s.promoted === 0 && k + 1 < rounds && round < o.maxRounds) {
         // nothing changes before the next round within this invocation (the run lock keeps
         // `domains` out): it would train on the same seeds and negatives and select the same pages
         const accepted = store.db.prepare("SELECT count(*) FROM annotations WHERE decision = 'accept'").pluck().get() as number;

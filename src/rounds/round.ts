@@ -4,9 +4,10 @@ import { fastTextLine } from "../classify/features.js";
 import { type EvalMetrics, cutoffForFpr, cutoffForFprInPool, evaluate, pointAt, prCurveSvg } from "../classify/metrics.js";
 import { metricsJson } from "../classify/report.js";
 import { LinearScorePool, LinearScorer, Scorer, type TextScorer, openScorer } from "../classify/scorer.js";
-import { type TextDoc, docSetHash } from "../classify/seeds.js";
+import { type TextDoc, docSetHash, splitKey } from "../classify/seeds.js";
 import { Reservoir, isHeldOut } from "../classify/split.js";
 import { type FastTextArgs, sha256File, sidecarPath, trainModel, trainProgressLines } from "../classify/train.js";
+import { InputError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { countLine } from "../core/progress.js";
 import type { TokenCounter } from "../core/tokens.js";
@@ -86,8 +87,13 @@ export interface RoundDeps {
 const STEPS = ["ingest", "train", "score", "select", "done"] as const;
 const after = (step: string, than: string) => STEPS.indexOf(step as (typeof STEPS)[number]) > STEPS.indexOf(than as (typeof STEPS)[number]);
 
+/*
+ * Stored pages are split (and ordered for training) by their normalised URL, not by `id`
+ * (doc_key: the WARC file as named on the command line @ offset), so neither depends on where
+ * the WARC lies or how its path was written.
+ */
 function promotedDocs(store: WorkStore, before: number): TextDoc[] {
-  return (store.db.prepare("SELECT d.doc_key AS id, d.url, d.text FROM promoted p JOIN documents d ON d.id = p.doc_id WHERE p.round < ? ORDER BY d.id").all(before) as TextDoc[]);
+  return store.db.prepare("SELECT d.doc_key AS id, d.url_norm AS split, d.url, d.text FROM promoted p JOIN documents d ON d.id = p.doc_id WHERE p.round < ? ORDER BY d.id").all(before) as TextDoc[];
 }
 
 /** A seeded uniform sample of stored documents (not promoted ones) as negatives. */
@@ -96,7 +102,7 @@ function sampleNegatives(store: WorkStore, k: number, seed: number): TextDoc[] {
   const promoted = new Set((store.db.prepare("SELECT doc_id FROM promoted").all() as Array<{ doc_id: number }>).map((x) => x.doc_id));
   for (const rows of store.iterDocs<{ id: number }>("1 AS one", 5000)) for (const row of rows) if (!promoted.has(row.id)) r.offer(row.id);
   const ids = [...r.items].sort((a, b) => a - b);
-  const st = store.db.prepare("SELECT doc_key AS id, url, text FROM documents WHERE id = ?");
+  const st = store.db.prepare("SELECT doc_key AS id, url_norm AS split, url, text FROM documents WHERE id = ?");
   return ids.map((id) => st.get(id) as TextDoc);
 }
 
@@ -278,13 +284,17 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
   store.setRound(round, {});
   let row = store.round(round)!;
   const promotedBefore = promotedDocs(store, round);
-  const positives = [...deps.seeds, ...promotedBefore];
-  const posTrain = positives.filter((d) => !isHeldOut(d.id, cfg.heldOut));
-  const posHeld = positives.filter((d) => isHeldOut(d.id, cfg.heldOut));
+  const positives: TextDoc[] = [...deps.seeds, ...promotedBefore];
+  const held = (d: TextDoc) => isHeldOut(splitKey(d), cfg.heldOut);
+  const posTrain = positives.filter((d) => !held(d));
+  const posHeld = positives.filter(held);
   const negatives = sampleNegatives(store, cfg.negCount > 0 ? cfg.negCount : positives.length, cfg.seed);
-  const negTrain = negatives.filter((d) => !isHeldOut(d.id, cfg.heldOut));
+  const negTrain = negatives.filter((d) => !held(d));
   lap("sample");
-  const negHeldKeys = new Set(negatives.filter((d) => isHeldOut(d.id, cfg.heldOut)).map((d) => d.id));
+  if (negTrain.length === 0) {
+    throw new InputError(`round ${round}: no negative training documents: the crawl stored ${store.docCount()} document(s) and the ${negatives.length} sampled from it all fall in the held-out split (--held-out ${cfg.heldOut}); crawl more pages`);
+  }
+  const negHeldKeys = new Set(negatives.filter(held).map((d) => d.id));
   const model = path.join(cfg.runDir, "models", `round-${round}`, "model.bin");
   if (!after(row.step, "train") || !fs.existsSync(model)) {
     deps.onStep?.("train");

@@ -9,6 +9,7 @@ import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Scorer } from "../../src/classify/scorer.js";
 import { readSeeds } from "../../src/classify/seeds.js";
+import { isHeldOut } from "../../src/classify/split.js";
 import { nullLogger } from "../../src/core/log.js";
 import { normalizeUrl, urlPrefixes } from "../../src/dedup/url.js";
 import { DEFAULT_FILTERS } from "../../src/extract/filters.js";
@@ -318,6 +319,8 @@ describe("run stops when another round would repeat this one", () => {
     expect(b.rounds.map((r) => r.round)).toEqual([2, 3]);
     expect(b.rounds[0]!.promoted).toBeGreaterThan(0);
     expect(b.stop_reason).toBe(b.rounds[1]!.convergence_share! >= 0.98 ? "converged" : "max_rounds");
+    // a last round that promotes nothing stops the run at the limit, not for want of promotion
+    if (b.rounds[1]!.promoted === 0) expect(second.stderr).not.toContain("promoted no pages");
 
     // a rerun of a run that has converged adds no round (with the share reached as stop share)
     const share = b.rounds[1]!.convergence_share!;
@@ -375,6 +378,56 @@ describe("a later invocation continues the run as it was started", () => {
     expect(third.code, third.stderr).toBe(0);
     expect((JSON.parse(third.stdout) as { rounds: Array<{ cutoff_rule: string }> }).rounds[0]!.cutoff_rule).toBe("calibrated: at most 10% of held-out negatives");
   }, 120_000);
+});
+
+describe("the held-out split", () => {
+  it("does not depend on where the WARC lies or how its path is written: the same crawl gives the same split and a byte-identical model", async () => {
+    const dir = tmpDir("mc-split-");
+    for (const d of ["x", path.join("y", "z")]) {
+      fs.mkdirSync(path.join(dir, d), { recursive: true });
+      fs.copyFileSync(path.join(ROOT, "data", "crawl-sample.warc.gz"), path.join(dir, d, "c.warc.gz"));
+    }
+    // one relative to the working folder, one absolute and deeper
+    const common = ["--bucket", "20000", "--deterministic", "--json"];
+    const a = await runCli(["round", "--run", "run-a", "--sources", path.join("x", "c.warc.gz"), ...common], dir);
+    const b = await runCli(["round", "--run", path.join(dir, "run-b"), "--sources", path.join(dir, "y", "z", "c.warc.gz"), ...common], dir);
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    type S = Summary & { negatives: { train: number; held_out: number }; cutoff: number };
+    const [ra, rb] = [a, b].map((r) => (JSON.parse(r.stdout) as { rounds: S[] }).rounds[0]!);
+    expect(ra!.documents).toBeGreaterThan(500);
+    expect(ra!.negatives.held_out).toBeGreaterThan(0);
+    expect(rb!.negatives).toEqual(ra!.negatives);
+    expect(rb!.cutoff).toBe(ra!.cutoff);
+    expect(rb!.selected).toBe(ra!.selected);
+    const model = (run: string) => fs.readFileSync(path.join(dir, run, "models", "round-1", "model.bin"));
+    expect(model("run-b").equals(model("run-a"))).toBe(true);
+    // the doc keys differ (they name the file as written), the scores do not
+    const keyed = (run: string) => {
+      const db = new Database(path.join(dir, run, "work.sqlite"), { readonly: true });
+      try {
+        return db.prepare("SELECT d.doc_key, d.url_norm, s.score FROM documents d JOIN scores s ON s.doc_id = d.id ORDER BY d.url_norm").all() as Array<{ doc_key: string; url_norm: string; score: number }>;
+      } finally {
+        db.close();
+      }
+    };
+    const [ka, kb] = [keyed("run-a"), keyed("run-b")];
+    expect(ka[0]!.doc_key).not.toBe(kb[0]!.doc_key);
+    expect(kb.map((r) => [r.url_norm, r.score])).toEqual(ka.map((r) => [r.url_norm, r.score]));
+  }, 120_000);
+
+  it("a crawl whose every sampled page is held out is a clear error (exit 3), not a training failure", async () => {
+    const dir = tmpDir("mc-heldneg-");
+    // one ordinary page whose URL falls in the 10 % held-out split
+    let n = 0;
+    while (!isHeldOut(normalizeUrl(`https://example.org/p${n}`), 0.1)) n++;
+    const body = `<html><body><p>${"A page of ordinary prose long enough to be kept by the filters. ".repeat(8)}</p></body></html>`;
+    const warc = path.join(dir, "one.warc");
+    fs.writeFileSync(warc, responseRecord(`https://example.org/p${n}`, body));
+    const r = await runCli(["round", "--run", path.join(dir, "run"), "--sources", warc, "--bucket", "20000"]);
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stderr).toContain("round 1: no negative training documents: the crawl stored 1 document(s) and the 1 sampled from it all fall in the held-out split (--held-out 0.1); crawl more pages");
+  }, 60_000);
 });
 
 describe("crawl progress", () => {

@@ -13,8 +13,13 @@ export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "
 export const FIXTURES = path.join(ROOT, "test", "fixtures");
 export const fixture = (...p: string[]): string => path.join(FIXTURES, ...p);
 
+/** Temporary folders made by `tmpDir`, removed after each test file (test/setup.ts). */
+export const tmpDirs: string[] = [];
+
 export function tmpDir(prefix = "mc-"): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tmpDirs.push(d);
+  return d;
 }
 
 /** Runs the CLI in-process and captures its output. */

@@ -45,7 +45,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return EXIT.interrupted;
     }
     if (err instanceof MathcorpusError) {
-      io.stderr.write(`mathcorpus ${name}: ${err.message}\n`);
+      // messages name their command ("clean: …") where they are used alone: said once here
+      io.stderr.write(`mathcorpus ${name}: ${err.message.startsWith(`${name}: `) ? err.message.slice(name.length + 2) : err.message}\n`);
       return err.exitCode;
     }
     io.stderr.write(`mathcorpus ${name}: internal error: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack + "\n" : ""}`);

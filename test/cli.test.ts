@@ -30,6 +30,25 @@ describe("mathcorpus CLI", () => {
     expect(c.stderr).toMatch(/--concurrency expects a number, got "zero"/);
   });
 
+  it("a stray argument is an error, not silently dropped; --no-NAME and NAME=false turn a boolean off", async () => {
+    // it used to be ignored: `run SOURCE` ran the bundled sample, `clean --bundled-benchmarks false` kept them
+    const a = await runCli(["run", "--dry-run", "data/crawl-sample.warc.gz"]);
+    expect([a.code, a.stderr]).toEqual([2, 'mathcorpus run: unexpected argument "data/crawl-sample.warc.gz" (name sources with --sources SOURCE,...); run takes options only (see mathcorpus run --help)\n']);
+    const b = await runCli(["clean", "--run", "x", "--bundled-benchmarks", "false"]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain("(--bundled-benchmarks takes no value: write --no-bundled-benchmarks or --bundled-benchmarks=false to turn it off)");
+    for (const off of [["--no-bundled-benchmarks"], ["--bundled-benchmarks=false"]]) {
+      const r = await runCli(["clean", "--run", "x", ...off, "--dry-run"]);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ bundledBenchmarks: false });
+    }
+    expect(JSON.parse((await runCli(["clean", "--run", "x", "--dry-run"])).stdout)).toMatchObject({ bundledBenchmarks: true });
+    // commands that take sources still do; after --, an argument that looks like a flag is one
+    const p = await runCli(["pages", "--jsonl", "--", CC]);
+    expect(p.code, p.stderr).toBe(0);
+    expect((await runCli(["clean", "--help"])).stdout).toContain("--no-bundled-benchmarks turns it off");
+  });
+
   it("--help explains every flag of every command", async () => {
     for (const name of Object.keys(COMMANDS)) {
       const r = await runCli([name, "--help"]);

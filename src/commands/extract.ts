@@ -43,7 +43,7 @@ export const command: Command = {
   name: "extract",
   summary: "extract text (mathematics kept as LaTeX) and language from pages",
   async run(argv: string[], io: Io): Promise<number> {
-    const cl = parseCommandLine("extract", specs, argv, io.cwd);
+    const cl = parseCommandLine("extract", specs, argv, io.cwd, true);
     if (cl.help) {
       io.stdout.write(renderHelp("extract", "SOURCE... [options]", "Extract the main text of pages, keeping mathematics as LaTeX, with language id.", specs, details));
       return EXIT.ok;

@@ -52,7 +52,7 @@ export const command: Command = {
   name: "pages",
   summary: "list the HTML pages inside WARC sources",
   async run(argv: string[], io: Io): Promise<number> {
-    const cl = parseCommandLine("pages", specs, argv, io.cwd);
+    const cl = parseCommandLine("pages", specs, argv, io.cwd, true);
     if (cl.help) {
       io.stdout.write(renderHelp("pages", "SOURCE... [options]", "List the HTML pages inside WARC files, URLs or Common Crawl crawls.", specs, details));
       return EXIT.ok;

@@ -32,7 +32,7 @@ export const command: Command = {
   name: "score",
   summary: "score documents with a math classifier",
   async run(argv: string[], io: Io): Promise<number> {
-    const cl = parseCommandLine("score", specs, argv, io.cwd);
+    const cl = parseCommandLine("score", specs, argv, io.cwd, true);
     if (cl.help) {
       io.stdout.write(renderHelp("score", "--model MODEL.bin SOURCE... [options]", "Score documents with a math classifier: P(math) per document.", specs, details));
       return EXIT.ok;

@@ -11,7 +11,7 @@ export const command: Command = {
   name: "verify",
   summary: "check a shard set against its manifest (presence, size, sha256, counts, schema)",
   async run(argv: string[], io: Io): Promise<number> {
-    const cl = parseCommandLine("verify", specs, argv, io.cwd);
+    const cl = parseCommandLine("verify", specs, argv, io.cwd, true);
     if (cl.help) {
       io.stdout.write(renderHelp("verify", "DIR", "Check every shard against manifest.json; exit 5 on any mismatch.", specs));
       return EXIT.ok;

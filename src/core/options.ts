@@ -112,7 +112,27 @@ export function parseCommandLine<O extends OptionSpecs>(
   specs: O,
   argv: string[],
   cwd: string,
+  /** Whether the command takes arguments that are not options (sources, a folder). */
+  takesPositionals = false,
 ): ParsedCommandLine<O> {
+  // a boolean option is turned off with --no-NAME or --NAME=false (util.parseArgs knows neither
+  // on every Node 20); the rest goes to parseArgs
+  const booleans = new Map(Object.entries(specs).filter(([, s]) => s.type === "boolean").map(([n]) => [kebab(n), n]));
+  const set = new Map<string, boolean>();
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--") {
+      rest.push(...argv.slice(i));
+      break;
+    }
+    const neg = /^--no-(.+)$/.exec(a);
+    const eq = /^--([^=]+)=(true|false)$/.exec(a);
+    if (neg && booleans.has(neg[1]!)) set.set(neg[1]!, false);
+    else if (eq && booleans.has(eq[1]!)) set.set(eq[1]!, eq[2] === "true");
+    else rest.push(a);
+  }
+  argv = rest;
   const parseSpec: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }> = {
     help: { type: "boolean", short: "h" },
     "dry-run": { type: "boolean" },
@@ -132,6 +152,18 @@ export function parseCommandLine<O extends OptionSpecs>(
     throw new UsageError(`${command}: ${errorMessage(err)} (see mathcorpus ${command} --help)`);
   }
   const values = parsed.values as Record<string, unknown>;
+  for (const [k, v] of set) values[k] = v;
+  if (!takesPositionals && parsed.positionals.length > 0) {
+    const [first] = parsed.positionals;
+    const after = argv[argv.indexOf(first!) - 1];
+    const hint =
+      after && booleans.has(after.replace(/^--/, ""))
+        ? ` (${after} takes no value: write --no-${after.replace(/^--/, "")} or ${after}=false to turn it off)`
+        : "sources" in specs
+          ? " (name sources with --sources SOURCE,...)"
+          : "";
+    throw new UsageError(`${command}: unexpected argument ${JSON.stringify(first)}${hint}; ${command} takes options only (see mathcorpus ${command} --help)`);
+  }
   const configFile = typeof values.config === "string" ? path.resolve(cwd, values.config) : undefined;
   const fromFile = configFile ? readConfigFile(configFile, command) : {};
   for (const key of Object.keys(fromFile)) {
@@ -168,6 +200,7 @@ export function renderHelp(command: string, usage: string, summary: string, spec
     if (spec.choices) help += ` (one of: ${spec.choices.join(", ")})`;
     const d = spec.default;
     if (d !== undefined && d !== "" && !(Array.isArray(d) && d.length === 0) && d !== false) help += ` [default: ${Array.isArray(d) ? d.join(",") : String(d)}]`;
+    if (spec.type === "boolean" && d === true) help += `; --no-${kebab(name)} turns it off`;
     return [`  ${short}--${kebab(name)}${arg}`, help];
   });
   rows.push(["  --config FILE", "JSON file of option values (kebab or camel case, flat or under a section named after the command); flags override it"]);

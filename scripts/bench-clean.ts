@@ -53,7 +53,7 @@ async function main(argv: string[]): Promise<void> {
 
   const index = new BenchmarkIndex();
   let t = performance.now();
-  loadBenchmarkDir(path.join(packageRoot(), "data", "benchmarks"), index);
+  await loadBenchmarkDir(path.join(packageRoot(), "data", "benchmarks"), index);
   console.log(`benchmark index: ${index.counts.items} items, ${index.counts.ngrams} 10-grams, ${index.counts.short} short texts in ${((performance.now() - t) / 1000).toFixed(2)} s`);
   t = performance.now();
   let hits = 0;

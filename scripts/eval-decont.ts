@@ -13,7 +13,7 @@ import { BenchmarkIndex, loadBenchmarkDir, readBenchmark } from "../src/decont/i
 
 const dir = path.join(packageRoot(), "data", "benchmarks");
 const index = new BenchmarkIndex();
-loadBenchmarkDir(dir, index);
+await loadBenchmarkDir(dir, index);
 const host = "The city council met on Tuesday to discuss the new budget for parks and libraries. ";
 const files: string[] = [];
 (function walk(d: string) {
@@ -29,7 +29,7 @@ for (const f of files) {
   let qHit = 0;
   let a = 0;
   let aHit = 0;
-  for (const t of readBenchmark(f)) {
+  for (const t of await readBenchmark(f)) {
     if (Q.has(t.field)) {
       q++;
       if (index.scan(host + t.text + " " + host)) qHit++;

@@ -350,7 +350,7 @@ async function roundsLocked(
     if (command === "run" && lastDone && !io.signal?.aborted) {
       // clean the final selection: exact and near duplicates, benchmark contamination
       const index = new BenchmarkIndex();
-      loadBenchmarkDir(path.join(packageRoot(), "data", "benchmarks"), index);
+      await loadBenchmarkDir(path.join(packageRoot(), "data", "benchmarks"), index);
       cleaned = await cleanRound(store, lastDone, index, DEFAULT_MINHASH, logger, {
         onProgress: (text) => progress.update(() => `clean: ${text}`),
         ...(io.signal ? { signal: io.signal } : {}),

@@ -1,7 +1,9 @@
 import fs from "node:fs";
-import path from "node:path";
 import { InputError } from "../core/errors.js";
+import { DEFAULT_FIELDS, type FieldSpec, benchmarkFiles, benchmarkName, readBenchmark } from "./files.js";
 import { type Tokens, ngramKey, normTokens, wordCount } from "./ngrams.js";
+
+export { DEFAULT_FIELDS, type FieldSpec, readBenchmark } from "./files.js";
 
 /**
  * Benchmark decontamination as DeepSeekMath did it: a page sharing any 10-gram (of normalised
@@ -24,17 +26,6 @@ export interface BenchmarkItem {
   field: string;
 }
 
-export interface FieldSpec {
-  question: string[];
-  answer: string[];
-}
-
-/** Common field names of math benchmarks (GSM8K, MATH, CMATH, AGIEval, MMLU, miniF2F, MGSM). */
-export const DEFAULT_FIELDS: FieldSpec = {
-  question: ["question", "problem", "input", "informal_statement", "messages", "prompt", "query"],
-  answer: ["answer", "solution", "golden", "informal_proof", "output", "response"],
-};
-
 export interface Match {
   benchmark: string;
   item: string;
@@ -44,57 +35,6 @@ export interface Match {
   start: number;
   end: number;
   text: string;
-}
-
-function textOf(v: unknown): string | undefined {
-  if (typeof v === "string") return v;
-  if (Array.isArray(v)) {
-    // chat messages: the user's turns
-    const parts = v.map((m) => (typeof m === "object" && m !== null && typeof (m as { content?: unknown }).content === "string" ? (m as { content: string }).content : typeof m === "string" ? m : "")).filter(Boolean);
-    return parts.length ? parts.join("\n") : undefined;
-  }
-  return undefined;
-}
-
-/** Reads a benchmark file: JSONL (fields by name) or TSV (question <TAB> answer, MGSM). */
-export function readBenchmark(file: string, fields: FieldSpec = DEFAULT_FIELDS): Array<{ id: string; field: string; text: string }> {
-  let raw: string;
-  try {
-    raw = fs.readFileSync(file, "utf8");
-  } catch {
-    throw new InputError(`benchmark file not found: ${file}`);
-  }
-  const out: Array<{ id: string; field: string; text: string }> = [];
-  const lines = raw.split("\n");
-  if (file.endsWith(".tsv")) {
-    lines.forEach((line, i) => {
-      const [q, a] = line.split("\t");
-      if (q?.trim()) out.push({ id: String(i + 1), field: "question", text: q });
-      if (a?.trim()) out.push({ id: String(i + 1), field: "answer", text: a });
-    });
-    return out;
-  }
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    let rec: Record<string, unknown>;
-    try {
-      rec = JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      // Python's json writes NaN/Infinity (MMLU's options do); JSON has no such values
-      try {
-        rec = JSON.parse(line.replace(/([[,:]\s*)-?(NaN|Infinity)(?=\s*[,\]}])/g, "$1null")) as Record<string, unknown>;
-      } catch {
-        throw new InputError(`${file}:${i + 1}: not JSON`);
-      }
-    }
-    const id = typeof rec.id === "string" || typeof rec.id === "number" ? String(rec.id) : typeof rec.unique_id === "string" ? rec.unique_id : String(i + 1);
-    for (const f of [...fields.question, ...fields.answer]) {
-      const t = textOf(rec[f]);
-      if (t && t.trim()) out.push({ id, field: f, text: t });
-    }
-  });
-  if (out.length === 0) throw new InputError(`${file}: no benchmark texts (fields looked for: ${[...fields.question, ...fields.answer].join(", ")})`);
-  return out;
 }
 
 export class BenchmarkIndex {
@@ -156,20 +96,28 @@ export class BenchmarkIndex {
   }
 }
 
-/** The bundled benchmarks: every .jsonl / .tsv under the folder; the benchmark name is the file's path. */
-export function loadBenchmarkDir(dir: string, index: BenchmarkIndex, fields: FieldSpec = DEFAULT_FIELDS): string[] {
+/** Every benchmark file under a folder into the index; the benchmark name is the file's path (files.ts). */
+export async function loadBenchmarkDir(dir: string, index: BenchmarkIndex, fields: FieldSpec = DEFAULT_FIELDS): Promise<string[]> {
   const names: string[] = [];
-  const walk = (d: string) => {
-    for (const f of fs.readdirSync(d).sort()) {
-      const full = path.join(d, f);
-      if (fs.statSync(full).isDirectory()) walk(full);
-      else if (/\.(jsonl|tsv)$/.test(f)) {
-        const name = path.relative(dir, full).replace(/\.(jsonl|tsv)$/, "");
-        index.add(name, readBenchmark(full, fields));
-        names.push(name);
-      }
+  for (const { name, file } of benchmarkFiles(dir)) {
+    index.add(name, await readBenchmark(file, fields));
+    names.push(name);
+  }
+  return names;
+}
+
+/** Benchmark files or folders of them (as `loadBenchmarkDir`) into the index; their names. */
+export async function loadBenchmarks(paths: string[], index: BenchmarkIndex, fields: FieldSpec = DEFAULT_FIELDS): Promise<string[]> {
+  const names: string[] = [];
+  for (const p of paths) {
+    if (fs.existsSync(p) && fs.statSync(p).isDirectory()) {
+      const found = await loadBenchmarkDir(p, index, fields);
+      if (found.length === 0) throw new InputError(`${p}: no benchmark files in this folder (JSONL, JSON, CSV, TSV, Parquet)`);
+      names.push(...found);
+    } else {
+      index.add(benchmarkName(p), await readBenchmark(p, fields));
+      names.push(benchmarkName(p));
     }
-  };
-  walk(dir);
+  }
   return names;
 }

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
+import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { cleanRound } from "../../src/clean/clean.js";
 import { nullLogger } from "../../src/core/log.js";
@@ -11,6 +12,7 @@ import { WorkStore } from "../../src/store/store.js";
 import { ROOT, runCli, tmpDir } from "../helpers.js";
 
 const BENCH = path.join(ROOT, "data", "benchmarks");
+const FIX = path.join(ROOT, "test", "fixtures", "benchmarks");
 let index: BenchmarkIndex;
 
 /** Real StackMathQA answers (text), the bundled seeds. */
@@ -31,9 +33,9 @@ function perturb(text: string, k: number): string {
   return s.join(" ") + "\nShare this page on social media. Copyright 2024.";
 }
 
-beforeAll(() => {
+beforeAll(async () => {
   index = new BenchmarkIndex();
-  loadBenchmarkDir(BENCH, index);
+  await loadBenchmarkDir(BENCH, index);
 });
 
 describe("MinHash", () => {
@@ -53,7 +55,7 @@ describe("MinHash", () => {
 
 describe("decontamination index", () => {
   const host = "The city council met on Tuesday to discuss the new budget for parks and libraries. ";
-  it("finds a planted question from every bundled benchmark, with benchmark, item and span", () => {
+  it("finds a planted question from every bundled benchmark, with benchmark, item and span", async () => {
     const files: string[] = [];
     (function walk(d: string) {
       for (const f of fs.readdirSync(d)) {
@@ -64,7 +66,7 @@ describe("decontamination index", () => {
     })(BENCH);
     expect(files.length).toBe(24);
     for (const f of files) {
-      const q = readBenchmark(f).filter((t) => ["question", "problem", "input", "informal_statement", "messages"].includes(t.field));
+      const q = (await readBenchmark(f)).filter((t) => ["question", "problem", "input", "informal_statement", "messages"].includes(t.field));
       const item = q.find((t) => t.text.length > 80) ?? q[0]!;
       const m = index.scan(host + item.text + " " + host);
       expect(m, f).toBeDefined();
@@ -72,15 +74,15 @@ describe("decontamination index", () => {
     }
   });
 
-  it("an answer pasted with other whitespace and case is found (GSM8K, MATH)", () => {
+  it("an answer pasted with other whitespace and case is found (GSM8K, MATH)", async () => {
     for (const f of ["gsm8k_test.jsonl", "math_test.jsonl"]) {
-      const a = readBenchmark(path.join(BENCH, f)).find((t) => t.field === "answer" || t.field === "solution")!;
+      const a = (await readBenchmark(path.join(BENCH, f))).find((t) => t.field === "answer" || t.field === "solution")!;
       const m = index.scan(host + a.text.toUpperCase().replace(/\s+/g, "  \n ") + host);
       expect(m, f).toMatchObject({ benchmark: f.replace(".jsonl", "") });
     }
   });
 
-  it("short Chinese items are matched exactly as token sequences; 1–2-token answers are ignored", () => {
+  it("short Chinese items are matched exactly as token sequences; 1–2-token answers are ignored", async () => {
     const idx = new BenchmarkIndex();
     idx.add("cmath-like", [
       { id: "1", field: "question", text: "小明有几个苹果" },
@@ -91,9 +93,9 @@ describe("decontamination index", () => {
     expect(idx.scan("小明有几个梨")).toBeUndefined();
     expect(idx.scan("The answer is 18.")).toBeUndefined();
     // real short items: CMATH's "9只兔子有多少条腿？" and Gaokao MathQA's first question (3–9 tokens)
-    const rabbit = readBenchmark(path.join(BENCH, "cmath_dev.jsonl")).find((t) => t.text === "9只兔子有多少条腿？")!;
+    const rabbit = (await readBenchmark(path.join(BENCH, "cmath_dev.jsonl"))).find((t) => t.text === "9只兔子有多少条腿？")!;
     expect(index.scan(`小学数学练习：${rabbit.text}请写出算式。`)).toMatchObject({ benchmark: "cmath_dev", kind: "exact", text: "9只兔子有多少条腿" });
-    const gaokao = readBenchmark(path.join(BENCH, "gaokao_mathqa.jsonl"))[0]!;
+    const gaokao = (await readBenchmark(path.join(BENCH, "gaokao_mathqa.jsonl")))[0]!;
     expect(index.scan("2021年考题：" + gaokao.text + " 答案见下页")).toMatchObject({ benchmark: "gaokao_mathqa", kind: "exact", item: gaokao.id });
   });
 });
@@ -103,7 +105,7 @@ describe("cleanRound on a work store", () => {
     const dir = tmpDir("mc-clean-");
     const store = new WorkStore(path.join(dir, "work.sqlite"));
     const texts = realTexts(200).filter((t) => t.length > 3000).slice(0, 20);
-    const gsm = readBenchmark(path.join(BENCH, "gsm8k_test.jsonl"))[0]!.text;
+    const gsm = (await readBenchmark(path.join(BENCH, "gsm8k_test.jsonl")))[0]!.text;
     const docs = [
       ...texts.map((t, i) => ({ key: `orig-${i}`, text: t, score: 0.9 })),
       { key: "exact-0", text: texts[0]!.toUpperCase(), score: 0.95 }, // same normalised text, better score: it is kept
@@ -197,5 +199,83 @@ describe("cleanRound on a work store", () => {
     expect(summary.selected).toBeGreaterThan(0);
     expect(summary.kept).toBeLessThanOrEqual(summary.selected);
     expect(r.stderr).toMatch(/clean: round 1: \d+ of \d+ selected pages kept/);
+
+    // a benchmark of the user's own, in a folder beside a Parquet export, with its own column
+    // name: an exam whose question is a passage of a selected page removes that page
+    const db = new Database(path.join(dir, "r", "work.sqlite"), { readonly: true });
+    const page = db.prepare("SELECT d.url, d.text FROM selections s JOIN documents d ON d.id = s.doc_id WHERE s.round = 1 ORDER BY d.id LIMIT 1").get() as { url: string; text: string };
+    db.close();
+    const mine = path.join(dir, "mine");
+    fs.mkdirSync(path.join(mine, "more"), { recursive: true });
+    const passage = page.text.split(/\s+/).slice(20, 60).join(" ");
+    fs.writeFileSync(path.join(mine, "exam.csv"), `Nr,Stem,Key\n1,"${passage.replace(/"/g, '""')}",B\n`);
+    fs.copyFileSync(path.join(FIX, "gsm8k-head.parquet"), path.join(mine, "more", "gsm8k-head.parquet"));
+    const own = await runCli(["clean", "--run", path.join(dir, "r"), "--benchmark", mine, "--no-bundled-benchmarks", "--question-field", "Stem", "--answer-field", "answer", "--json"]);
+    expect(own.code, own.stderr).toBe(0);
+    const removed = own.stdout.trim().split("\n").map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(removed.filter((x) => x.reason === "contaminated")).toEqual([expect.objectContaining({ url: page.url, benchmark: "exam", item: "1", field: "Stem" })]);
+    expect(removed[removed.length - 1]!.summary).toMatchObject({ benchmarks: 2, index: { items: 9 } });
+    // a folder without benchmark files, and a file of no known format, are errors naming them
+    const empty = path.join(dir, "empty");
+    fs.mkdirSync(empty);
+    const e1 = await runCli(["clean", "--run", path.join(dir, "r"), "--benchmark", empty]);
+    expect([e1.code, e1.stderr]).toEqual([3, expect.stringContaining(`${empty}: no benchmark files in this folder`)]);
+    const e2 = await runCli(["clean", "--run", path.join(dir, "r"), "--benchmark", path.join(ROOT, "README.md")]);
+    expect([e2.code, e2.stderr]).toEqual([3, expect.stringContaining("README.md: not a benchmark file (JSONL, JSON, CSV, TSV or Parquet")]);
+  });
+});
+
+describe("benchmark files", () => {
+  const jsonl = async (f: string, n: number) => {
+    const all = await readBenchmark(path.join(BENCH, f));
+    const ids = [...new Set(all.map((t) => t.id))].slice(0, n);
+    return all.filter((t) => ids.includes(t.id));
+  };
+  const texts = (ts: Array<{ field: string; text: string }>) => ts.map((t) => [t.field, t.text]).sort();
+
+  it("Parquet (snappy, zstd, gzip; list-of-struct columns), CSV with a header in any case, JSON holding an array, gzipped JSONL: the texts of the JSONL they came from", async () => {
+    const gsm = await jsonl("gsm8k_test.jsonl", 8);
+    expect(gsm).toHaveLength(16);
+    expect(await readBenchmark(path.join(FIX, "gsm8k-head.parquet"))).toEqual(gsm);
+    expect(await readBenchmark(path.join(FIX, "gsm8k-head.jsonl.gz"))).toEqual(gsm);
+    const math = await jsonl("math500_test.jsonl", 6);
+    expect(await readBenchmark(path.join(FIX, "math500-head.parquet"))).toEqual(math);
+    // columns Problem, Solution, Answer: the same texts, numbered by row (no id column)
+    const csv = await readBenchmark(path.join(FIX, "math500-head.csv"));
+    expect(texts(csv)).toEqual(texts(math));
+    expect(csv[0]!.id).toBe("1");
+    const cmath = await jsonl("cmath_test.jsonl", 6);
+    expect(texts(await readBenchmark(path.join(FIX, "cmath-head.json")))).toEqual(texts(cmath));
+    const mgsm = await jsonl("mgsm_zh.jsonl", 5);
+    expect(await readBenchmark(path.join(FIX, "mgsm_zh-head.parquet"))).toEqual(mgsm);
+    // a folder of them: names are paths without the format's extensions
+    const idx = new BenchmarkIndex();
+    expect(await loadBenchmarkDir(FIX, idx)).toEqual(["cmath-head", "gsm8k-head", "gsm8k-head", "math500-head", "math500-head", "mgsm_zh-head"]);
+    expect(idx.scan(`Homework: ${gsm[2]!.text} Good luck.`)).toMatchObject({ benchmark: "gsm8k-head", kind: "10-gram" });
+  });
+
+  it("JSON as an object of items keyed by id; field names in any case; answers that are numbers or lists", async () => {
+    const dir = tmpDir("mc-bench-");
+    const f = path.join(dir, "svamp-like.json");
+    fs.writeFileSync(f, JSON.stringify({ a7: { Body: "Jack had 8 pens and Mary had 5 pens.", Question: "How many pens do they have together?", Answer: 13 }, a8: { BODY: "x", final_answer: ["$x = 2$ and $y = 3$ exactly"] } }));
+    expect(await readBenchmark(f)).toEqual([
+      { id: "a7", field: "question", text: "How many pens do they have together?" },
+      { id: "a7", field: "body", text: "Jack had 8 pens and Mary had 5 pens." },
+      { id: "a7", field: "answer", text: "13" },
+      { id: "a8", field: "body", text: "x" },
+      { id: "a8", field: "final_answer", text: "$x = 2$ and $y = 3$ exactly" },
+    ]);
+  });
+
+  it("bad files are errors naming the file and what was wrong", async () => {
+    const dir = tmpDir("mc-bench-");
+    const w = (name: string, body: string) => (fs.writeFileSync(path.join(dir, name), body), path.join(dir, name));
+    await expect(readBenchmark(path.join(dir, "gone.parquet"))).rejects.toThrow(`benchmark file not found: ${path.join(dir, "gone.parquet")}`);
+    await expect(readBenchmark(w("q.csv", 'a,b\n1,"x\n'))).rejects.toThrow(/q\.csv: not CSV \(Quote Not Closed/);
+    await expect(readBenchmark(w("cols.csv", "x,y\n1,2\n"))).rejects.toThrow(/cols\.csv: no benchmark texts \(fields looked for, in any case: question, .*; its columns: x, y\); name yours with --question-field/);
+    await expect(readBenchmark(w("j.json", '{"question": "a b c"'))).rejects.toThrow(/j\.json: not JSON/);
+    await expect(readBenchmark(w("l.jsonl", '{"question": "fine"}\nnot json\n'))).rejects.toThrow(/l\.jsonl:2: not JSON/);
+    await expect(readBenchmark(w("p.parquet", "PAR1 but not really"))).rejects.toThrow(/p\.parquet: not a Parquet file this reader reads/);
+    await expect(readBenchmark(w("z.jsonl.gz", "plain"))).rejects.toThrow(/z\.jsonl\.gz: not gzip/);
   });
 });

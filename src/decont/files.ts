@@ -1,0 +1,193 @@
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import { parse as parseCsv } from "csv-parse/sync";
+import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
+import { InputError } from "../core/errors.js";
+
+/**
+ * Benchmark files as they are published: JSONL, JSON (an array of items, or an object holding
+ * arrays of them or keyed by id), CSV with a header row, TSV (question<TAB>answer, as MGSM
+ * ships it), Parquet (Hugging Face datasets); any but Parquet may be gzipped (.gz).
+ */
+export const BENCHMARK_FILE = /\.(jsonl|json|csv|tsv)(\.gz)?$|\.parquet$/i;
+
+export interface FieldSpec {
+  question: string[];
+  answer: string[];
+}
+
+/**
+ * Common field names of math benchmarks (GSM8K, MATH, CMATH, AGIEval, MMLU, miniF2F, MGSM,
+ * SVAMP's Body, AQuA's and MathQA's Rationale, OlympiadBench's final_answer, …), matched
+ * without regard to case. Answer options are not read: "none of the above" is no leak.
+ */
+export const DEFAULT_FIELDS: FieldSpec = {
+  question: ["question", "problem", "input", "informal_statement", "messages", "prompt", "query", "body", "passage"],
+  answer: ["answer", "solution", "golden", "informal_proof", "output", "response", "rationale", "final_answer", "target"],
+};
+
+export interface BenchmarkText {
+  id: string;
+  field: string;
+  text: string;
+}
+
+/** A benchmark's name: its file name without the format's extensions. */
+export function benchmarkName(file: string): string {
+  return path.basename(file).replace(/\.(jsonl|json|csv|tsv)(\.gz)?$|\.parquet$/i, "");
+}
+
+/** A field's text: a string, a number, or a list of them or of chat messages (the user's turns). */
+function textOf(v: unknown): string | undefined {
+  if (typeof v === "string") return v;
+  if (typeof v === "number" || typeof v === "bigint") return String(v);
+  if (Array.isArray(v)) {
+    const parts = v
+      .map((m) => (typeof m === "string" ? m : typeof m === "object" && m !== null && typeof (m as { content?: unknown }).content === "string" ? (m as { content: string }).content : ""))
+      .filter(Boolean);
+    return parts.length ? parts.join("\n") : undefined;
+  }
+  return undefined;
+}
+
+function idOf(rec: Record<string, unknown>, fallback: string): string {
+  for (const k of ["id", "unique_id", "idx", "ID", "Id", "problem_id", "question_id"]) {
+    const v = rec[k];
+    if (typeof v === "string" || typeof v === "number" || typeof v === "bigint") return String(v);
+  }
+  return fallback;
+}
+
+/** The question and answer texts of one record, its fields matched without regard to case. */
+function textsOf(rec: Record<string, unknown>, fallbackId: string, fields: FieldSpec, out: BenchmarkText[]): void {
+  const byLower = new Map<string, string>();
+  for (const k of Object.keys(rec)) if (!byLower.has(k.toLowerCase())) byLower.set(k.toLowerCase(), k);
+  const id = idOf(rec, fallbackId);
+  const done = new Set<string>();
+  for (const f of [...fields.question, ...fields.answer]) {
+    const key = byLower.get(f.toLowerCase());
+    if (key === undefined || done.has(key)) continue;
+    done.add(key);
+    const t = textOf(rec[key]);
+    if (t && t.trim()) out.push({ id, field: f, text: t });
+  }
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/** A JSON document's items: an array; an object's arrays of items; an object of items keyed by id; or one item. */
+function jsonItems(doc: unknown): Array<[string, Record<string, unknown>]> {
+  const numbered = (a: unknown[], prefix = "") => a.filter(isRecord).map((r, i) => [`${prefix}${i + 1}`, r] as [string, Record<string, unknown>]);
+  if (Array.isArray(doc)) return numbered(doc);
+  if (!isRecord(doc)) return [];
+  const arrays = Object.entries(doc).filter(([, v]) => Array.isArray(v) && v.some(isRecord));
+  if (arrays.length > 0) return arrays.flatMap(([k, v]) => numbered(v as unknown[], arrays.length > 1 ? `${k}:` : ""));
+  const values = Object.entries(doc);
+  if (values.length > 0 && values.every(([, v]) => isRecord(v))) return values as Array<[string, Record<string, unknown>]>;
+  return [["1", doc]];
+}
+
+function readText(file: string): string {
+  let raw: Buffer;
+  try {
+    raw = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(code === "ENOENT" ? `benchmark file not found: ${file}` : `${file}: cannot read (${code ?? String(e)})`);
+  }
+  if (/\.gz$/i.test(file)) {
+    try {
+      raw = zlib.gunzipSync(raw);
+    } catch (e) {
+      throw new InputError(`${file}: not gzip (${(e as Error).message})`);
+    }
+  }
+  return raw.toString("utf8").replace(/^\uFEFF/, "");
+}
+
+/** JSON that Python's json may write: NaN and Infinity (MMLU's options have them) read as null. */
+function parseJson(s: string, where: string): unknown {
+  try {
+    return JSON.parse(s);
+  } catch {
+    try {
+      return JSON.parse(s.replace(/([[,:]\s*)-?(NaN|Infinity)(?=\s*[,\]}])/g, "$1null"));
+    } catch (e) {
+      throw new InputError(`${where}: not JSON (${(e as Error).message})`);
+    }
+  }
+}
+
+/** Reads a benchmark file's question and answer texts (formats: BENCHMARK_FILE). */
+export async function readBenchmark(file: string, fields: FieldSpec = DEFAULT_FIELDS): Promise<BenchmarkText[]> {
+  const out: BenchmarkText[] = [];
+  const format = file.toLowerCase().replace(/\.gz$/, "").split(".").pop();
+  let columns: string[] | undefined;
+  if (format === "tsv") {
+    // MGSM: question <TAB> answer, no header
+    readText(file)
+      .split("\n")
+      .forEach((line, i) => {
+        const [q, a] = line.replace(/\r$/, "").split("\t");
+        if (q?.trim()) out.push({ id: String(i + 1), field: "question", text: q });
+        if (a?.trim()) out.push({ id: String(i + 1), field: "answer", text: a });
+      });
+    if (out.length === 0) throw new InputError(`${file}: no benchmark texts (an empty TSV)`);
+    return out;
+  } else if (format === "jsonl") {
+    readText(file)
+      .split("\n")
+      .forEach((line, i) => {
+        if (!line.trim()) return;
+        const rec = parseJson(line, `${file}:${i + 1}`);
+        if (isRecord(rec)) textsOf(rec, String(i + 1), fields, out);
+      });
+  } else if (format === "json") {
+    for (const [id, rec] of jsonItems(parseJson(readText(file), file))) textsOf(rec, id, fields, out);
+  } else if (format === "csv") {
+    const text = readText(file);
+    let rows: Array<Record<string, string>>;
+    try {
+      rows = parseCsv(text, { columns: true, skip_empty_lines: true, relax_column_count: true, bom: true }) as Array<Record<string, string>>;
+    } catch (e) {
+      throw new InputError(`${file}: not CSV (${(e as Error).message})`);
+    }
+    columns = rows[0] ? Object.keys(rows[0]) : [];
+    rows.forEach((r, i) => textsOf(r, String(i + 1), fields, out));
+  } else if (format === "parquet") {
+    let rows: Array<Record<string, unknown>>;
+    try {
+      rows = (await parquetReadObjects({ file: await asyncBufferFromFile(file), compressors })) as Array<Record<string, unknown>>;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new InputError(code === "ENOENT" ? `benchmark file not found: ${file}` : `${file}: not a Parquet file this reader reads (${(e as Error).message})`);
+    }
+    columns = rows[0] ? Object.keys(rows[0]) : [];
+    rows.forEach((r, i) => textsOf(r, String(i + 1), fields, out));
+  } else {
+    throw new InputError(`${file}: not a benchmark file (JSONL, JSON, CSV, TSV or Parquet; .gz for all but Parquet)`);
+  }
+  if (out.length === 0) {
+    const seen = columns ? `; its columns: ${columns.join(", ") || "none (no rows)"}` : "";
+    throw new InputError(`${file}: no benchmark texts (fields looked for, in any case: ${[...fields.question, ...fields.answer].join(", ")}${seen}); name yours with --question-field / --answer-field`);
+  }
+  return out;
+}
+
+/** Every benchmark file under a folder (sorted, recursively), with its name: its path without extensions. */
+export function benchmarkFiles(dir: string): Array<{ name: string; file: string }> {
+  const found: Array<{ name: string; file: string }> = [];
+  const walk = (d: string) => {
+    for (const f of fs.readdirSync(d).sort()) {
+      const full = path.join(d, f);
+      if (fs.statSync(full).isDirectory()) walk(full);
+      else if (BENCHMARK_FILE.test(f)) found.push({ name: path.join(path.relative(dir, d), benchmarkName(f)), file: full });
+    }
+  };
+  walk(dir);
+  return found;
+}

@@ -4,7 +4,7 @@ import type { ExtractOptions } from "../extract/extract.js";
 import type { LangId } from "../extract/lang.js";
 import { ExtractStats, extractDocs } from "../extract/pipeline.js";
 import type { Extractor } from "../extract/pool.js";
-import { isHtmlFile, isJsonl } from "../extract/inputs.js";
+import { isDocFile, isHtmlFile } from "../extract/inputs.js";
 import { type WarcReadOptions, rawDocs } from "../extract/sources.js";
 import { WarcStats } from "../warc/pages.js";
 import { type TextDoc, docSetHash, readSeeds, splitKey } from "./seeds.js";
@@ -58,7 +58,7 @@ export async function loadTrainingData(
 ): Promise<TrainingData> {
   const seeds = await readSeeds(path.resolve(o.warc.resolve.cwd, seedDir), extractor, lang, o.extract, warn);
   const positives = splitDocs(seeds.docs, o.heldOut);
-  const whole = negativeSpecs.filter((s) => isJsonl(s) || isHtmlFile(s));
+  const whole = negativeSpecs.filter((s) => isDocFile(s) || isHtmlFile(s));
   const warcSpecs = negativeSpecs.filter((s) => !whole.includes(s));
   const extractStats = new ExtractStats();
   const warcStats = new WarcStats();

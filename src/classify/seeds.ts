@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { InputError } from "../core/errors.js";
 import type { ExtractOptions } from "../extract/extract.js";
-import { type RawDoc, readJsonlDocs } from "../extract/inputs.js";
+import { type RawDoc, readDocFile } from "../extract/inputs.js";
 import type { LangId } from "../extract/lang.js";
 import { ExtractStats, extractDocs } from "../extract/pipeline.js";
 import type { Extractor } from "../extract/pool.js";
@@ -23,12 +23,12 @@ export interface TextDoc {
 /** The key a document is split and ordered by (classify/split, classify/train). */
 export const splitKey = (d: TextDoc): string => d.split ?? d.id;
 
-const SEED_FILE = /\.jsonl(\.gz)?$/i;
+const SEED_FILE = /\.jsonl(\.gz)?$|\.parquet$/i;
 
 /** Seeds are curated: only empty-ish documents are filtered out. */
 export const SEED_FILTERS = { minChars: 20, minTextRatio: 0, minWordShare: 0 };
 
-/** The JSONL(.gz) files of a seed folder, sorted; a missing or empty folder is an input error. */
+/** The JSONL(.gz) and Parquet files of a seed folder, sorted; a missing or empty folder is an input error. */
 export function seedFiles(dir: string): string[] {
   let st: fs.Stats;
   try {
@@ -36,14 +36,14 @@ export function seedFiles(dir: string): string[] {
   } catch {
     throw new InputError(`seed folder not found: ${dir}`);
   }
-  if (!st.isDirectory()) throw new InputError(`seeds must be a folder of .jsonl / .jsonl.gz files: ${dir}`);
+  if (!st.isDirectory()) throw new InputError(`seeds must be a folder of .jsonl / .jsonl.gz / .parquet files: ${dir}`);
   const files = fs.readdirSync(dir).filter((f) => SEED_FILE.test(f)).sort().map((f) => path.join(dir, f));
-  if (files.length === 0) throw new InputError(`seed folder ${dir} holds no .jsonl or .jsonl.gz files`);
+  if (files.length === 0) throw new InputError(`seed folder ${dir} holds no .jsonl, .jsonl.gz or .parquet files`);
   return files;
 }
 
 /**
- * Reads a seed corpus: every line a document with `id` and `text` or `html` (`html` goes through
+ * Reads a seed corpus: every line (Parquet: row) a document with `id` and `text` or `html` (`html` goes through
  * the same extractor as crawled pages). Throws if no seed has text.
  */
 export async function readSeeds(
@@ -57,7 +57,9 @@ export async function readSeeds(
 ): Promise<{ docs: TextDoc[]; files: string[]; stats: ExtractStats }> {
   const files = seedFiles(dir);
   async function* raw(): AsyncGenerator<RawDoc> {
-    for (const f of files) yield* readJsonlDocs(f, path.relative(process.cwd(), f) || f, (i) => warn(`${i.file}:${i.line}: ${i.message}`));
+    // a record without `id` is named FILE:LINE by the file's name in the folder, not its path
+    // from the working folder: the held-out split goes by id and must not move with the cwd
+    for (const f of files) yield* readDocFile(f, path.basename(f), (i) => warn(`${path.join(dir, i.file)}:${i.line}: ${i.message}`));
   }
   const stats = new ExtractStats();
   const docs: TextDoc[] = [];

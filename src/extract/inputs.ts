@@ -2,6 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import zlib from "node:zlib";
+import { type AsyncBuffer, type FileMetaData, asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
+import { compressors } from "hyparquet-compressors";
 import { InputError } from "../core/errors.js";
 
 /** A document to extract, from a WARC page, an HTML file or a JSONL record. */
@@ -18,6 +20,9 @@ export interface RawDoc {
 }
 
 export const isJsonl = (spec: string): boolean => /\.jsonl(\.gz)?$/i.test(spec);
+export const isParquet = (spec: string): boolean => /\.parquet$/i.test(spec);
+/** Files of documents (not pages): JSONL(.gz) and Parquet (Hugging Face datasets: OpenWebMath, …). */
+export const isDocFile = (spec: string): boolean => isJsonl(spec) || isParquet(spec);
 export const isHtmlFile = (spec: string): boolean => /\.x?html?$/i.test(spec);
 
 export interface JsonlIssue {
@@ -51,25 +56,72 @@ export async function* readJsonlDocs(file: string, display: string, onIssue: (i:
         onIssue({ file: display, line: n, message: "not a JSON object" });
         continue;
       }
-      const r = rec as Record<string, unknown>;
-      const html = typeof r.html === "string" ? r.html : undefined;
-      const text = typeof r.text === "string" ? r.text : undefined;
-      if (html === undefined && text === undefined) {
-        onIssue({ file: display, line: n, message: "no `html` or `text` field" });
-        continue;
-      }
-      const { html: _h, text: _t, ...meta } = r;
-      yield {
-        id: typeof r.id === "string" || typeof r.id === "number" ? String(r.id) : `${display}:${n}`,
-        url: typeof r.url === "string" ? r.url : "",
-        body: html ?? "",
-        ...(html === undefined ? { text } : {}),
-        meta,
-      };
+      const d = docOf(rec as Record<string, unknown>, display, n, onIssue);
+      if (d) yield d;
     }
   } catch (err) {
     throw new InputError(`${display}: cannot read line ${n + 1}: ${(err as Error).message}`);
   }
+}
+
+/** A record (JSONL line, Parquet row) as a document: `id`, `html` or `text`, `url`, the rest as meta. */
+function docOf(r: Record<string, unknown>, display: string, n: number, onIssue: (i: JsonlIssue) => void): RawDoc | undefined {
+  const html = typeof r.html === "string" ? r.html : undefined;
+  const text = typeof r.text === "string" ? r.text : undefined;
+  if (html === undefined && text === undefined) {
+    onIssue({ file: display, line: n, message: "no `html` or `text` field" });
+    return undefined;
+  }
+  const { html: _h, text: _t, ...meta } = r;
+  return {
+    id: typeof r.id === "string" || typeof r.id === "number" || typeof r.id === "bigint" ? String(r.id) : `${display}:${n}`,
+    url: typeof r.url === "string" ? r.url : "",
+    body: html ?? "",
+    ...(html === undefined ? { text } : {}),
+    meta,
+  };
+}
+
+/** The columns of a Parquet document file that become a document (others, e.g. large metadata, are not read). */
+const DOC_COLUMNS = ["id", "url", "html", "text", "title", "source", "license"];
+
+/**
+ * Streams a Parquet file of documents (the same fields as JSONL; `line` in issues is the row
+ * number from 1), one row group at a time, so a large shard is not held whole.
+ */
+export async function* readParquetDocs(file: string, display: string, onIssue: (i: JsonlIssue) => void): AsyncGenerator<RawDoc> {
+  if (!fs.existsSync(file)) throw new InputError(`no such file: ${display}`);
+  let buf: AsyncBuffer;
+  let meta: FileMetaData;
+  try {
+    buf = await asyncBufferFromFile(file);
+    meta = await parquetMetadataAsync(buf);
+  } catch (err) {
+    throw new InputError(`${display}: not a Parquet file this reader reads (${(err as Error).message})`);
+  }
+  const names = parquetSchema(meta).children.map((c) => c.element.name);
+  const columns = DOC_COLUMNS.filter((c) => names.includes(c));
+  if (!columns.includes("html") && !columns.includes("text")) throw new InputError(`${display}: no \`html\` or \`text\` column (columns: ${names.join(", ")})`);
+  let start = 0;
+  for (const rg of meta.row_groups) {
+    const end = start + Number(rg.num_rows);
+    let rows: Array<Record<string, unknown>>;
+    try {
+      rows = (await parquetReadObjects({ file: buf, metadata: meta, columns, rowStart: start, rowEnd: end, compressors })) as Array<Record<string, unknown>>;
+    } catch (err) {
+      throw new InputError(`${display}: cannot read rows ${start + 1}–${end}: ${(err as Error).message}`);
+    }
+    for (let i = 0; i < rows.length; i++) {
+      const d = docOf(rows[i]!, display, start + i + 1, onIssue);
+      if (d) yield d;
+    }
+    start = end;
+  }
+}
+
+/** Documents of a JSONL(.gz) or Parquet file. */
+export function readDocFile(file: string, display: string, onIssue: (i: JsonlIssue) => void): AsyncGenerator<RawDoc> {
+  return isParquet(file) ? readParquetDocs(file, display, onIssue) : readJsonlDocs(file, display, onIssue);
 }
 
 /** An HTML file: bytes, charset left to the extractor. */

@@ -2,7 +2,7 @@ import path from "node:path";
 import type { Logger } from "../core/log.js";
 import { type WarcStats, streamPages } from "../warc/pages.js";
 import { type ResolveOptions, resolveSources } from "../warc/source.js";
-import { type RawDoc, isHtmlFile, isJsonl, readHtmlFile, readJsonlDocs } from "./inputs.js";
+import { type RawDoc, isDocFile, isHtmlFile, readDocFile, readHtmlFile } from "./inputs.js";
 
 export interface WarcReadOptions {
   resolve: ResolveOptions;
@@ -10,13 +10,13 @@ export interface WarcReadOptions {
   maxRecordBytes: number;
 }
 
-/** Documents from mixed sources: JSONL(.gz) and HTML files as given, the rest read as WARC. */
+/** Documents from mixed sources: JSONL(.gz), Parquet and HTML files as given, the rest read as WARC. */
 export async function* rawDocs(specList: string[], warc: WarcReadOptions, logger: Logger, warcStats: WarcStats, warn: (m: string) => void): AsyncGenerator<RawDoc> {
   const warcSpecs: string[] = [];
   for (const spec of specList) {
     const file = path.resolve(warc.resolve.cwd, spec);
-    if (isJsonl(spec)) {
-      yield* readJsonlDocs(file, spec, (i) => {
+    if (isDocFile(spec)) {
+      yield* readDocFile(file, spec, (i) => {
         logger.log("warn", "bad_jsonl_line", { ...i });
         warn(`${i.file}:${i.line}: ${i.message}`);
       });

@@ -3,7 +3,8 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { LangId, lidLine, parsePrediction } from "../../src/extract/lang.js";
-import { fixture, runCli, tmpDir } from "../helpers.js";
+import { type JsonlIssue, type RawDoc, readDocFile } from "../../src/extract/inputs.js";
+import { ROOT, fixture, runCli, tmpDir } from "../helpers.js";
 
 describe("language id (fastText lid.176 via the shipped binary)", () => {
   it("identifies languages, in order, and says und for text without letters", async () => {
@@ -110,5 +111,37 @@ describe("mathcorpus extract", () => {
     expect(r.stderr).toMatch(/docs\.jsonl\.gz:4: no `html` or `text` field/);
     const stats = JSON.parse(fs.readFileSync(statsFile, "utf8")) as { seen: number; kept: number; dropped: Record<string, number> };
     expect(stats).toMatchObject({ seen: 3, kept: 2, dropped: { lang_excluded: 1 } });
+  });
+
+  it("reads Parquet documents (OpenWebMath's layout, several row groups; html extracted) as their JSONL twins", async () => {
+    const seen: JsonlIssue[] = [];
+    const all = async (g: AsyncGenerator<RawDoc>) => {
+      const out: RawDoc[] = [];
+      for await (const d of g) out.push(d);
+      return out;
+    };
+    // owm-like: url, text, date, metadata; no id, so ids are file:row; 20 rows in groups of 7
+    const pq = await all(readDocFile(fixture("seeds", "owm-like.parquet"), "owm.parquet", (i) => seen.push(i)));
+    const jl = await all(readDocFile(fixture("seeds", "owm-like.jsonl.gz"), "owm.jsonl", (i) => seen.push(i)));
+    expect(pq).toHaveLength(20);
+    expect(pq.map((d) => [d.url, d.text])).toEqual(jl.map((d) => [d.url, d.text]));
+    expect(pq.map((d) => d.id)).toEqual(jl.map((d) => d.id.replace("owm.jsonl", "owm.parquet")));
+    expect(pq[19]!.id).toBe("owm.parquet:20");
+    expect(pq[0]!.meta).toEqual({ url: jl[0]!.url }); // only the document columns are read
+    expect(seen).toEqual([]);
+    // through extract: PlanetMath HTML in a zstd Parquet keeps its formulas as LaTeX
+    const r = await runCli(["extract", fixture("seeds", "planetmath-html.parquet"), "--jsonl", "--threads", "0"]);
+    expect(r.code, r.stderr).toBe(0);
+    const docs = r.stdout.trim().split("\n").map((l) => JSON.parse(l) as { id: string; url: string; text: string });
+    expect(docs).toHaveLength(3);
+    expect(docs.every((d) => d.url.startsWith("https://planetmath.org/") && /\$[^$]+\$/.test(d.text))).toBe(true);
+    // a Parquet file without a text or html column, and one that is not Parquet, are input errors
+    const dir = tmpDir();
+    fs.copyFileSync(path.join(ROOT, "test", "fixtures", "benchmarks", "gsm8k-head.parquet"), path.join(dir, "q.parquet"));
+    fs.writeFileSync(path.join(dir, "bad.parquet"), "not parquet at all");
+    const e1 = await runCli(["extract", path.join(dir, "q.parquet")]);
+    expect([e1.code, e1.stderr]).toEqual([3, expect.stringContaining("q.parquet: no `html` or `text` column (columns: question, answer)")]);
+    const e2 = await runCli(["extract", path.join(dir, "bad.parquet")]);
+    expect([e2.code, e2.stderr]).toEqual([3, expect.stringContaining("bad.parquet: not a Parquet file this reader reads")]);
   });
 });

@@ -764,6 +764,21 @@ describe("seeds", () => {
     const none = await runCli(["round", "--run", path.join(dir, "run-new"), "--sources", path.join(ROOT, "data", "crawl-sample.warc.gz"), "--seeds", seeds]);
     expect(none.code).toBe(3);
     expect(none.stderr).toContain(`seed folder not found: ${seeds}`);
+
+    // seeds in Parquet beside JSONL (OpenWebMath, the paper's seed corpus, ships as Parquet)
+    fs.mkdirSync(seeds);
+    fs.writeFileSync(path.join(seeds, "s.jsonl"), lines.slice(0, 200).join("\n") + "\n");
+    fs.copyFileSync(fixture("seeds", "planetmath-html.parquet"), path.join(seeds, "p.parquet"));
+    fs.copyFileSync(fixture("seeds", "owm-like.parquet"), path.join(seeds, "o.parquet"));
+    const withParquet = await runCli(args);
+    expect(withParquet.code, withParquet.stderr).toBe(0);
+    const third = await fresh();
+    expect(third.length).toBe(second.length + 3 + 20);
+    expect(third.filter((d) => d.url.startsWith("https://planetmath.org/"))).toHaveLength(3);
+    // rows without an id are named by file name and row, wherever the process runs (the split goes by id)
+    expect(third.filter((d) => d.id.startsWith("o.parquet:")).map((d) => d.id)).toEqual(Array.from({ length: 20 }, (_, i) => `o.parquet:${i + 1}`));
+    expect(seedEvents()[4]).toEqual({ docs: third.length, cached: false });
+    expect(stored()).toEqual(third);
   }, 120_000);
 });
 

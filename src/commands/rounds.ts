@@ -11,7 +11,7 @@ import { fastTextArgs, trainOptionSpecs } from "../config/classify.js";
 import { extractOptionSpecs, toExtractOptions } from "../config/extract.js";
 import { roundOptionSpecs, validateRoundOptions } from "../config/rounds.js";
 import { warcOptionSpecs } from "../config/warc.js";
-import { EXIT, UsageError } from "../core/errors.js";
+import { EXIT, InputError, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, type ParsedCommandLine, parseCommandLine, renderHelp } from "../core/options.js";
 import { packageRoot } from "../core/paths.js";
@@ -293,7 +293,18 @@ async function roundsLocked(
           if (stopReason) stopReason = "sources_failed";
           break;
         }
-        if (store.docCount() === 0) throw new UsageError("round 1: no documents were stored from the sources");
+        if (store.docCount() === 0) {
+          const warcDrops = ing.warc.dropped.toJSON() as Record<string, number>;
+          const why =
+            ing.files === 0 && ing.skipped > 0
+              ? `: ${ing.skipped === 1 ? "the source was" : `all ${ing.skipped} sources were`} crawled by an earlier invocation and gave none; start a new run (another --run DIR) with other sources or extraction settings`
+              : ing.pages === 0 && (warcDrops.conversion ?? 0) + (warcDrops.metadata ?? 0) > 0 && !warcDrops.response
+              ? ": they hold no HTTP responses, only conversion/metadata records — WET or WAT files? Common Crawl's pages are in its warc/ files, not wet/ or wat/"
+              : ing.pages === 0
+                ? `: no HTML pages in them (dropped reading: ${ing.warc.dropped.describe() || "nothing read"})`
+                : `: all ${ing.pages} pages were dropped in extraction (${ing.extract.dropped.describe()})`;
+          throw new InputError(`round 1: no documents were stored from the sources${why}`);
+        }
       } else if (noteSources) {
         noteSources = false;
         warn(`round ${round}: --sources is read by round 1 only; this round re-scores the ${store.docCount()} stored documents (start a new run to crawl other sources)`);

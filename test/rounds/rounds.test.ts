@@ -294,6 +294,24 @@ describe("sources that cannot be read", () => {
   }, 180_000);
 });
 
+describe("sources that give no documents", () => {
+  it("say why: WET/WAT files, every page dropped in extraction, or files crawled before (exit 3)", async () => {
+    const dir = tmpDir("mc-nodocs-");
+    const wet = await runCli(["round", "--run", path.join(dir, "wet"), "--sources", fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.wet.gz")]);
+    expect(wet.code).toBe(3);
+    expect(wet.stderr).toContain("round 1: dropped reading WARCs: conversion=1 warcinfo=1");
+    expect(wet.stderr).toContain("no documents were stored from the sources: they hold no HTTP responses, only conversion/metadata records — WET or WAT files? Common Crawl's pages are in its warc/ files, not wet/ or wat/");
+    const args = ["round", "--run", path.join(dir, "short"), "--sources", fixture("warc", "hrbrmstr-20160901-00000.warc.gz"), "--min-chars", "100000"];
+    const short = await runCli(args);
+    expect(short.code).toBe(3);
+    expect(short.stderr).toContain("no documents were stored from the sources: all 6 pages were dropped in extraction (too_short=6)");
+    const again = await runCli(args);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toContain("round 1: 0 files crawled, 1 already done");
+    expect(again.stderr).toContain("the source was crawled by an earlier invocation and gave none; start a new run (another --run DIR) with other sources or extraction settings");
+  });
+});
+
 describe("run stops when another round would repeat this one", () => {
   it("no page promoted: stop_reason nothing_promoted and how to go on; after annotation, run goes on from the next round", async () => {
     const dir = tmpDir("mc-stop-");

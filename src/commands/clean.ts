@@ -4,9 +4,8 @@ import { EXIT, UsageError } from "../core/errors.js";
 import { type Io, writeLine } from "../core/io.js";
 import { fileLogger } from "../core/log.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
-import { packageRoot } from "../core/paths.js";
 import { Progress } from "../core/progress.js";
-import { BenchmarkIndex, DEFAULT_FIELDS, loadBenchmarkDir, loadBenchmarks } from "../decont/index.js";
+import { benchmarkIndex, benchmarkOptionSpecs } from "../config/clean.js";
 import { DEFAULT_MINHASH } from "../dedup/minhash.js";
 import { openRunLocked } from "../store/lock.js";
 import type { Command } from "./command.js";
@@ -14,10 +13,7 @@ import type { Command } from "./command.js";
 const specs = {
   run: { type: "string", default: "runs/sample", arg: "DIR", help: "run directory" },
   round: { type: "number", arg: "N", help: "the round whose selection is cleaned (default: the last finished one)" },
-  benchmark: { type: "list", default: [], arg: "FILE,...", help: "more benchmarks to decontaminate against: files (JSONL, JSON, CSV with a header, Parquet, TSV question<TAB>answer; .gz but Parquet) or folders of them" },
-  bundledBenchmarks: { type: "boolean", default: true, help: "also use the bundled benchmarks in data/benchmarks" },
-  questionField: { type: "list", default: DEFAULT_FIELDS.question, arg: "NAME,...", help: "fields (JSON keys, CSV/Parquet columns; any case) holding benchmark questions" },
-  answerField: { type: "list", default: DEFAULT_FIELDS.answer, arg: "NAME,...", help: "fields (JSON keys, CSV/Parquet columns; any case) holding benchmark answers" },
+  ...benchmarkOptionSpecs,
   bands: { type: "number", default: DEFAULT_MINHASH.bands, arg: "N", help: "MinHash LSH bands" },
   rows: { type: "number", default: DEFAULT_MINHASH.rows, arg: "N", help: "MinHash rows per band (bands × rows hashes; 14 × 8 ≈ 0.7–0.8 Jaccard)" },
   shingle: { type: "number", default: DEFAULT_MINHASH.shingle, arg: "N", help: "words per shingle (CJK: characters)" },
@@ -47,11 +43,7 @@ export const command: Command = {
       return EXIT.ok;
     }
     const runDir = path.resolve(io.cwd, o.run);
-    const fields = { question: o.questionField, answer: o.answerField };
-    const index = new BenchmarkIndex();
-    const names = o.bundledBenchmarks ? await loadBenchmarkDir(path.join(packageRoot(), "data", "benchmarks"), index, fields) : [];
-    names.push(...(await loadBenchmarks(o.benchmark.map((b) => path.resolve(io.cwd, b)), index, fields)));
-    if (names.length === 0) throw new UsageError("clean: no benchmarks (the bundled ones are off and no --benchmark given)");
+    const { index, names } = await benchmarkIndex(o, io.cwd, "clean");
     const run = openRunLocked(runDir, "clean");
     const store = run.store;
     const logger = fileLogger(path.join(runDir, "logs", "clean.jsonl"));

@@ -3,7 +3,9 @@ import { type TokenizerName, checkTokenizer, tokenCounter } from "../core/tokens
 import { checkEngine } from "../config/classify.js";
 import path from "node:path";
 import { type CleanSummary, cleanRound } from "../clean/clean.js";
-import { BenchmarkIndex, loadBenchmarkDir } from "../decont/index.js";
+import type { BenchmarkIndex } from "../decont/index.js";
+import { benchmarkIndex, benchmarkOptionSpecs } from "../config/clean.js";
+import { exportSpecs } from "./export.js";
 import { DEFAULT_MINHASH } from "../dedup/minhash.js";
 import { exportRound } from "../export/export.js";
 import type { Manifest } from "../export/verify.js";
@@ -40,6 +42,9 @@ export const runSpecs = {
   maxRounds: { type: "number", default: 3, arg: "N", help: "stop after this many rounds" },
   stopShare: { type: "number", default: 0.98, arg: "SHARE", help: "stop when this share of a round's selection was already selected in the round before (the paper: ~98%)" },
   ...roundSpecs,
+  ...benchmarkOptionSpecs,
+  out: { type: "string", arg: "DIR", help: "export folder for the shards and manifest.json (default: DIR/export)" },
+  shardTokens: exportSpecs.shardTokens,
 } as const satisfies OptionSpecs;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
@@ -150,16 +155,22 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
     if (!set.has("fpr")) o.fpr = 0.15;
   }
   if (!Number.isInteger(o.maxRounds) || o.maxRounds < 1) throw new UsageError(`--max-rounds expects a whole number ≥ 1, got ${o.maxRounds}`);
+  if (command === "run" && !(o.shardTokens > 0)) throw new UsageError(`--shard-tokens expects a number > 0, got ${o.shardTokens}`);
+  // paths given here are kept in config.json for later invocations, which may run elsewhere
+  if (cl.given.has("benchmark")) o.benchmark = o.benchmark.map((b) => path.resolve(io.cwd, b));
+  if (cl.given.has("out") && o.out !== undefined) o.out = path.resolve(io.cwd, o.out);
   const config = { command, sample, ...o };
   if (cl.dryRun) {
     io.stdout.write(JSON.stringify(config, null, 2) + "\n");
     return EXIT.ok;
   }
   const runDir = path.resolve(io.cwd, o.run);
+  // the benchmarks are read before the crawl: a bad file fails now, not after the rounds
+  const benchmarks = command === "run" ? await benchmarkIndex(o, io.cwd, "run") : undefined;
   const lock = RunLock.acquire(runDir, command);
   try {
     if (taken.length > 0) io.stderr.write(`${command}: kept from ${path.join(o.run, "config.json")}: ${taken.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(" ")}\n`);
-    return await roundsLocked(command, { o, config, args, extract, runDir, sample, sourcesGiven: cl.given.has("sources") }, io);
+    return await roundsLocked(command, { o, config, args, extract, runDir, sample, sourcesGiven: cl.given.has("sources"), benchmarks }, io);
   } finally {
     lock.release();
   }
@@ -176,7 +187,18 @@ async function roundsLocked(
     runDir,
     sample,
     sourcesGiven,
-  }: { o: Opts; config: Opts & { command: string; tokenizer?: string }; args: ReturnType<typeof fastTextArgs>; extract: ReturnType<typeof toExtractOptions>; runDir: string; sample: boolean; sourcesGiven: boolean },
+    benchmarks,
+  }: {
+    o: Opts;
+    config: Opts & { command: string; tokenizer?: string };
+    args: ReturnType<typeof fastTextArgs>;
+    extract: ReturnType<typeof toExtractOptions>;
+    runDir: string;
+    sample: boolean;
+    sourcesGiven: boolean;
+    /** `run`: what its clean step decontaminates against. */
+    benchmarks: { index: BenchmarkIndex; names: string[] } | undefined;
+  },
   io: Io,
 ): Promise<number> {
   fs.mkdirSync(path.join(runDir, "logs"), { recursive: true });
@@ -358,11 +380,9 @@ async function roundsLocked(
     }
     let cleaned: CleanSummary | undefined;
     const lastDone = store.lastDoneRound();
-    if (command === "run" && lastDone && !io.signal?.aborted) {
+    if (command === "run" && benchmarks && lastDone && !io.signal?.aborted) {
       // clean the final selection: exact and near duplicates, benchmark contamination
-      const index = new BenchmarkIndex();
-      await loadBenchmarkDir(path.join(packageRoot(), "data", "benchmarks"), index);
-      cleaned = await cleanRound(store, lastDone, index, DEFAULT_MINHASH, logger, {
+      cleaned = await cleanRound(store, lastDone, benchmarks.index, DEFAULT_MINHASH, logger, {
         onProgress: (text) => progress.update(() => `clean: ${text}`),
         ...(io.signal ? { signal: io.signal } : {}),
       });
@@ -371,8 +391,9 @@ async function roundsLocked(
     }
     let manifest: Manifest | undefined;
     if (cleaned && !io.signal?.aborted) {
-      manifest = exportRound(store, cleaned.round, runDir, path.join(runDir, "export"), { shardTokens: 100_000_000, shardDocs: 0, seed: o.seed, pageSize: 65536, force: false, countTokens });
-      if (!o.json) io.stdout.write(runSummary(store, summaries, cleaned, manifest, path.relative(io.cwd, path.join(runDir, "export"))));
+      const out = o.out ?? path.join(runDir, "export");
+      manifest = exportRound(store, cleaned.round, runDir, out, { shardTokens: o.shardTokens, shardDocs: 0, seed: o.seed, pageSize: exportSpecs.pageSize.default, force: false, countTokens });
+      if (!o.json) io.stdout.write(runSummary(store, summaries, cleaned, manifest, path.relative(io.cwd, out)));
     }
     if (o.json) io.stdout.write(JSON.stringify({ run: path.relative(io.cwd, runDir) || ".", crawl: crawlSummary, rounds: summaries, ...(command === "run" ? { stop_reason: io.signal?.aborted ? "interrupted" : stopReason } : {}), clean: cleaned ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources }, null, 2) + "\n");
     logger.log("info", `${command}_done`, { rounds: summaries.length });

@@ -225,6 +225,38 @@ describe("cleanRound on a work store", () => {
   });
 });
 
+describe("run's clean and export steps", () => {
+  it("read --benchmark before crawling (a bad one fails at once); --out and --shard-tokens place and size the export; a rerun keeps them", async () => {
+    const dir = tmpDir("mc-runclean-");
+    const bad = await runCli(["run", "--run", path.join(dir, "r0"), "--benchmark", path.join(dir, "nope.csv")]);
+    expect([bad.code, bad.stderr]).toEqual([3, `mathcorpus run: benchmark file not found: ${path.join(dir, "nope.csv")}\n`]);
+    expect(fs.existsSync(path.join(dir, "r0"))).toBe(false);
+    // the exam's question is a passage of a page the bundled sample selects; relative paths, from the run's folder
+    const exam = path.join(dir, "exam.jsonl");
+    const page = (await runCli(["extract", path.join(ROOT, "data", "crawl-sample.warc.gz"), "--jsonl"])).stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { url: string; text: string })
+      .find((d) => d.url === "https://planetmath.org/completegroup")!;
+    fs.writeFileSync(exam, JSON.stringify({ Problem: page.text.split(/\s+/).slice(20, 60).join(" ") }) + "\n");
+    const args = ["run", "--run", "r", "--max-rounds", "1", "--bucket", "20000", "--benchmark", "exam.jsonl", "--out", "shards", "--shard-tokens", "10000", "--json"];
+    const r = await runCli(args, dir);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { clean: { removed: Record<string, number> }; export: { documents: number; shards: unknown[] } };
+    expect(j.clean.removed.contaminated).toBe(1);
+    expect(j.export.shards.length).toBeGreaterThan(2); // ~40,000 tokens in shards of ~10,000
+    expect(fs.existsSync(path.join(dir, "shards", "manifest.json"))).toBe(true);
+    expect(fs.existsSync(path.join(dir, "r", "export"))).toBe(false);
+    expect((await runCli(["verify", path.join(dir, "shards")])).code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, "r", "config.json"), "utf8"))).toMatchObject({ benchmark: [exam], out: path.join(dir, "shards"), shardTokens: 10000 });
+    // from another folder, without those flags: the same benchmarks and export
+    const again = await runCli(["run", "--run", path.join(dir, "r"), "--max-rounds", "1", "--json"]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/run: kept from .*config\.json: .*--benchmark.*--out.*--shard-tokens/);
+    expect(JSON.parse(again.stdout)).toMatchObject({ rounds: [], clean: { removed: { contaminated: 1 } }, export: { documents: j.export.documents } });
+  }, 120_000);
+});
+
 describe("benchmark files", () => {
   const jsonl = async (f: string, n: number) => {
     const all = await readBenchmark(path.join(BENCH, f));

@@ -4,6 +4,7 @@ import path from "node:path";
 import { EXIT, InputError, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
+import { normalizePrefix } from "../dedup/url.js";
 import { openRunLocked } from "../store/lock.js";
 import { WorkStore } from "../store/store.js";
 import type { Command } from "./command.js";
@@ -11,9 +12,9 @@ import type { Command } from "./command.js";
 const specs = {
   run: { type: "string", default: "runs/sample", arg: "DIR", help: "run directory" },
   round: { type: "number", arg: "N", help: "round to show (default: the last finished one)" },
-  accept: { type: "list", default: [], arg: "PREFIX,...", help: "accept URL prefixes (host/ or host/seg/ or host/seg/seg/): their unselected pages become seeds next round" },
+  accept: { type: "list", default: [], arg: "PREFIX,...", help: "accept URL prefixes (host/ or host/seg/ or host/seg/seg/, or written as URLs: https://host/seg): their unselected pages become seeds next round" },
   reject: { type: "list", default: [], arg: "PREFIX,...", help: "reject URL prefixes (recorded; never promoted)" },
-  annotations: { type: "string", arg: "FILE", help: "TSV of decisions: prefix <TAB> accept|reject [<TAB> note]" },
+  annotations: { type: "string", arg: "FILE", help: "TSV of decisions: prefix <TAB> accept|reject [<TAB> note] (a header row, CRLF and a BOM are fine; # starts a comment line)" },
   autoAccept: { type: "number", arg: "SHARE", help: "accept every listed prefix whose selected share is at least SHARE" },
   who: { type: "string", default: os.userInfo().username, arg: "NAME", help: "who makes these decisions (recorded with the time)" },
   json: { type: "boolean", default: false, help: "print math-related hosts and prefixes as JSON" },
@@ -61,20 +62,26 @@ export const command: Command = {
         } catch (err) {
           throw new InputError(`cannot read annotations file ${file}: ${(err as Error).message}`);
         }
-        const lines = text.split("\n");
+        // as spreadsheets save TSV too: a BOM, CRLF line ends, a header row, Accept in any case
+        const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
         lines.forEach((line, i) => {
           if (!line.trim() || line.startsWith("#")) return;
-          const [prefix, decision, note] = line.split("\t");
-          if (!prefix || (decision !== "accept" && decision !== "reject")) throw new UsageError(`${o.annotations}:${i + 1}: expected "prefix<TAB>accept|reject[<TAB>note]", got ${JSON.stringify(line)}`);
+          const [prefix, decisionText, note] = line.split("\t");
+          const decision = decisionText?.trim().toLowerCase();
+          if (i === 0 && decision === "decision") return;
+          if (!prefix?.trim() || (decision !== "accept" && decision !== "reject")) throw new UsageError(`${o.annotations}:${i + 1}: expected "prefix<TAB>accept|reject[<TAB>note]", got ${JSON.stringify(line)}`);
           decisions.push([prefix.trim(), decision, (note ?? "").trim()]);
         });
       }
       const prefixes = store.db.prepare("SELECT p.*, a.decision FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? ORDER BY p.host, p.depth, p.prefix").all(round) as Prefix[];
       if (o.autoAccept !== undefined) for (const p of prefixes) if (p.share >= o.autoAccept) decisions.push([p.prefix, "accept", `auto-accept ${o.autoAccept}`]);
       const upsert = store.db.prepare("INSERT INTO annotations (prefix, decision, who, at, round, note) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(prefix) DO UPDATE SET decision = excluded.decision, who = excluded.who, at = excluded.at, round = excluded.round, note = excluded.note");
-      // every prefix is checked before any is recorded: one bad prefix records nothing
-      for (const [prefix] of decisions) {
-        if (!/^[^/\s]+\/([^/\s]+\/){0,2}$/.test(prefix)) throw new UsageError(`prefix ${JSON.stringify(prefix)}: expected host/ or host/segment/ or host/segment/segment/`);
+      // every prefix is checked before any is recorded: one bad prefix records nothing; a URL
+      // or a prefix without its trailing slash is taken in the form domain discovery lists
+      for (const d of decisions) {
+        const p = normalizePrefix(d[0]);
+        if (!p || !/^[^/\s]+\/([^/\s]+\/){0,2}$/.test(p)) throw new UsageError(`prefix ${JSON.stringify(d[0])}: expected host/ or host/segment/ or host/segment/segment/ (or such a URL)`);
+        d[0] = p;
       }
       const known = new Set(prefixes.map((p) => p.prefix));
       const unknown = [...new Set(decisions.map(([p]) => p).filter((p) => !known.has(p)))];

@@ -30,3 +30,18 @@ export function urlPrefixes(host: string, pathname: string): Array<{ prefix: str
   if (segs.length >= 3) out.push({ prefix: `${host}/${segs[0]}/${segs[1]}/`, depth: 2 });
   return out;
 }
+
+/**
+ * A URL prefix as a user writes it, in the form `urlPrefixes` gives: `https://Host.org/a/b`,
+ * `host.org` or `host.org/a/` → `host.org/a/b/`, `host.org/`, `host.org/a/` (scheme, port,
+ * query and fragment dropped, host lower-cased, one trailing slash). Undefined if no host.
+ */
+export function normalizePrefix(text: string): string | undefined {
+  let t = text.replace(/^\uFEFF/, "").trim();
+  t = t.replace(/^[a-z][a-z0-9+.-]*:\/\//i, "").replace(/[?#].*$/, "");
+  const slash = t.indexOf("/");
+  const host = (slash < 0 ? t : t.slice(0, slash)).toLowerCase().replace(/:\d+$/, "");
+  if (!host || /\s/.test(host)) return undefined;
+  const segs = (slash < 0 ? "" : t.slice(slash)).split("/").filter(Boolean);
+  return `${host}/${segs.map((s) => `${s}/`).join("")}`;
+}

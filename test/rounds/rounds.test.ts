@@ -11,7 +11,7 @@ import { Scorer } from "../../src/classify/scorer.js";
 import { readSeeds } from "../../src/classify/seeds.js";
 import { isHeldOut } from "../../src/classify/split.js";
 import { nullLogger } from "../../src/core/log.js";
-import { normalizeUrl, urlPrefixes } from "../../src/dedup/url.js";
+import { normalizePrefix, normalizeUrl, urlPrefixes } from "../../src/dedup/url.js";
 import { DEFAULT_FILTERS } from "../../src/extract/filters.js";
 import { LangId } from "../../src/extract/lang.js";
 import { Extractor } from "../../src/extract/pool.js";
@@ -160,6 +160,20 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
     expect(typo.stderr).toMatch(/warning: not among round \d+'s prefixes of math-related hosts \(recorded anyway; check for a typo\): planetmth\.org\//);
     expect(annotations()).toContainEqual({ prefix: "planetmth.org/", decision: "reject" });
     expect(j.hosts[0]!.prefixes.some((p) => p.prefix === "planetmth.org/")).toBe(false);
+    // a TSV as a spreadsheet saves it (BOM, header row, CRLF, "Reject"), prefixes written as URLs
+    // or without their slash: taken in the form the round lists them
+    const sheet = path.join(dir, "sheet.tsv");
+    fs.writeFileSync(sheet, "\uFEFFprefix\tdecision\tnote\r\nhttps://PlanetMath.org\tReject\tfrom a sheet\r\nhttps://planetmth.org:443/?q=1\treject\r\n");
+    const fromSheet = await runCli(["domains", "--run", runDir, "--annotations", sheet, "--who", "tester"]);
+    expect(fromSheet.code, fromSheet.stderr).toBe(0);
+    expect(fromSheet.stderr).toContain("domains: recorded 2 decisions by tester");
+    expect(db.prepare("SELECT prefix, decision, note FROM annotations WHERE prefix LIKE 'planetm%' ORDER BY prefix").all()).toEqual([
+      { prefix: "planetmath.org/", decision: "reject", note: "from a sheet" },
+      { prefix: "planetmth.org/", decision: "reject", note: null },
+    ]);
+    expect(normalizePrefix("planetmath.org/Algebra/Groups/x.html")).toBe("planetmath.org/Algebra/Groups/x.html/");
+    expect(normalizePrefix(" http://Host.ORG:8080/a#f ")).toBe("host.org/a/");
+    expect(normalizePrefix("   ")).toBeUndefined();
     const s = await runCli(["selected", "--run", runDir, "--round", "1", "--jsonl"]);
     const lines = s.stdout.trim().split("\n").map((l) => JSON.parse(l) as { url: string; score: number; first_round: number });
     expect(lines).toHaveLength(rounds[0]!.selected);

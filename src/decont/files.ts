@@ -39,7 +39,7 @@ export function benchmarkName(file: string): string {
   return path.basename(file).replace(/\.(jsonl|json|csv|tsv)(\.gz)?$|\.parquet$/i, "");
 }
 
-/** A field's text: a string, a number, or a list of them or of chat messages (the user's turns). */
+/** A field's text: a string, a number, or a list of strings or of chat messages (their contents, joined). */
 function textOf(v: unknown): string | undefined {
   if (typeof v === "string") return v;
   if (typeof v === "number" || typeof v === "bigint") return String(v);

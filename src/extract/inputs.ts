@@ -74,7 +74,7 @@ function docOf(r: Record<string, unknown>, display: string, n: number, onIssue: 
   }
   const { html: _h, text: _t, ...meta } = r;
   return {
-    id: typeof r.id === "string" || typeof r.id === "number" || typeof r.id === "bigint" ? String(r.id) : `${display}:${n}`,
+    id: typeof r.id === "string" || typeof r.id === "number" ? String(r.id) : `${display}:${n}`,
     url: typeof r.url === "string" ? r.url : "",
     body: html ?? "",
     ...(html === undefined ? { text } : {}),
@@ -112,7 +112,10 @@ export async function* readParquetDocs(file: string, display: string, onIssue: (
       throw new InputError(`${display}: cannot read rows ${start + 1}–${end}: ${(err as Error).message}`);
     }
     for (let i = 0; i < rows.length; i++) {
-      const d = docOf(rows[i]!, display, start + i + 1, onIssue);
+      // INT64 columns read as BigInt, which JSON cannot write: as numbers (strings if too large)
+      const row = rows[i]!;
+      for (const [k, v] of Object.entries(row)) if (typeof v === "bigint") row[k] = Number.isSafeInteger(Number(v)) ? Number(v) : String(v);
+      const d = docOf(row, display, start + i + 1, onIssue);
       if (d) yield d;
     }
     start = end;

@@ -129,6 +129,9 @@ describe("mathcorpus extract", () => {
     expect(pq[19]!.id).toBe("owm.parquet:20");
     expect(pq[0]!.meta).toEqual({ url: jl[0]!.url }); // only the document columns are read
     expect(seen).toEqual([]);
+    // an INT64 id column (read as BigInt) gives a plain id and JSON-safe meta
+    const ints = await all(readDocFile(fixture("seeds", "int-id.parquet"), "i.parquet", (i) => seen.push(i)));
+    expect(ints.map((d) => [d.id, JSON.stringify(d.meta)])).toEqual([["7", '{"id":7,"source":"x"}']]);
     // through extract: PlanetMath HTML in a zstd Parquet keeps its formulas as LaTeX
     const r = await runCli(["extract", fixture("seeds", "planetmath-html.parquet"), "--jsonl", "--threads", "0"]);
     expect(r.code, r.stderr).toBe(0);

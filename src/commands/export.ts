@@ -2,6 +2,7 @@ import path from "node:path";
 import { EXIT, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
+import { Progress, formatDuration } from "../core/progress.js";
 import { tokenCounter } from "../core/tokens.js";
 import { exportRound } from "../export/export.js";
 import { openRunLocked } from "../store/lock.js";
@@ -17,6 +18,15 @@ export const exportSpecs = {
   pageSize: { type: "number", default: 65536, arg: "BYTES", help: "SQLite page size of the shards (64 KiB measured fastest for sequential reads)" },
   force: { type: "boolean", default: false, help: "overwrite a non-empty --out that is not an unfinished export of this run" },
 } as const satisfies OptionSpecs;
+
+/** An `exportRound` onShard that shows "export: shard 3/40  ETA 2m" on a terminal. */
+export function shardProgress(progress: Progress): (i: number, n: number) => void {
+  const started = Date.now();
+  return (i, n) => {
+    const s = (Date.now() - started) / 1000;
+    progress.update(() => `export: shard ${i}/${n}  ETA ${formatDuration((s * (n - i)) / i)}`);
+  };
+}
 
 export const command: Command = {
   name: "export",
@@ -40,7 +50,13 @@ export const command: Command = {
     const store = run.store;
     try {
       const round = store.finishedRound(o.run, o.round, "to export");
-      const m = exportRound(store, round, runDir, out, { ...o, force: o.force, countTokens: await tokenCounter(store.tokenizer()) });
+      const progress = new Progress(io.stderr);
+      let m;
+      try {
+        m = exportRound(store, round, runDir, out, { ...o, force: o.force, countTokens: await tokenCounter(store.tokenizer()) }, shardProgress(progress));
+      } finally {
+        progress.done();
+      }
       io.stderr.write(`export: round ${round}: ${m.documents} documents, ${m.tokens} tokens in ${m.shards.length} shard${m.shards.length === 1 ? "" : "s"} → ${path.relative(io.cwd, out) || "."}\n`);
       return EXIT.ok;
     } finally {

@@ -5,7 +5,7 @@ import path from "node:path";
 import { type CleanSummary, cleanRound } from "../clean/clean.js";
 import type { BenchmarkIndex } from "../decont/index.js";
 import { benchmarkIndex, benchmarkOptionSpecs } from "../config/clean.js";
-import { exportSpecs } from "./export.js";
+import { exportSpecs, shardProgress } from "./export.js";
 import { DEFAULT_MINHASH } from "../dedup/minhash.js";
 import { exportRound } from "../export/export.js";
 import type { Manifest } from "../export/verify.js";
@@ -392,7 +392,8 @@ async function roundsLocked(
     let manifest: Manifest | undefined;
     if (cleaned && !io.signal?.aborted) {
       const out = o.out ?? path.join(runDir, "export");
-      manifest = exportRound(store, cleaned.round, runDir, out, { shardTokens: o.shardTokens, shardDocs: 0, seed: o.seed, pageSize: exportSpecs.pageSize.default, force: false, countTokens });
+      manifest = exportRound(store, cleaned.round, runDir, out, { shardTokens: o.shardTokens, shardDocs: 0, seed: o.seed, pageSize: exportSpecs.pageSize.default, force: false, countTokens }, shardProgress(progress));
+      progress.done();
       if (!o.json) io.stdout.write(runSummary(store, summaries, cleaned, manifest, path.relative(io.cwd, out)));
     }
     if (o.json) io.stdout.write(JSON.stringify({ run: path.relative(io.cwd, runDir) || ".", crawl: crawlSummary, rounds: summaries, ...(command === "run" ? { stop_reason: io.signal?.aborted ? "interrupted" : stopReason } : {}), clean: cleaned ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources }, null, 2) + "\n");

@@ -2,9 +2,11 @@ import { execFileSync, spawn } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { PassThrough } from "node:stream";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ShardReader } from "../../src/export/reader.js";
+import { main } from "../../src/main.js";
 import { ROOT, runCli, tmpDir } from "../helpers.js";
 
 const CLI = path.join(ROOT, "dist", "src", "cli.js");
@@ -83,6 +85,24 @@ describe("export → verify → readers", () => {
     for await (const d of new ShardReader(out, 1, 2, reader.position)) rest.push(d.id);
     const all = (await tsRead(out, 1, 2)).map((d) => d.id);
     expect([...first, ...rest]).toEqual(all);
+  });
+
+  it("shows shard progress on a terminal, and nothing of it elsewhere", async () => {
+    const out = path.join(path.dirname(run), "progress");
+    const err = Object.assign(new PassThrough(), { isTTY: true });
+    const chunks: Buffer[] = [];
+    err.on("data", (c: Buffer) => chunks.push(c));
+    const sink = new PassThrough();
+    sink.resume();
+    expect(await main(["export", "--run", run, "--out", out, "--shard-docs", "5"], { stdout: sink, stderr: err, cwd: ROOT, env: {} })).toBe(0);
+    const stderr = Buffer.concat(chunks).toString("utf8");
+    const lines = [...stderr.matchAll(/\r\x1b\[2K(export: shard [^\r\n]*)/g)].map((m) => m[1]!);
+    expect(lines.length).toBeGreaterThan(0); // the first report is always shown
+    for (const l of lines) expect(l).toMatch(/^export: shard \d+\/\d+ {2}ETA \S+$/);
+    expect(stderr).toMatch(/\r\x1b\[2Kexport: round \d+: \d+ documents/); // cleared before the summary
+    const plain = await runCli(["export", "--run", run, "--out", path.join(path.dirname(run), "plain"), "--shard-docs", "5"]);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).not.toMatch(/\x1b|shard \d+\//);
   });
 
   it("refuses a non-empty --out without --force", async () => {

@@ -125,6 +125,7 @@ function parseJson(s: string, where: string): unknown {
 /** Reads a benchmark file's question and answer texts (formats: BENCHMARK_FILE). */
 export async function readBenchmark(file: string, fields: FieldSpec = DEFAULT_FIELDS): Promise<BenchmarkText[]> {
   const out: BenchmarkText[] = [];
+  if (!fs.existsSync(file)) throw new InputError(`benchmark file not found: ${file}`);
   const format = file.toLowerCase().replace(/\.gz$/, "").split(".").pop();
   let columns: string[] | undefined;
   if (format === "tsv") {

@@ -303,6 +303,7 @@ describe("benchmark files", () => {
     const dir = tmpDir("mc-bench-");
     const w = (name: string, body: string) => (fs.writeFileSync(path.join(dir, name), body), path.join(dir, name));
     await expect(readBenchmark(path.join(dir, "gone.parquet"))).rejects.toThrow(`benchmark file not found: ${path.join(dir, "gone.parquet")}`);
+    await expect(readBenchmark(path.join(dir, "no-such-folder"))).rejects.toThrow(`benchmark file not found: ${path.join(dir, "no-such-folder")}`);
     await expect(readBenchmark(w("q.csv", 'a,b\n1,"x\n'))).rejects.toThrow(/q\.csv: not CSV \(Quote Not Closed/);
     await expect(readBenchmark(w("cols.csv", "x,y\n1,2\n"))).rejects.toThrow(/cols\.csv: no benchmark texts \(fields looked for, in any case: question, .*; its columns: x, y\); name yours with --question-field/);
     await expect(readBenchmark(w("j.json", '{"question": "a b c"'))).rejects.toThrow(/j\.json: not JSON/);

@@ -61,7 +61,7 @@ function summaryLine(s: RoundSummary): string {
 }
 
 /** The end-of-run table: what the run saw, kept, selected, cleaned and wrote. */
-function runSummary(store: WorkStore, rounds: RoundSummary[], cleaned: CleanSummary, m: Manifest, out: string): string {
+export function runSummary(store: WorkStore, rounds: RoundSummary[], cleaned: CleanSummary, m: Manifest, out: string): string {
   const drops = store.db.prepare("SELECT stage, reason, sum(count) AS n FROM drops GROUP BY stage, reason ORDER BY stage, n DESC").all() as Array<{ stage: string; reason: string; n: number }>;
   const files = store.db.prepare("SELECT count(*) AS files, coalesce(sum(pages), 0) AS pages FROM files").get() as { files: number; pages: number };
   const hosts = store.db.prepare("SELECT host, selected, pages FROM domain_stats WHERE round = ? AND math_related = 1 ORDER BY selected DESC LIMIT 5").all(cleaned.round) as Array<{ host: string; selected: number; pages: number }>;
@@ -74,8 +74,11 @@ function runSummary(store: WorkStore, rounds: RoundSummary[], cleaned: CleanSumm
   for (const r of rounds) {
     t += row(`round ${r.round}`, `selected ${r.selected} (${r.selected_tokens} tokens), held-out recall ${r.held_out_recall.toFixed(3)}, promoted ${r.promoted}` + (r.convergence_share === null ? "" : `, convergence ${(100 * r.convergence_share).toFixed(1)}%`));
   }
-  t += row("math-related hosts", hosts.map((h) => `${h.host} (${h.selected}/${h.pages})`).join(", ") || "none");
-  t += row("accepted prefixes", accepted.map((a) => `${a.prefix} (${a.who})`).join(", ") || "none");
+  // at crawl scale there are thousands: the first few, and how many more
+  const hostCount = store.db.prepare("SELECT count(*) FROM domain_stats WHERE round = ? AND math_related = 1").pluck().get(cleaned.round) as number;
+  const more = (shown: number, all: number) => (all > shown ? ` and ${all - shown} more (mathcorpus domains)` : "");
+  t += row("math-related hosts", (hosts.map((h) => `${h.host} (${h.selected}/${h.pages})`).join(", ") || "none") + more(hosts.length, hostCount));
+  t += row("accepted prefixes", (accepted.slice(0, 10).map((a) => `${a.prefix} (${a.who})`).join(", ") || "none") + more(Math.min(10, accepted.length), accepted.length));
   t += row("removed by clean", Object.entries(cleaned.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none");
   t += row("exported", `${m.documents} documents, ${m.tokens} tokens in ${m.shards.length} shard(s) → ${out}`);
   return t;

@@ -18,6 +18,9 @@ import { Extractor } from "../../src/extract/pool.js";
 import { DEFAULT_LIMITS } from "../../src/extract/tree.js";
 import { Progress, formatDuration } from "../../src/core/progress.js";
 import { main } from "../../src/main.js";
+import { runSummary } from "../../src/commands/rounds.js";
+import type { CleanSummary } from "../../src/clean/clean.js";
+import type { Manifest } from "../../src/export/verify.js";
 import { crawlProgress, ingest } from "../../src/rounds/ingest.js";
 import { RunLock } from "../../src/store/lock.js";
 import { WorkStore } from "../../src/store/store.js";
@@ -599,6 +602,25 @@ describe("token budgets in DeepSeek-V3 tokens", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--tokenizer expects cl100k or deepseek-v3, got gpt2/);
   }, 120_000);
+});
+
+describe("the run summary", () => {
+  it("lists the first math-related hosts and accepted prefixes, and says how many more", () => {
+    const dir = tmpDir("mc-summary-");
+    const store = new WorkStore(path.join(dir, "work.sqlite"));
+    try {
+      const host = store.db.prepare("INSERT INTO domain_stats (round, host, pages, selected, share, math_related) VALUES (1, ?, 10, ?, ?, ?)");
+      const ann = store.db.prepare("INSERT INTO annotations (prefix, decision, who, at) VALUES (?, 'accept', 'auto', 'now')");
+      for (let i = 0; i < 8; i++) host.run(`h${i}.org`, 9 - i, (9 - i) / 10, 1);
+      host.run("plain.org", 0, 0, 0);
+      for (let i = 0; i < 13; i++) ann.run(`h${String(i).padStart(2, "0")}.org/`);
+      const t = runSummary(store, [], { round: 1, selected: 0, kept: 0, removed: {}, clusters: 0 } as unknown as CleanSummary, { documents: 0, tokens: 0, shards: [] } as unknown as Manifest, "out");
+      expect(t).toContain("math-related hosts           h0.org (9/10), h1.org (8/10), h2.org (7/10), h3.org (6/10), h4.org (5/10) and 3 more (mathcorpus domains)\n");
+      expect(t).toMatch(/accepted prefixes {12}h00\.org\/ \(auto\), .*h09\.org\/ \(auto\) and 3 more \(mathcorpus domains\)\n/);
+    } finally {
+      store.close();
+    }
+  });
 });
 
 describe("URL normalisation and prefixes", () => {

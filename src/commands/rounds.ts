@@ -6,6 +6,7 @@ import { type CleanSummary, cleanRound } from "../clean/clean.js";
 import type { BenchmarkIndex } from "../decont/index.js";
 import { benchmarkIndex, benchmarkOptionSpecs } from "../config/clean.js";
 import { exportSpecs, shardProgress } from "./export.js";
+import { runSummary, summaryLine } from "./summary.js";
 import { DEFAULT_MINHASH } from "../dedup/minhash.js";
 import { exportRound } from "../export/export.js";
 import type { Manifest } from "../export/verify.js";
@@ -20,7 +21,7 @@ import { packageRoot } from "../core/paths.js";
 import { Progress, formatRate } from "../core/progress.js";
 import { LangId } from "../extract/lang.js";
 import { Extractor } from "../extract/pool.js";
-import { crawlProgress, ingest } from "../rounds/ingest.js";
+import { crawlProgress, ingest, whyNoDocuments } from "../rounds/ingest.js";
 import { type RoundConfig, type RoundSummary, runRound } from "../rounds/round.js";
 import { convergedAt } from "../rounds/stop.js";
 import { loadSeeds } from "../rounds/seeds.js";
@@ -49,40 +50,6 @@ export const runSpecs = {
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 type Opts = Mutable<ParsedCommandLine<typeof runSpecs>["options"]>;
-
-function summaryLine(s: RoundSummary): string {
-  return (
-    `round ${s.round}: ${s.documents} documents; model trained on ${s.positives.train} positives (${s.positives.promoted} promoted) and ${s.negatives.train} negatives; ` +
-    `cut-off ${s.cutoff.toFixed(4)} (${s.cutoff_rule}); selected ${s.selected} pages, ${s.selected_tokens} tokens; held-out recall ${s.held_out_recall.toFixed(4)}; ` +
-    `math-related hosts ${s.math_related_hosts}; prefixes accepted ${s.accepted_prefixes}; promoted ${s.promoted}` +
-    (s.convergence_share === null ? "" : `; convergence ${(100 * s.convergence_share).toFixed(1)}% (${s.new_pages} new)`) +
-    `; ${s.seconds.toFixed(1)}s\n`
-  );
-}
-
-/** The end-of-run table: what the run saw, kept, selected, cleaned and wrote. */
-export function runSummary(store: WorkStore, rounds: RoundSummary[], cleaned: CleanSummary, m: Manifest, out: string): string {
-  const drops = store.db.prepare("SELECT stage, reason, sum(count) AS n FROM drops GROUP BY stage, reason ORDER BY stage, n DESC").all() as Array<{ stage: string; reason: string; n: number }>;
-  const files = store.db.prepare("SELECT count(*) AS files, coalesce(sum(pages), 0) AS pages FROM files").get() as { files: number; pages: number };
-  const hosts = store.db.prepare("SELECT host, selected, pages FROM domain_stats WHERE round = ? AND math_related = 1 ORDER BY selected DESC LIMIT 5").all(cleaned.round) as Array<{ host: string; selected: number; pages: number }>;
-  const accepted = store.db.prepare("SELECT prefix, who FROM annotations WHERE decision = 'accept' ORDER BY prefix").all() as Array<{ prefix: string; who: string }>;
-  const row = (k: string, v: string) => `  ${k.padEnd(28)} ${v}\n`;
-  let t = "\nrun summary\n";
-  t += row("WARC files / HTML pages", `${files.files} / ${files.pages}`);
-  t += row("documents stored", String(store.docCount()));
-  for (const stage of ["warc", "extract"]) t += row(`dropped (${stage})`, drops.filter((d) => d.stage === stage).map((d) => `${d.reason}=${d.n}`).join(" ") || "none");
-  for (const r of rounds) {
-    t += row(`round ${r.round}`, `selected ${r.selected} (${r.selected_tokens} tokens), held-out recall ${r.held_out_recall.toFixed(3)}, promoted ${r.promoted}` + (r.convergence_share === null ? "" : `, convergence ${(100 * r.convergence_share).toFixed(1)}%`));
-  }
-  // at crawl scale there are thousands: the first few, and how many more
-  const hostCount = store.db.prepare("SELECT count(*) FROM domain_stats WHERE round = ? AND math_related = 1").pluck().get(cleaned.round) as number;
-  const more = (shown: number, all: number) => (all > shown ? ` and ${all - shown} more (mathcorpus domains)` : "");
-  t += row("math-related hosts", (hosts.map((h) => `${h.host} (${h.selected}/${h.pages})`).join(", ") || "none") + more(hosts.length, hostCount));
-  t += row("accepted prefixes", (accepted.slice(0, 10).map((a) => `${a.prefix} (${a.who})`).join(", ") || "none") + more(Math.min(10, accepted.length), accepted.length));
-  t += row("removed by clean", Object.entries(cleaned.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none");
-  t += row("exported", `${m.documents} documents, ${m.tokens} tokens in ${m.shards.length} shard(s) → ${out}`);
-  return t;
-}
 
 function readPreviousConfig(runDir: string): Record<string, unknown> | undefined {
   try {
@@ -318,18 +285,7 @@ async function roundsLocked(
           if (stopReason) stopReason = "sources_failed";
           break;
         }
-        if (store.docCount() === 0) {
-          const warcDrops = ing.warc.dropped.toJSON() as Record<string, number>;
-          const why =
-            ing.files === 0 && ing.skipped > 0
-              ? `: ${ing.skipped === 1 ? "the source was" : `all ${ing.skipped} sources were`} crawled by an earlier invocation and gave none; start a new run (another --run DIR) with other sources or extraction settings`
-              : ing.pages === 0 && (warcDrops.conversion ?? 0) + (warcDrops.metadata ?? 0) > 0 && !warcDrops.response
-              ? ": they hold no HTTP responses, only conversion/metadata records — WET or WAT files? Common Crawl's pages are in its warc/ files, not wet/ or wat/"
-              : ing.pages === 0
-                ? `: no HTML pages in them (dropped reading: ${ing.warc.dropped.describe() || "nothing read"})`
-                : `: all ${ing.pages} pages were dropped in extraction (${ing.extract.dropped.describe()})`;
-          throw new InputError(`round 1: no documents were stored from the sources${why}`);
-        }
+        if (store.docCount() === 0) throw new InputError(`round 1: no documents were stored from the sources: ${whyNoDocuments(ing)}`);
       } else if (noteSources) {
         noteSources = false;
         warn(`round ${round}: --sources is read by round 1 only; this round re-scores the ${store.docCount()} stored documents (start a new run to crawl other sources)`);

@@ -171,3 +171,16 @@ export function crawlProgress(names: string[], cwd: string): (t: CrawlTick, seco
     return `round 1: files ${t.files}/${names.length}  pages ${t.pages}  kept ${t.kept}  ${formatRate(t.pages, seconds)} pages/s  ${formatBytes(t.bytes / Math.max(seconds, 0.001))}/s  ETA ${eta}`;
   };
 }
+
+/** Why a crawl stored no documents, for the error that stops round 1. */
+export function whyNoDocuments(ing: IngestStats): string {
+  const warcDrops = ing.warc.dropped.toJSON() as Record<string, number>;
+  if (ing.files === 0 && ing.skipped > 0) {
+    return `${ing.skipped === 1 ? "the source was" : `all ${ing.skipped} sources were`} crawled by an earlier invocation and gave none; start a new run (another --run DIR) with other sources or extraction settings`;
+  }
+  if (ing.pages === 0 && (warcDrops.conversion ?? 0) + (warcDrops.metadata ?? 0) > 0) {
+    return "they hold no HTTP responses, only conversion/metadata records — WET or WAT files? Common Crawl's pages are in its warc/ files, not wet/ or wat/";
+  }
+  if (ing.pages === 0) return `no HTML pages in them (dropped reading: ${ing.warc.dropped.describe() || "nothing read"})`;
+  return `all ${ing.pages} pages were dropped in extraction (${ing.extract.dropped.describe()})`;
+}

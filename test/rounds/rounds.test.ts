@@ -18,7 +18,7 @@ import { Extractor } from "../../src/extract/pool.js";
 import { DEFAULT_LIMITS } from "../../src/extract/tree.js";
 import { Progress, formatDuration } from "../../src/core/progress.js";
 import { main } from "../../src/main.js";
-import { runSummary } from "../../src/commands/rounds.js";
+import { runSummary } from "../../src/commands/summary.js";
 import type { CleanSummary } from "../../src/clean/clean.js";
 import type { Manifest } from "../../src/export/verify.js";
 import { crawlProgress, ingest } from "../../src/rounds/ingest.js";

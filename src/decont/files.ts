@@ -2,9 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { parse as parseCsv } from "csv-parse/sync";
-import { asyncBufferFromFile, parquetReadObjects } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
 import { InputError } from "../core/errors.js";
+import { openParquet } from "../core/parquet.js";
 
 /**
  * Benchmark files as they are published: JSONL, JSON (an array of items, or an object holding
@@ -52,8 +51,11 @@ function textOf(v: unknown): string | undefined {
   return undefined;
 }
 
+/** Fields that name a benchmark item (the first present is used). */
+const ID_FIELDS = ["id", "unique_id", "idx", "ID", "Id", "problem_id", "question_id"];
+
 function idOf(rec: Record<string, unknown>, fallback: string): string {
-  for (const k of ["id", "unique_id", "idx", "ID", "Id", "problem_id", "question_id"]) {
+  for (const k of ID_FIELDS) {
     const v = rec[k];
     if (typeof v === "string" || typeof v === "number" || typeof v === "bigint") return String(v);
   }
@@ -160,15 +162,13 @@ export async function readBenchmark(file: string, fields: FieldSpec = DEFAULT_FI
     columns = rows[0] ? Object.keys(rows[0]) : [];
     rows.forEach((r, i) => textsOf(r, String(i + 1), fields, out));
   } else if (format === "parquet") {
-    let rows: Array<Record<string, unknown>>;
-    try {
-      rows = (await parquetReadObjects({ file: await asyncBufferFromFile(file), compressors })) as Array<Record<string, unknown>>;
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      throw new InputError(code === "ENOENT" ? `benchmark file not found: ${file}` : `${file}: not a Parquet file this reader reads (${(e as Error).message})`);
-    }
-    columns = rows[0] ? Object.keys(rows[0]) : [];
-    rows.forEach((r, i) => textsOf(r, String(i + 1), fields, out));
+    const pq = await openParquet(file, file);
+    columns = pq.columns;
+    // only the columns that can hold texts or ids are read
+    const wanted = new Set([...fields.question, ...fields.answer, ...ID_FIELDS].map((f) => f.toLowerCase()));
+    const read = pq.columns.filter((c) => wanted.has(c.toLowerCase()));
+    let n = 0;
+    if (read.length > 0) for await (const r of pq.rows(read)) textsOf(r, String(++n), fields, out);
   } else {
     throw new InputError(`${file}: not a benchmark file (JSONL, JSON, CSV, TSV or Parquet; .gz for all but Parquet)`);
   }

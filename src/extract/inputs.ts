@@ -2,9 +2,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import zlib from "node:zlib";
-import { type AsyncBuffer, type FileMetaData, asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects, parquetSchema } from "hyparquet";
-import { compressors } from "hyparquet-compressors";
 import { InputError } from "../core/errors.js";
+import { openParquet } from "../core/parquet.js";
 
 /** A document to extract, from a WARC page, an HTML file or a JSONL record. */
 export interface RawDoc {
@@ -91,34 +90,13 @@ const DOC_COLUMNS = ["id", "url", "html", "text", "title", "source", "license"];
  */
 export async function* readParquetDocs(file: string, display: string, onIssue: (i: JsonlIssue) => void): AsyncGenerator<RawDoc> {
   if (!fs.existsSync(file)) throw new InputError(`no such file: ${display}`);
-  let buf: AsyncBuffer;
-  let meta: FileMetaData;
-  try {
-    buf = await asyncBufferFromFile(file);
-    meta = await parquetMetadataAsync(buf);
-  } catch (err) {
-    throw new InputError(`${display}: not a Parquet file this reader reads (${(err as Error).message})`);
-  }
-  const names = parquetSchema(meta).children.map((c) => c.element.name);
-  const columns = DOC_COLUMNS.filter((c) => names.includes(c));
-  if (!columns.includes("html") && !columns.includes("text")) throw new InputError(`${display}: no \`html\` or \`text\` column (columns: ${names.join(", ")})`);
-  let start = 0;
-  for (const rg of meta.row_groups) {
-    const end = start + Number(rg.num_rows);
-    let rows: Array<Record<string, unknown>>;
-    try {
-      rows = (await parquetReadObjects({ file: buf, metadata: meta, columns, rowStart: start, rowEnd: end, compressors })) as Array<Record<string, unknown>>;
-    } catch (err) {
-      throw new InputError(`${display}: cannot read rows ${start + 1}–${end}: ${(err as Error).message}`);
-    }
-    for (let i = 0; i < rows.length; i++) {
-      // INT64 columns read as BigInt, which JSON cannot write: as numbers (strings if too large)
-      const row = rows[i]!;
-      for (const [k, v] of Object.entries(row)) if (typeof v === "bigint") row[k] = Number.isSafeInteger(Number(v)) ? Number(v) : String(v);
-      const d = docOf(row, display, start + i + 1, onIssue);
-      if (d) yield d;
-    }
-    start = end;
+  const pq = await openParquet(file, display);
+  const columns = DOC_COLUMNS.filter((c) => pq.columns.includes(c));
+  if (!columns.includes("html") && !columns.includes("text")) throw new InputError(`${display}: no \`html\` or \`text\` column (columns: ${pq.columns.join(", ")})`);
+  let n = 0;
+  for await (const row of pq.rows(columns)) {
+    const d = docOf(row, display, ++n, onIssue);
+    if (d) yield d;
   }
 }
 

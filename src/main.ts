@@ -1,5 +1,5 @@
 import { COMMANDS } from "./commands/index.js";
-import { EXIT, MathcorpusError, errorMessage } from "./core/errors.js";
+import { EXIT, MathcorpusError, environmentProblem, errorMessage } from "./core/errors.js";
 import type { Io } from "./core/io.js";
 import { packageVersion } from "./core/paths.js";
 
@@ -15,7 +15,7 @@ function topHelp(): string {
     ...rows,
     "",
     "Run `mathcorpus <command> --help` for a command's options.",
-    "Exit codes: 0 ok, 1 internal error, 2 bad usage or config, 3 unusable input, 4 some sources failed, 5 verification failed, 130 interrupted.",
+    "Exit codes: 0 ok, 1 internal error, 2 bad usage or config, 3 unusable input (or disk full, no permission, a damaged store), 4 some sources failed, 5 verification failed, 130 interrupted.",
     "",
   ].join("\n");
 }
@@ -48,6 +48,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
       // messages name their command ("clean: …") where they are used alone: said once here
       io.stderr.write(`mathcorpus ${name}: ${err.message.startsWith(`${name}: `) ? err.message.slice(name.length + 2) : err.message}\n`);
       return err.exitCode;
+    }
+    const env = environmentProblem(err);
+    if (env) {
+      io.stderr.write(`mathcorpus ${name}: ${env}\n`);
+      return EXIT.input;
     }
     io.stderr.write(`mathcorpus ${name}: internal error: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack + "\n" : ""}`);
     return EXIT.internal;

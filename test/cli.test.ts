@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { COMMANDS } from "../src/commands/index.js";
+import { environmentProblem } from "../src/core/errors.js";
 import { kebab } from "../src/core/options.js";
 import { warcOptionSpecs } from "../src/config/warc.js";
 import { fixture, runCli, tmpDir } from "./helpers.js";
@@ -28,6 +29,21 @@ describe("mathcorpus CLI", () => {
     const c = await runCli(["pages", CC, "--concurrency", "zero"]);
     expect(c.code).toBe(2);
     expect(c.stderr).toMatch(/--concurrency expects a number, got "zero"/);
+  });
+
+  it("a full disk, a folder that cannot be written and a damaged work store are said as such (exit 3), not as internal errors", async () => {
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, "work.sqlite"), Buffer.alloc(4096, 7));
+    const r = await runCli(["selected", "--run", dir]);
+    expect([r.code, r.stderr]).toEqual([3, "mathcorpus selected: a database file is damaged or is not one of mathcorpus's (file is not a database): restore it, or start a new run (another --run DIR)\n"]);
+    const e = (code: string, message = "x") => Object.assign(new Error(message), { code });
+    expect(environmentProblem(e("ENOSPC", "ENOSPC: no space left on device, write"))).toBe("no space left on the disk (ENOSPC: no space left on device, write): free some and rerun; a run resumes where it stopped");
+    expect(environmentProblem(e("SQLITE_FULL"))).toMatch(/^no space left on the disk/);
+    expect(environmentProblem(e("EACCES"))).toMatch(/^cannot write here/);
+    expect(environmentProblem(e("SQLITE_READONLY_DBMOVED"))).toMatch(/^cannot write here/);
+    expect(environmentProblem(e("SQLITE_CORRUPT_INDEX"))).toMatch(/^a database file is damaged/);
+    expect(environmentProblem(e("ERR_SOMETHING"))).toBeUndefined();
+    expect(environmentProblem(new TypeError("a bug"))).toBeUndefined();
   });
 
   it("a stray argument is an error, not silently dropped; --no-NAME and NAME=false turn a boolean off", async () => {

@@ -64,3 +64,20 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * What the machine, not the tool, got wrong — a full disk, a folder that cannot be written, a
+ * damaged work store — as a message saying what to do, or undefined for other errors (bugs).
+ */
+export function environmentProblem(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== "string") return undefined;
+  const what = errorMessage(err);
+  if (code === "ENOSPC" || code === "EDQUOT" || code === "SQLITE_FULL") return `no space left on the disk (${what}): free some and rerun; a run resumes where it stopped`;
+  if (code === "EACCES" || code === "EPERM" || code === "EROFS" || code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN") || code === "SQLITE_PERM") {
+    return `cannot write here (${what}): check the folder's permissions, or choose another with --run / --out`;
+  }
+  if (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) return `a database file is damaged or is not one of mathcorpus's (${what}): restore it, or start a new run (another --run DIR)`;
+  if (code === "SQLITE_IOERR" || code.startsWith("SQLITE_IOERR_") || code === "EIO") return `the disk failed to read or write (${what})`;
+  return undefined;
+}

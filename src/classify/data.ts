@@ -22,6 +22,19 @@ export function splitDocs(docs: TextDoc[], share: number): Split {
   return s;
 }
 
+/**
+ * A file document's id without the file's path as written: an HTML file (id: the path) by its
+ * name, a JSONL/Parquet record without an id (id: PATH:LINE) by NAME:LINE; a record's own id
+ * as it is. The held-out split must not move with the working folder.
+ */
+function locationFree(id: string, specs: string[]): string {
+  for (const spec of specs) {
+    if (id === spec) return path.basename(spec);
+    if (id.startsWith(`${spec}:`) && /^\d+$/.test(id.slice(spec.length + 1))) return `${path.basename(spec)}${id.slice(spec.length)}`;
+  }
+  return id;
+}
+
 export interface DataOptions {
   extract: ExtractOptions;
   warc: WarcReadOptions;
@@ -65,7 +78,7 @@ export async function loadTrainingData(
   const negatives: TextDoc[] = [];
   const pipeline = { ...o.extract, langs: [], window: extractor.window };
   if (whole.length > 0) {
-    for await (const d of extractDocs(rawDocs(whole, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push({ id: d.id, url: d.url, text: d.text });
+    for await (const d of extractDocs(rawDocs(whole, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push({ id: d.id, url: d.url, text: d.text, split: locationFree(d.id, whole) });
   }
   // a WARC page's id holds the file's path as written: it is split and ordered by its
   // normalised URL, as a run's stored pages are (rounds/round)

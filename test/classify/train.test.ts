@@ -47,6 +47,27 @@ describe("mathcorpus train", () => {
     expect(side.cutoff_1pct_fpr).toBeGreaterThan(0);
   });
 
+  it("the held-out split does not move with the working folder: WARC pages by URL, id-less JSONL records and HTML files by file name", async () => {
+    const d = tmpDir("mc-trainsplit-");
+    // negatives: the bundled crawl, its pages' text as id-less JSONL records, and one HTML file
+    const pages = (await runCli(["extract", CRAWL, "--jsonl"])).stdout.split("\n").filter(Boolean).map((l) => JSON.parse(l) as { text: string });
+    fs.mkdirSync(path.join(d, "x", "y"), { recursive: true });
+    fs.writeFileSync(path.join(d, "x", "y", "neg.jsonl"), pages.slice(0, 300).map((p) => JSON.stringify({ text: p.text })).join("\n") + "\n");
+    fs.copyFileSync(fixture("extract", "readability-wikipedia-3.html"), path.join(d, "x", "y", "page.html"));
+    fs.copyFileSync(CRAWL, path.join(d, "x", "y", "crawl.warc.gz"));
+    const train = (cwd: string, rel: string, out: string) =>
+      runCli(["train", "--seeds", SEEDS, "--negatives", ["neg.jsonl", "page.html", "crawl.warc.gz"].map((f) => path.join(rel, f)).join(","), "--neg-count", "200", "--out", out, "--bucket", "20000", "--deterministic", "--json"], cwd);
+    const a = await train(d, path.join("x", "y"), path.join(d, "a.bin"));
+    const b = await train(path.join(d, "x", "y"), ".", path.join(d, "b.bin"));
+    expect(a.code, a.stderr).toBe(0);
+    expect(b.code, b.stderr).toBe(0);
+    const [sa, sb] = [a, b].map((r) => JSON.parse(r.stdout) as { negatives: { train: number; held_out: number }; metrics: { roc_auc: number } });
+    expect(sa!.negatives.held_out).toBeGreaterThan(20);
+    expect([sb!.negatives.train, sb!.negatives.held_out]).toEqual([sa!.negatives.train, sa!.negatives.held_out]);
+    expect(sb!.metrics.roc_auc).toBe(sa!.metrics.roc_auc);
+    expect(fs.readFileSync(path.join(d, "b.bin")).equals(fs.readFileSync(path.join(d, "a.bin")))).toBe(true);
+  }, 120_000);
+
   it("--deterministic gives a byte-identical model on rerun", async () => {
     const pos: TextDoc[] = Array.from({ length: 300 }, (_, i) => ({ id: `p${i}`, url: "", text: `Let $x_${i}$ be an integer; then $x^2 \\ge 0$ and \\frac{a}{b} holds for lemma ${i}.` }));
     const neg: TextDoc[] = Array.from({ length: 300 }, (_, i) => ({ id: `n${i}`, url: "", text: `The shop opens at ${i % 12} o'clock and sells coffee, tea and cake ${i}.` }));

@@ -2,14 +2,13 @@ import path from "node:path";
 import type { Logger } from "../core/log.js";
 import type { ExtractOptions } from "../extract/extract.js";
 import type { LangId } from "../extract/lang.js";
-import { ExtractStats, extractDocs } from "../extract/pipeline.js";
+import { type Doc, ExtractStats, extractDocs } from "../extract/pipeline.js";
 import type { Extractor } from "../extract/pool.js";
 import { isDocFile, isHtmlFile } from "../extract/inputs.js";
 import { type WarcReadOptions, rawDocs } from "../extract/sources.js";
 import { WarcStats } from "../warc/pages.js";
 import { type TextDoc, docSetHash, readSeeds, splitKey } from "./seeds.js";
 import { Reservoir, isHeldOut } from "./split.js";
-import { normalizeUrl } from "../dedup/url.js";
 
 export interface Split {
   train: TextDoc[];
@@ -22,18 +21,8 @@ export function splitDocs(docs: TextDoc[], share: number): Split {
   return s;
 }
 
-/**
- * A file document's id without the file's path as written: an HTML file (id: the path) by its
- * name, a JSONL/Parquet record without an id (id: PATH:LINE) by NAME:LINE; a record's own id
- * as it is. The held-out split must not move with the working folder.
- */
-function locationFree(id: string, specs: string[]): string {
-  for (const spec of specs) {
-    if (id === spec) return path.basename(spec);
-    if (id.startsWith(`${spec}:`) && /^\d+$/.test(id.slice(spec.length + 1))) return `${path.basename(spec)}${id.slice(spec.length)}`;
-  }
-  return id;
-}
+/** An extracted document as a training document, split by its location-free key. */
+const asTextDoc = (d: Doc): TextDoc => ({ id: d.id, url: d.url, text: d.text, ...(d.key ? { split: d.key } : {}) });
 
 export interface DataOptions {
   extract: ExtractOptions;
@@ -77,16 +66,16 @@ export async function loadTrainingData(
   const warcStats = new WarcStats();
   const negatives: TextDoc[] = [];
   const pipeline = { ...o.extract, langs: [], window: extractor.window };
+  // ids hold files' paths as written: documents are split and ordered by their location-free
+  // key (a WARC page's normalised URL, as a run's stored pages are: rounds/round)
   if (whole.length > 0) {
-    for await (const d of extractDocs(rawDocs(whole, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push({ id: d.id, url: d.url, text: d.text, split: locationFree(d.id, whole) });
+    for await (const d of extractDocs(rawDocs(whole, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push(asTextDoc(d));
   }
-  // a WARC page's id holds the file's path as written: it is split and ordered by its
-  // normalised URL, as a run's stored pages are (rounds/round)
   if (warcSpecs.length > 0 && o.negCount < 0) {
-    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push({ id: d.id, url: d.url, text: d.text, split: normalizeUrl(d.url) });
+    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push(asTextDoc(d));
   } else if (warcSpecs.length > 0) {
     const reservoir = new Reservoir<TextDoc>(o.negCount > 0 ? o.negCount : seeds.docs.length, o.seed);
-    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) reservoir.offer({ id: d.id, url: d.url, text: d.text, split: normalizeUrl(d.url) });
+    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) reservoir.offer(asTextDoc(d));
     negatives.push(...reservoir.items);
     logger.log("info", "negatives_sampled", { sampled: reservoir.items.length, of: reservoir.count });
   }

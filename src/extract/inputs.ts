@@ -16,6 +16,12 @@ export interface RawDoc {
   text?: string;
   /** Other JSONL fields kept through (title, source, license, …). */
   meta?: Record<string, unknown>;
+  /**
+   * Who the document is wherever its file lies, for the held-out split (`id` may hold the
+   * path as written): a record's own id, NAME:LINE for one without, an HTML file's name, a
+   * WARC page's normalised URL.
+   */
+  key?: string;
 }
 
 export const isJsonl = (spec: string): boolean => /\.jsonl(\.gz)?$/i.test(spec);
@@ -55,7 +61,7 @@ export async function* readJsonlDocs(file: string, display: string, onIssue: (i:
         onIssue({ file: display, line: n, message: "not a JSON object" });
         continue;
       }
-      const d = docOf(rec as Record<string, unknown>, display, n, onIssue);
+      const d = docOf(rec as Record<string, unknown>, file, display, n, onIssue);
       if (d) yield d;
     }
   } catch (err) {
@@ -64,7 +70,7 @@ export async function* readJsonlDocs(file: string, display: string, onIssue: (i:
 }
 
 /** A record (JSONL line, Parquet row) as a document: `id`, `html` or `text`, `url`, the rest as meta. */
-function docOf(r: Record<string, unknown>, display: string, n: number, onIssue: (i: JsonlIssue) => void): RawDoc | undefined {
+function docOf(r: Record<string, unknown>, file: string, display: string, n: number, onIssue: (i: JsonlIssue) => void): RawDoc | undefined {
   const html = typeof r.html === "string" ? r.html : undefined;
   const text = typeof r.text === "string" ? r.text : undefined;
   if (html === undefined && text === undefined) {
@@ -72,8 +78,10 @@ function docOf(r: Record<string, unknown>, display: string, n: number, onIssue: 
     return undefined;
   }
   const { html: _h, text: _t, ...meta } = r;
+  const own = typeof r.id === "string" || typeof r.id === "number" ? String(r.id) : undefined;
   return {
-    id: typeof r.id === "string" || typeof r.id === "number" ? String(r.id) : `${display}:${n}`,
+    id: own ?? `${display}:${n}`,
+    key: own ?? `${path.basename(file)}:${n}`,
     url: typeof r.url === "string" ? r.url : "",
     body: html ?? "",
     ...(html === undefined ? { text } : {}),
@@ -95,7 +103,7 @@ export async function* readParquetDocs(file: string, display: string, onIssue: (
   if (!columns.includes("html") && !columns.includes("text")) throw new InputError(`${display}: no \`html\` or \`text\` column (columns: ${pq.columns.join(", ")})`);
   let n = 0;
   for await (const row of pq.rows(columns)) {
-    const d = docOf(row, display, ++n, onIssue);
+    const d = docOf(row, file, display, ++n, onIssue);
     if (d) yield d;
   }
 }
@@ -113,5 +121,5 @@ export function readHtmlFile(file: string, display: string): RawDoc {
   } catch {
     throw new InputError(`no such file: ${display}`);
   }
-  return { id: display, url: `file://${path.resolve(file)}`, body };
+  return { id: display, url: `file://${path.resolve(file)}`, body, key: path.basename(file) };
 }

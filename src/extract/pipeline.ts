@@ -19,6 +19,8 @@ export interface Doc {
   meta?: Record<string, unknown>;
   /** Classifier feature hashes, when the extraction options asked for them. */
   features?: Uint32Array;
+  /** The input's location-free identity (RawDoc.key), for the held-out split. */
+  key?: string;
 }
 
 export interface PipelineOptions extends ExtractOptions {
@@ -63,7 +65,7 @@ async function one(raw: RawDoc, extractor: Extractor, lang: LangId, opts: Pipeli
   const [l] = line !== undefined ? await lang.identifyLines([line]) : await lang.identify([text]);
   if (opts.langs.length > 0 && !opts.langs.includes(l!.lang)) return { drop: "lang_excluded", raw };
   return {
-    doc: { id: raw.id, url: raw.url, title, text, lang: l!.lang, langConfidence: l!.confidence, charset, truncated, ...(raw.meta ? { meta: raw.meta } : {}), ...(features ? { features } : {}) },
+    doc: { id: raw.id, url: raw.url, title, text, lang: l!.lang, langConfidence: l!.confidence, charset, truncated, ...(raw.meta ? { meta: raw.meta } : {}), ...(features ? { features } : {}), ...(raw.key ? { key: raw.key } : {}) },
   };
 }
 

@@ -2,6 +2,7 @@ import path from "node:path";
 import type { Logger } from "../core/log.js";
 import { type WarcStats, streamPages } from "../warc/pages.js";
 import { type ResolveOptions, resolveSources } from "../warc/source.js";
+import { normalizeUrl } from "../dedup/url.js";
 import { type RawDoc, isDocFile, isHtmlFile, readDocFile, readHtmlFile } from "./inputs.js";
 
 export interface WarcReadOptions {
@@ -29,5 +30,5 @@ export async function* rawDocs(specList: string[], warc: WarcReadOptions, logger
   if (warcSpecs.length === 0) return;
   const sources = await resolveSources(warcSpecs, warc.resolve);
   const pages = streamPages(sources, { concurrency: warc.concurrency, maxRecordBytes: warc.maxRecordBytes, logger, onIssue: (i) => warn(i.message) }, warcStats);
-  for await (const p of pages) yield { id: `${p.warcFile}@${p.offset}`, url: p.url, body: p.body, contentType: p.contentType };
+  for await (const p of pages) yield { id: `${p.warcFile}@${p.offset}`, url: p.url, body: p.body, contentType: p.contentType, key: normalizeUrl(p.url) };
 }

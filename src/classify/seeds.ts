@@ -3,7 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { InputError } from "../core/errors.js";
 import type { ExtractOptions } from "../extract/extract.js";
-import { type RawDoc, readDocFile } from "../extract/inputs.js";
+import { type RawDoc, isDocFile, readDocFile } from "../extract/inputs.js";
 import type { LangId } from "../extract/lang.js";
 import { ExtractStats, extractDocs } from "../extract/pipeline.js";
 import type { Extractor } from "../extract/pool.js";
@@ -23,8 +23,6 @@ export interface TextDoc {
 /** The key a document is split and ordered by (classify/split, classify/train). */
 export const splitKey = (d: TextDoc): string => d.split ?? d.id;
 
-const SEED_FILE = /\.jsonl(\.gz)?$|\.parquet$/i;
-
 /** Seeds are curated: only empty-ish documents are filtered out. */
 export const SEED_FILTERS = { minChars: 20, minTextRatio: 0, minWordShare: 0 };
 
@@ -37,7 +35,7 @@ export function seedFiles(dir: string): string[] {
     throw new InputError(`seed folder not found: ${dir}`);
   }
   if (!st.isDirectory()) throw new InputError(`seeds must be a folder of .jsonl / .jsonl.gz / .parquet files: ${dir}`);
-  const files = fs.readdirSync(dir).filter((f) => SEED_FILE.test(f)).sort().map((f) => path.join(dir, f));
+  const files = fs.readdirSync(dir).filter(isDocFile).sort().map((f) => path.join(dir, f));
   if (files.length === 0) throw new InputError(`seed folder ${dir} holds no .jsonl, .jsonl.gz or .parquet files`);
   return files;
 }

@@ -35,7 +35,7 @@ export interface BenchmarkText {
 
 /** A benchmark's name: its file name without the format's extensions. */
 export function benchmarkName(file: string): string {
-  return path.basename(file).replace(/\.(jsonl|json|csv|tsv)(\.gz)?$|\.parquet$/i, "");
+  return path.basename(file).replace(BENCHMARK_FILE, "");
 }
 
 /** A field's text: a string, a number, or a list of strings or of chat messages (their contents, joined). */
@@ -98,8 +98,7 @@ function readText(file: string): string {
   try {
     raw = fs.readFileSync(file);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new InputError(code === "ENOENT" ? `benchmark file not found: ${file}` : `${file}: cannot read (${code ?? String(e)})`);
+    throw new InputError(`${file}: cannot read (${(e as Error).message})`);
   }
   if (/\.gz$/i.test(file)) {
     try {

@@ -9,8 +9,8 @@ import type { WorkStore } from "../store/store.js";
 
 /**
  * Token-balanced SQLite shards of a cleaned selection. Documents are shuffled by a seeded,
- * documented permutation: sorted by sha256("<seed>:<doc_key>"), so every shard is a fair sample
- * and the order does not depend on crawl order. Each shard is written under a temporary name,
+ * documented permutation: sorted by sha256("<seed>:<id>"), so every shard is a fair sample
+ * and the order depends neither on crawl order nor on where the WARC files lay (see exportIds). Each shard is written under a temporary name,
  * fsynced and renamed only when complete; the manifest is written last, the same way. A rerun
  * redoes exactly the shards that are missing or wrong.
  */
@@ -44,6 +44,7 @@ export interface ShardInfo {
 interface Row {
   doc_id: number;
   id: string;
+  record_id: string | null;
   url: string;
   domain: string;
   lang: string;
@@ -76,12 +77,13 @@ function keptDocs(store: WorkStore, round: number, seed: number, countTokens: To
   if (!store.isCleaned(round)) throw new InputError(`round ${round} has not been cleaned (or its cleaning was interrupted): run \`mathcorpus clean\` first`);
   const rows = store.db
     .prepare(
-      `SELECT d.id AS doc_id, d.doc_key AS id, d.url, d.domain, d.lang, s.score,
+      `SELECT d.id AS doc_id, d.doc_key AS id, d.record_id, d.url, d.domain, d.lang, s.score,
               (SELECT min(x.round) FROM selections x WHERE x.doc_id = d.id) AS round, d.tokens
        FROM clean c JOIN documents d ON d.id = c.doc_id JOIN scores s ON s.doc_id = d.id AND s.round = c.round
        WHERE c.round = ? AND c.status = 'kept'`,
     )
     .all(round) as Row[];
+  exportIds(rows);
   const key = (r: Row) => crypto.createHash("sha256").update(`${seed}:${r.id}`).digest("hex");
   const keyed = rows.map((r) => [key(r), r] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
   const text = store.db.prepare("SELECT text FROM documents WHERE id = ?");
@@ -95,6 +97,18 @@ function keptDocs(store: WorkStore, round: number, seed: number, countTokens: To
     }
   })();
   return keyed.map(([, r]) => r);
+}
+
+/**
+ * The exported `id` of each document: its WARC-Record-ID, which is location-free and unique
+ * (the store's doc_key names the WARC file as written on the command line, a local path). A
+ * record without one, a store from before record ids were kept, and ids that two documents
+ * share (a crawler's bug) fall back to doc_key.
+ */
+export function exportIds(rows: Array<{ id: string; record_id: string | null }>): void {
+  const count = new Map<string, number>();
+  for (const r of rows) if (r.record_id) count.set(r.record_id, (count.get(r.record_id) ?? 0) + 1);
+  for (const r of rows) if (r.record_id && count.get(r.record_id) === 1) r.id = r.record_id;
 }
 
 /** Splits the permuted documents into shards of about shardTokens tokens (or shardDocs documents). */

@@ -97,6 +97,7 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
         pages.delete(d.id);
         const row: DocRow = {
           docKey: d.id,
+          recordId: p.recordId,
           url: p.url,
           urlNorm: norm,
           host: p.host,

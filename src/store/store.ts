@@ -26,7 +26,7 @@ CREATE TABLE IF NOT EXISTS documents (
   host TEXT NOT NULL, domain TEXT NOT NULL, path TEXT NOT NULL, warc_file TEXT NOT NULL, warc_offset INTEGER NOT NULL,
   warc_length INTEGER NOT NULL, offset_kind TEXT NOT NULL, fetch_date TEXT NOT NULL, lang TEXT NOT NULL,
   lang_conf REAL NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, chars INTEGER NOT NULL, content_hash TEXT NOT NULL,
-  tokens INTEGER);
+  tokens INTEGER, record_id TEXT);
 CREATE INDEX IF NOT EXISTS documents_host ON documents(host);
 CREATE TABLE IF NOT EXISTS features (doc_id INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS drops (file TEXT NOT NULL, stage TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
@@ -54,6 +54,8 @@ CREATE TABLE IF NOT EXISTS clean (round INTEGER NOT NULL, doc_id INTEGER NOT NUL
 
 export interface DocRow {
   docKey: string;
+  /** The page's WARC-Record-ID as written (the export's id); empty or absent if the record had none. */
+  recordId?: string;
   url: string;
   urlNorm: string;
   host: string;
@@ -109,12 +111,15 @@ export class WorkStore {
     const fv = this.db.prepare("SELECT value FROM meta WHERE key = 'features_version'").get() as { value: string } | undefined;
     if (!fv) this.db.prepare("INSERT INTO meta (key, value) VALUES ('features_version', ?)").run(FEATURES_VERSION);
     this.featuresCurrent = !fv || fv.value === FEATURES_VERSION;
+    // stores from before record_id was kept get the column (their rows keep NULL: doc_key is their export id)
+    const columns = this.db.prepare("SELECT name FROM pragma_table_info('documents')").pluck().all() as string[];
+    if (!columns.includes("record_id")) this.db.exec("ALTER TABLE documents ADD COLUMN record_id TEXT");
     this.insertFeatures = this.db.prepare("INSERT OR REPLACE INTO features (doc_id, hashes) VALUES (?, ?)");
     this.insertDoc = this.db.prepare(
       `INSERT OR IGNORE INTO documents (doc_key, url, url_norm, host, domain, path, warc_file, warc_offset, warc_length, offset_kind,
-        fetch_date, lang, lang_conf, title, text, chars, content_hash)
+        fetch_date, lang, lang_conf, title, text, chars, content_hash, record_id)
        VALUES (@docKey, @url, @urlNorm, @host, @domain, @path, @warcFile, @warcOffset, @warcLength, @offsetKind,
-        @fetchDate, @lang, @langConf, @title, @text, @chars, @contentHash)`,
+        @fetchDate, @lang, @langConf, @title, @text, @chars, @contentHash, @recordId)`,
     );
   }
 
@@ -198,7 +203,7 @@ export class WorkStore {
   /** Inserts a document; false if its normalised URL (or key) is already stored. */
   addDoc(d: DocRow): boolean {
     const { features, ...row } = d;
-    const r = this.insertDoc.run({ ...row, chars: d.text.length });
+    const r = this.insertDoc.run({ ...row, recordId: d.recordId || null, chars: d.text.length });
     if (r.changes !== 1) return false;
     if (features && this.featuresCurrent) this.insertFeatures.run(r.lastInsertRowid, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
     return true;

@@ -6,12 +6,13 @@ import { PassThrough } from "node:stream";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ShardReader } from "../../src/export/reader.js";
+import { exportIds } from "../../src/export/shards.js";
 import { main } from "../../src/main.js";
 import { ROOT, runCli, tmpDir } from "../helpers.js";
 
 const CLI = path.join(ROOT, "dist", "src", "cli.js");
 let run: string;
-/** The cleaned selection: doc_key → sha256 of text, straight from the work store. */
+/** The cleaned selection: export id (the WARC-Record-ID) → sha256 of text, straight from the work store. */
 let expected: Map<string, string>;
 
 function pyRead(dir: string, rank: number, world: number): Array<{ id: string; sha256: string }> {
@@ -46,16 +47,32 @@ beforeAll(async () => {
   if (r.code !== 0) throw new Error(r.stderr);
   const db = new Database(path.join(run, "work.sqlite"), { readonly: true });
   expected = new Map(
-    (db.prepare("SELECT d.doc_key, d.text FROM clean c JOIN documents d ON d.id = c.doc_id WHERE c.round = 1 AND c.status = 'kept'").all() as Array<{ doc_key: string; text: string }>).map((x) => [x.doc_key, crypto.createHash("sha256").update(x.text).digest("hex")]),
+    (db.prepare("SELECT d.record_id, d.text FROM clean c JOIN documents d ON d.id = c.doc_id WHERE c.round = 1 AND c.status = 'kept'").all() as Array<{ record_id: string; text: string }>).map((x) => [x.record_id, crypto.createHash("sha256").update(x.text).digest("hex")]),
   );
   db.close();
 }, 240_000);
+
+describe("export ids", () => {
+  it("are WARC-Record-IDs; a record without one, an older store's row and an id two records share fall back to doc_key", () => {
+    const rows = [
+      { id: "/data/a.warc.gz@0", record_id: "<urn:uuid:1>" },
+      { id: "/data/a.warc.gz@900", record_id: null },
+      { id: "/data/a.warc.gz@1800", record_id: "" },
+      { id: "/data/b.warc.gz@0", record_id: "<urn:uuid:dup>" },
+      { id: "/data/b.warc.gz@700", record_id: "<urn:uuid:dup>" },
+    ];
+    exportIds(rows);
+    expect(rows.map((r) => r.id)).toEqual(["<urn:uuid:1>", "/data/a.warc.gz@900", "/data/a.warc.gz@1800", "/data/b.warc.gz@0", "/data/b.warc.gz@700"]);
+  });
+});
 
 describe("export → verify → readers", () => {
   it("run wrote an export that verifies; both readers read exactly the cleaned selection across ranks", async () => {
     const out = path.join(run, "export");
     expect((await runCli(["verify", out])).code).toBe(0);
     expect(expected.size).toBeGreaterThan(10);
+    // ids are the pages' WARC-Record-IDs: unique, and no local path of the crawl in them
+    for (const id of expected.keys()) expect(id).toMatch(/^<urn:uuid:[0-9a-f-]{36}>$/);
     const out2 = path.join(path.dirname(run), "shards");
     const e = await runCli(["export", "--run", run, "--out", out2, "--shard-docs", "7"]);
     expect(e.code).toBe(0);

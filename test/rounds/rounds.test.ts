@@ -449,7 +449,19 @@ describe("the held-out split", () => {
     const [ka, kb] = [keyed("run-a"), keyed("run-b")];
     expect(ka[0]!.doc_key).not.toBe(kb[0]!.doc_key);
     expect(kb.map((r) => [r.url_norm, r.score])).toEqual(ka.map((r) => [r.url_norm, r.score]));
-  }, 120_000);
+    // nor do the exports: their ids are WARC-Record-IDs, so the seeded permutation and the shards are the same
+    const shards: string[][] = [];
+    for (const run of ["run-a", path.join(dir, "run-b")]) {
+      const c = await runCli(["clean", "--run", run], dir);
+      expect(c.code, c.stderr).toBe(0);
+      const e = await runCli(["export", "--run", run, "--out", `${run}-export`, "--shard-docs", "5"], dir);
+      expect(e.code, e.stderr).toBe(0);
+      const manifest = JSON.parse(fs.readFileSync(path.resolve(dir, `${run}-export`, "manifest.json"), "utf8")) as { documents: number; shards: Array<{ sha256: string }> };
+      expect(manifest.documents).toBeGreaterThan(5);
+      shards.push(manifest.shards.map((x) => x.sha256));
+    }
+    expect(shards[1]).toEqual(shards[0]);
+  }, 180_000);
 
   it("a crawl whose every sampled page is held out is a clear error (exit 3), not a training failure", async () => {
     const dir = tmpDir("mc-heldneg-");
@@ -852,9 +864,28 @@ describe("ingest", () => {
       expect(s.extract.seen).toBe(2); // the duplicate never reached the extractor
       expect(store.db.prepare("SELECT reason, count FROM drops WHERE stage = 'extract'").all()).toEqual([{ reason: "url_dup", count: 1 }]);
       expect(store.db.prepare("SELECT url_norm FROM documents ORDER BY id").pluck().all()).toEqual(["https://example.org/a", "https://example.org/b"]);
+      // each page's WARC-Record-ID is kept (the export's id)
+      expect(store.db.prepare("SELECT record_id FROM documents ORDER BY id").pluck().all()).toEqual(["<urn:uuid:34-test>", "<urn:uuid:21-test>"]);
     } finally {
       store.close();
       await Promise.all([extractor.close(), lang.close()]);
+    }
+  });
+
+  it("a work store from before record ids were kept opens with the column added, its rows without one", () => {
+    const file = path.join(tmpDir("mc-oldstore-"), "work.sqlite");
+    const row = { docKey: "w@0", url: "https://x.example/", urlNorm: "https://x.example/", host: "x.example", domain: "x.example", path: "/", warcFile: "w", warcOffset: 0, warcLength: 1, offsetKind: "plain", fetchDate: "", lang: "en", langConf: 1, title: "", text: "t", contentHash: "" };
+    const old = new WorkStore(file);
+    old.addDoc(row);
+    old.db.exec("ALTER TABLE documents DROP COLUMN record_id");
+    old.close();
+    const store = new WorkStore(file);
+    try {
+      expect(store.db.prepare("SELECT doc_key, record_id FROM documents").all()).toEqual([{ doc_key: "w@0", record_id: null }]);
+      expect(store.addDoc({ ...row, docKey: "w@1", url: "https://x.example/2", urlNorm: "https://x.example/2", recordId: "<urn:uuid:2>" })).toBe(true);
+      expect(store.db.prepare("SELECT record_id FROM documents WHERE doc_key = 'w@1'").pluck().get()).toBe("<urn:uuid:2>");
+    } finally {
+      store.close();
     }
   });
 });

@@ -15,7 +15,7 @@ export interface TextDoc {
   text: string;
   /**
    * What the held-out split and the training file's order go by, when not `id`: a run's stored
-   * pages give their normalised URL, as their `id` (doc_key) holds the WARC path as written.
+   * pages give their normalised URL, as their `id` (doc_key) holds the WARC file's path.
    */
   split?: string;
 }

@@ -27,7 +27,7 @@ import { convergedAt } from "../rounds/stop.js";
 import { loadSeeds } from "../rounds/seeds.js";
 import { RunLock } from "../store/lock.js";
 import { WorkStore } from "../store/store.js";
-import { resolveSources } from "../warc/source.js";
+import { absoluteSpec, resolveSources } from "../warc/source.js";
 import { openSession } from "./session.js";
 import { warcReading } from "./warcrun.js";
 
@@ -117,6 +117,9 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   // the bundled crawl is named relative to the package, so document keys (and with them the
   // held-out split) are the same wherever mathcorpus is installed
   if (sample) o.sources = [SAMPLE_CRAWL];
+  // a run's files are named by their absolute path (in config.json, the files done and each
+  // page's doc_key): a later invocation from another folder reads and skips the same files
+  else o.sources = o.sources.map((s) => absoluteSpec(s, io.cwd));
   if (!o.seeds) o.seeds = path.join(packageRoot(), "seeds");
   if (sample) {
     o.tokenBudget ??= 40_000;

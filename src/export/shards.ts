@@ -101,7 +101,7 @@ function keptDocs(store: WorkStore, round: number, seed: number, countTokens: To
 
 /**
  * The exported `id` of each document: its WARC-Record-ID, which is location-free and unique
- * (the store's doc_key names the WARC file as written on the command line, a local path). A
+ * (the store's doc_key names the WARC file by its local path). A
  * record without one, a store from before record ids were kept, and ids that two documents
  * share (a crawler's bug) fall back to doc_key.
  */

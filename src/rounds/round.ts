@@ -89,8 +89,8 @@ const after = (step: string, than: string) => STEPS.indexOf(step as (typeof STEP
 
 /*
  * Stored pages are split (and ordered for training) by their normalised URL, not by `id`
- * (doc_key: the WARC file as named on the command line @ offset), so neither depends on where
- * the WARC lies or how its path was written.
+ * (doc_key: the WARC file's path @ offset), so neither depends on where
+ * the WARC lies.
  */
 function promotedDocs(store: WorkStore, before: number): TextDoc[] {
   return store.db.prepare("SELECT d.doc_key AS id, d.url_norm AS split, d.url, d.text FROM promoted p JOIN documents d ON d.id = p.doc_id WHERE p.round < ? ORDER BY d.id").all(before) as TextDoc[];

@@ -102,6 +102,16 @@ async function readListing(spec: string, opts: ResolveOptions): Promise<string[]
   }
 }
 
+/**
+ * A source as written, with a local path made absolute (URLs, crawl ids and listings on a
+ * server stay as they are): what a run keeps, so that a later invocation from another folder
+ * reads, and skips as done, the same files.
+ */
+export function absoluteSpec(spec: string, cwd: string): string {
+  if (CRAWL_ID.test(spec) || /^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) return spec;
+  return path.resolve(cwd, spec);
+}
+
 function localFiles(spec: string, cwd: string): WarcSource[] {
   const abs = path.resolve(cwd, spec);
   let stat: fs.Stats;

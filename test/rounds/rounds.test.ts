@@ -239,7 +239,8 @@ describe("sources that cannot be read", () => {
     fs.copyFileSync(fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz"), path.join(src, "a.warc.gz"));
     fs.writeFileSync(path.join(src, "b.warc.gz"), "<html><body>503 Service Unavailable</body></html>\n");
     const run = path.join(dir, "run");
-    const args = ["round", "--run", run, "--sources", src, "--bucket", "20000", "--json"];
+    // named relative to the working folder (dir): the run keeps them by absolute path
+    const args = ["round", "--run", run, "--sources", "warcs", "--bucket", "20000", "--json"];
     const docs = () => {
       const db = new Database(path.join(run, "work.sqlite"), { readonly: true });
       try {
@@ -252,7 +253,7 @@ describe("sources that cannot be read", () => {
         db.close();
       }
     };
-    const first = await runCli(args);
+    const first = await runCli(args, dir);
     expect(first.code).toBe(4);
     expect(JSON.parse(first.stdout)).toMatchObject({
       rounds: [],
@@ -268,14 +269,16 @@ describe("sources that cannot be read", () => {
     expect(afterFirst.documents).toBeGreaterThan(5);
 
     // still broken: the rerun retries it, skips the finished file, and stops again
-    const again = await runCli(args);
+    const again = await runCli(args, dir);
     expect(again.code).toBe(4);
     expect(again.stderr).toMatch(/0 files crawled, 1 already done/);
     expect(docs()).toEqual(afterFirst);
 
-    // repaired: the rerun crawls only it and goes on to train, score and select round 1
+    expect(JSON.parse(fs.readFileSync(path.join(run, "config.json"), "utf8"))).toMatchObject({ sources: [src] });
+    // repaired: the rerun — from another folder, without --sources — crawls only it and goes on
+    // to train, score and select round 1
     fs.copyFileSync(fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.gz"), path.join(src, "b.warc.gz"));
-    const fixed = await runCli(args);
+    const fixed = await runCli(["round", "--run", run, "--json"], src);
     expect(fixed.code).toBe(0);
     expect(fixed.stderr).toMatch(/1 files crawled, 1 already done/);
     const s = JSON.parse(fixed.stdout) as { rounds: Summary[]; failed_sources: string[] };
@@ -437,7 +440,7 @@ describe("the held-out split", () => {
     expect(rb!.selected).toBe(ra!.selected);
     const model = (run: string) => fs.readFileSync(path.join(dir, run, "models", "round-1", "model.bin"));
     expect(model("run-b").equals(model("run-a"))).toBe(true);
-    // the doc keys differ (they name the file as written), the scores do not
+    // the doc keys differ (they name the file by its path), the scores do not
     const keyed = (run: string) => {
       const db = new Database(path.join(dir, run, "work.sqlite"), { readonly: true });
       try {

@@ -26,7 +26,7 @@ export const splitKey = (d: TextDoc): string => d.split ?? d.id;
 /** Seeds are curated: only empty-ish documents are filtered out. */
 export const SEED_FILTERS = { minChars: 20, minTextRatio: 0, minWordShare: 0 };
 
-/** The JSONL(.gz) and Parquet files of a seed folder, sorted; a missing or empty folder is an input error. */
+/** The JSON-lines (isJsonl) and Parquet files of a seed folder, sorted; a missing or empty folder is an input error. */
 export function seedFiles(dir: string): string[] {
   let st: fs.Stats;
   try {
@@ -34,9 +34,9 @@ export function seedFiles(dir: string): string[] {
   } catch {
     throw new InputError(`seed folder not found: ${dir}`);
   }
-  if (!st.isDirectory()) throw new InputError(`seeds must be a folder of .jsonl / .jsonl.gz / .parquet files: ${dir}`);
+  if (!st.isDirectory()) throw new InputError(`seeds must be a folder of JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or .parquet files: ${dir}`);
   const files = fs.readdirSync(dir).filter(isDocFile).sort().map((f) => path.join(dir, f));
-  if (files.length === 0) throw new InputError(`seed folder ${dir} holds no .jsonl, .jsonl.gz or .parquet files`);
+  if (files.length === 0) throw new InputError(`seed folder ${dir} holds no JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or .parquet files`);
   return files;
 }
 

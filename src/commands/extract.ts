@@ -24,7 +24,7 @@ const specs = {
 } as const satisfies OptionSpecs;
 
 const details = `Sources: WARC files, folders, URLs and crawl ids (as for \`pages\`), HTML files (.html,
-.htm), and JSONL(.gz) or Parquet files of documents with an \`html\` field (extracted like crawled pages)
+.htm), and JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or Parquet files of documents with an \`html\` field (extracted like crawled pages)
 or a \`text\` field (kept as is, filtered and language-identified).
 
 Text keeps mathematics as LaTeX: inline $…$, display $$…$$, from MathJax script tags, MathML

@@ -26,7 +26,7 @@ const specs = {
 } as const satisfies OptionSpecs;
 
 const details = `Prints one JSON line per document: {"id", "url", "score"}, score = P(math). Sources are
-JSONL(.gz) or Parquet files (text or html), HTML files, or WARC sources (pages are extracted first).`;
+JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or Parquet files (text or html), HTML files, or WARC sources (pages are extracted first).`;
 
 export const command: Command = {
   name: "score",

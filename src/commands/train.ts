@@ -19,7 +19,7 @@ import { openSession } from "./session.js";
 import { warcReading } from "./warcrun.js";
 
 const specs = {
-  seeds: { type: "string", arg: "DIR", help: "seed corpus: a folder of JSONL(.gz) or Parquet files with id and text or html (required)" },
+  seeds: { type: "string", arg: "DIR", help: "seed corpus: a folder of JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or Parquet files with id and text or html (required)" },
   negatives: { type: "list", default: [], arg: "SOURCE,...", help: "negative sources: WARC files/URLs/crawl ids (sampled) and JSONL/Parquet/HTML files (used whole); required" },
   out: { type: "string", arg: "MODEL.bin", help: "where to write the model; its sidecar goes beside it as MODEL.json (required)" },
   json: { type: "boolean", default: false, help: "print the sidecar (training arguments, counts, held-out metrics) as JSON" },

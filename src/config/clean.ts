@@ -10,7 +10,7 @@ export const benchmarkOptionSpecs = {
     type: "list",
     default: [],
     arg: "FILE,...",
-    help: "more benchmarks to decontaminate against: files (JSONL, JSON, CSV with a header, Parquet, TSV question<TAB>answer; .gz but Parquet) or folders of them",
+    help: "more benchmarks to decontaminate against: files (JSONL, JSON, CSV with a header, Parquet, TSV question<TAB>answer; .gz or .zst but Parquet) or folders of them",
   },
   bundledBenchmarks: { type: "boolean", default: true, help: "also use the bundled benchmarks in data/benchmarks" },
   questionField: { type: "list", default: DEFAULT_FIELDS.question, arg: "NAME,...", help: "fields (JSON keys, CSV/Parquet columns; any case) holding benchmark questions" },

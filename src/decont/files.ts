@@ -1,16 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
-import zlib from "node:zlib";
 import { parse as parseCsv } from "csv-parse/sync";
+import { decompressBuffer, withoutCompression } from "../core/compressed.js";
 import { InputError } from "../core/errors.js";
 import { openParquet } from "../core/parquet.js";
 
 /**
  * Benchmark files as they are published: JSONL, JSON (an array of items, or an object holding
  * arrays of them or keyed by id), CSV with a header row, TSV (question<TAB>answer, as MGSM
- * ships it), Parquet (Hugging Face datasets); any but Parquet may be gzipped (.gz).
+ * ships it), Parquet (Hugging Face datasets); any but Parquet may be compressed (.gz, .zst).
  */
-export const BENCHMARK_FILE = /\.(jsonl|json|csv|tsv)(\.gz)?$|\.parquet$/i;
+export const BENCHMARK_FILE = /\.(jsonl|json|csv|tsv)(\.(gz|zst))?$|\.parquet$/i;
 
 export interface FieldSpec {
   question: string[];
@@ -100,12 +100,10 @@ function readText(file: string): string {
   } catch (e) {
     throw new InputError(`${file}: cannot read (${(e as Error).message})`);
   }
-  if (/\.gz$/i.test(file)) {
-    try {
-      raw = zlib.gunzipSync(raw);
-    } catch (e) {
-      throw new InputError(`${file}: not gzip (${(e as Error).message})`);
-    }
+  try {
+    raw = decompressBuffer(raw, file);
+  } catch (e) {
+    throw new InputError(`${file}: ${(e as Error).message}`);
   }
   return raw.toString("utf8").replace(/^\uFEFF/, "");
 }
@@ -127,7 +125,7 @@ function parseJson(s: string, where: string): unknown {
 export async function readBenchmark(file: string, fields: FieldSpec = DEFAULT_FIELDS): Promise<BenchmarkText[]> {
   const out: BenchmarkText[] = [];
   if (!fs.existsSync(file)) throw new InputError(`benchmark file not found: ${file}`);
-  const format = file.toLowerCase().replace(/\.gz$/, "").split(".").pop();
+  const format = withoutCompression(file.toLowerCase()).split(".").pop();
   let columns: string[] | undefined;
   if (format === "tsv") {
     // MGSM: question <TAB> answer, no header
@@ -169,7 +167,7 @@ export async function readBenchmark(file: string, fields: FieldSpec = DEFAULT_FI
     let n = 0;
     if (read.length > 0) for await (const r of pq.rows(read)) textsOf(r, String(++n), fields, out);
   } else {
-    throw new InputError(`${file}: not a benchmark file (JSONL, JSON, CSV, TSV or Parquet; .gz for all but Parquet)`);
+    throw new InputError(`${file}: not a benchmark file (JSONL, JSON, CSV, TSV or Parquet; .gz or .zst for all but Parquet)`);
   }
   if (out.length === 0) {
     const seen = columns ? `; its columns: ${columns.join(", ") || "none (no rows)"}` : "";

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import zlib from "node:zlib";
+import { openDecompressed } from "../core/compressed.js";
 import { InputError } from "../core/errors.js";
 import { openParquet } from "../core/parquet.js";
 
@@ -24,9 +24,13 @@ export interface RawDoc {
   key?: string;
 }
 
-export const isJsonl = (spec: string): boolean => /\.jsonl(\.gz)?$/i.test(spec);
+/**
+ * JSON lines: `.jsonl` or `.ndjson`, plain, gzipped or zstd-compressed, and `.json.gz` /
+ * `.json.zst` (Dolma's documents are JSON lines named `.json.gz`).
+ */
+export const isJsonl = (spec: string): boolean => /\.(jsonl|ndjson)(\.(gz|zst))?$|\.json\.(gz|zst)$/i.test(spec);
 export const isParquet = (spec: string): boolean => /\.parquet$/i.test(spec);
-/** Files of documents (not pages): JSONL(.gz) and Parquet (Hugging Face datasets: OpenWebMath, …). */
+/** Files of documents (not pages): JSON lines (isJsonl) and Parquet (Hugging Face datasets: OpenWebMath, …). */
 export const isDocFile = (spec: string): boolean => isJsonl(spec) || isParquet(spec);
 export const isHtmlFile = (spec: string): boolean => /\.x?html?$/i.test(spec);
 
@@ -37,18 +41,22 @@ export interface JsonlIssue {
 }
 
 /**
- * Streams a JSONL(.gz) file of documents: `id`, then `html` (extracted) or `text` (kept as
- * is), optional `url`, `title`, `source`, `license`. A bad line is reported and skipped.
+ * Streams a JSON-lines file of documents (isJsonl: compressed too): `id`, then `html`
+ * (extracted) or `text` (kept as is), optional `url`, `title`, `source`, `license`. A bad line
+ * is reported and skipped.
  */
 export async function* readJsonlDocs(file: string, display: string, onIssue: (i: JsonlIssue) => void): AsyncGenerator<RawDoc> {
   if (!fs.existsSync(file)) throw new InputError(`no such file: ${display}`);
-  const raw = fs.createReadStream(file);
-  const stream = file.endsWith(".gz") ? raw.pipe(zlib.createGunzip()) : raw;
+  const stream = openDecompressed(file);
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
   let n = 0;
   try {
-    for await (const line of rl) {
+    for await (let line of rl) {
       n++;
+      if (n === 1) {
+        line = line.replace(/^\uFEFF/, "");
+        if (/^\s*\[/.test(line)) throw new InputError(`${display}: holds a JSON array; documents are read as JSON lines, one object per line`);
+      }
       if (!line.trim()) continue;
       let rec: unknown;
       try {
@@ -65,6 +73,7 @@ export async function* readJsonlDocs(file: string, display: string, onIssue: (i:
       if (d) yield d;
     }
   } catch (err) {
+    if (err instanceof InputError) throw err;
     throw new InputError(`${display}: cannot read line ${n + 1}: ${(err as Error).message}`);
   }
 }
@@ -108,7 +117,7 @@ export async function* readParquetDocs(file: string, display: string, onIssue: (
   }
 }
 
-/** Documents of a JSONL(.gz) or Parquet file. */
+/** Documents of a JSON-lines (isJsonl) or Parquet file. */
 export function readDocFile(file: string, display: string, onIssue: (i: JsonlIssue) => void): AsyncGenerator<RawDoc> {
   return isParquet(file) ? readParquetDocs(file, display, onIssue) : readJsonlDocs(file, display, onIssue);
 }

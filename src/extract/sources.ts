@@ -11,7 +11,7 @@ export interface WarcReadOptions {
   maxRecordBytes: number;
 }
 
-/** Documents from mixed sources: JSONL(.gz), Parquet and HTML files as given, the rest read as WARC. */
+/** Documents from mixed sources: JSON-lines (isJsonl), Parquet and HTML files as given, the rest read as WARC. */
 export async function* rawDocs(specList: string[], warc: WarcReadOptions, logger: Logger, warcStats: WarcStats, warn: (m: string) => void): AsyncGenerator<RawDoc> {
   const warcSpecs: string[] = [];
   for (const spec of specList) {

@@ -214,7 +214,7 @@ describe("bad seeds are clear errors", () => {
     fs.mkdirSync(empty);
     const e = await runCli(["train", "--seeds", empty, "--negatives", CRAWL, "--out", path.join(dir, "x.bin")]);
     expect(e.code).toBe(3);
-    expect(e.stderr).toMatch(/holds no \.jsonl, \.jsonl\.gz or \.parquet files/);
+    expect(e.stderr).toMatch(/holds no JSON-lines \(\.jsonl, \.ndjson, \.json\.gz; \.gz\/\.zst\) or \.parquet files/);
     const blank = path.join(dir, "blank");
     fs.mkdirSync(blank);
     fs.writeFileSync(path.join(blank, "s.jsonl.gz"), zlib.gzipSync(JSON.stringify({ id: "a", text: "" }) + "\n" + JSON.stringify({ id: "b", html: "<html></html>" }) + "\n"));

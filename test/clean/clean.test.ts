@@ -270,6 +270,7 @@ describe("benchmark files", () => {
     expect(gsm).toHaveLength(16);
     expect(await readBenchmark(path.join(FIX, "gsm8k-head.parquet"))).toEqual(gsm);
     expect(await readBenchmark(path.join(FIX, "gsm8k-head.jsonl.gz"))).toEqual(gsm);
+    expect(await readBenchmark(path.join(ROOT, "test", "fixtures", "compressed", "gsm8k-head.jsonl.zst"))).toEqual(gsm); // zstd
     const math = await jsonl("math500_test.jsonl", 6);
     expect(await readBenchmark(path.join(FIX, "math500-head.parquet"))).toEqual(math);
     // columns Problem, Solution, Answer: the same texts, numbered by row (no id column)
@@ -310,5 +311,6 @@ describe("benchmark files", () => {
     await expect(readBenchmark(w("l.jsonl", '{"question": "fine"}\nnot json\n'))).rejects.toThrow(/l\.jsonl:2: not JSON/);
     await expect(readBenchmark(w("p.parquet", "PAR1 but not really"))).rejects.toThrow(/p\.parquet: not a Parquet file this reader reads/);
     await expect(readBenchmark(w("z.jsonl.gz", "plain"))).rejects.toThrow(/z\.jsonl\.gz: not gzip/);
+    await expect(readBenchmark(w("z.jsonl.zst", "plain"))).rejects.toThrow(/z\.jsonl\.zst: not zstd/);
   });
 });

@@ -3,7 +3,7 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { LangId, lidLine, parsePrediction } from "../../src/extract/lang.js";
-import { type JsonlIssue, type RawDoc, readDocFile } from "../../src/extract/inputs.js";
+import { type JsonlIssue, type RawDoc, isDocFile, readDocFile } from "../../src/extract/inputs.js";
 import { ROOT, fixture, runCli, tmpDir } from "../helpers.js";
 
 describe("language id (fastText lid.176 via the shipped binary)", () => {
@@ -111,6 +111,39 @@ describe("mathcorpus extract", () => {
     expect(r.stderr).toMatch(/docs\.jsonl\.gz:4: no `html` or `text` field/);
     const stats = JSON.parse(fs.readFileSync(statsFile, "utf8")) as { seen: number; kept: number; dropped: Record<string, number> };
     expect(stats).toMatchObject({ seen: 3, kept: 2, dropped: { lang_excluded: 1 } });
+  });
+
+  it("reads zstd JSON lines (two frames), Dolma's .json.gz and .ndjson as their .jsonl.gz twin; a cut-off, damaged or JSON-array file is a clear error", async () => {
+    const seen: JsonlIssue[] = [];
+    const read = async (file: string, display: string) => {
+      const out: RawDoc[] = [];
+      for await (const d of readDocFile(file, display, (i) => seen.push(i))) out.push(d);
+      return out;
+    };
+    const twin = (await read(fixture("seeds", "owm-like.jsonl.gz"), "owm")).map((d) => [d.id, d.url, d.text]);
+    expect(twin).toHaveLength(20);
+    const dir = tmpDir();
+    fs.writeFileSync(path.join(dir, "owm.ndjson"), zlib.gunzipSync(fs.readFileSync(fixture("seeds", "owm-like.jsonl.gz"))));
+    for (const f of [fixture("seeds", "owm-like.jsonl.zst"), fixture("seeds", "owm-like.json.gz"), path.join(dir, "owm.ndjson")]) {
+      expect(isDocFile(f), f).toBe(true);
+      expect((await read(f, "owm")).map((d) => [d.id, d.url, d.text]), f).toEqual(twin);
+    }
+    expect(seen).toEqual([]);
+    // plain .json (a config, dataset_info.json) is not taken for documents
+    expect(isDocFile("dataset_info.json")).toBe(false);
+    const zst = fs.readFileSync(fixture("seeds", "owm-like.jsonl.zst"));
+    fs.writeFileSync(path.join(dir, "cut.jsonl.zst"), zst.subarray(0, zst.length - 5000));
+    await expect(read(path.join(dir, "cut.jsonl.zst"), "cut.jsonl.zst")).rejects.toThrow(/^cut\.jsonl\.zst: cannot read line \d+: /);
+    fs.writeFileSync(path.join(dir, "bad.jsonl.zst"), "not zstd at all, just text\n");
+    await expect(read(path.join(dir, "bad.jsonl.zst"), "bad.jsonl.zst")).rejects.toThrow(/^bad\.jsonl\.zst: cannot read line 1: /);
+    fs.writeFileSync(path.join(dir, "arr.json.gz"), zlib.gzipSync('\uFEFF[{"id": 1, "text": "x"}]\n'));
+    await expect(read(path.join(dir, "arr.json.gz"), "arr.json.gz")).rejects.toThrow("arr.json.gz: holds a JSON array; documents are read as JSON lines, one object per line");
+    // through the CLI: a seed-like zstd file is extracted like any other
+    const r = await runCli(["extract", fixture("seeds", "owm-like.jsonl.zst"), "--jsonl", "--threads", "0", "--stats", path.join(dir, "stats.json")]);
+    expect(r.code, r.stderr).toBe(0);
+    const stats = JSON.parse(fs.readFileSync(path.join(dir, "stats.json"), "utf8")) as { seen: number; kept: number };
+    expect(stats.seen).toBe(20);
+    expect(r.stdout.trim().split("\n")).toHaveLength(stats.kept);
   });
 
   it("reads Parquet documents (OpenWebMath's layout, several row groups; html extracted) as their JSONL twins", async () => {

@@ -69,3 +69,21 @@ export function decompressBuffer(raw: Buffer, file: string): Buffer {
   }
   return raw;
 }
+
+/**
+ * Zstandard data inflated, failing past `max` bytes as node:zlib's maxOutputLength does (a bomb
+ * stays bounded); `partial`: the input is cut off, so what inflates of it is returned.
+ */
+export function inflateZstd(data: Buffer, max: number, partial: boolean): Buffer {
+  const out: Buffer[] = [];
+  let size = 0;
+  const inflater = new Decompress((chunk) => {
+    size += chunk.byteLength;
+    if (size > max) throw new RangeError(`output over ${max} bytes`);
+    out.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+  });
+  const step = 1 << 16;
+  for (let i = 0; i < data.length; i += step) inflater.push(data.subarray(i, i + step), !partial && i + step >= data.length);
+  if (data.length === 0 && !partial) inflater.push(new Uint8Array(0), true);
+  return Buffer.concat(out, size);
+}

@@ -1,4 +1,5 @@
 import zlib from "node:zlib";
+import { inflateZstd } from "../core/compressed.js";
 import { getDomain } from "tldts";
 import { AsyncIterReader, WARCParser } from "warcio";
 import { type FramedRecord, headerEnd } from "./framer.js";
@@ -38,6 +39,8 @@ function decodeContent(body: Buffer, encoding: string, cut: boolean, max: number
   try {
     if (enc === "gzip" || enc === "x-gzip") return zlib.gunzipSync(body, { ...flush, maxOutputLength: max });
     if (enc === "br") return zlib.brotliDecompressSync(body, { maxOutputLength: max });
+    // browsers (Chrome ≥ 123) accept zstd, so browser-based crawlers store such bodies as sent
+    if (enc === "zstd") return inflateZstd(body, max, cut);
     if (enc === "deflate") {
       try {
         return zlib.inflateSync(body, { ...flush, maxOutputLength: max });

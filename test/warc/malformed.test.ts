@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { inflateZstd } from "../../src/core/compressed.js";
 import { fixture, readAll, tmpDir } from "../helpers.js";
 import { gzipMember, members, noiseHtml, plainCc, requestRecord, responseRecord } from "./build.js";
 
@@ -149,6 +150,28 @@ describe("bad input: clear error with file and offset, counted, the rest goes on
     const { pages, stats } = await readAll(write("enc.warc", Buffer.concat([rec, br])));
     expect(pages.map((p) => p.body.toString())).toEqual([html, html]);
     expect(stats.errors()).toBe(0);
+  });
+
+  it("decodes zstd-encoded HTTP bodies (as browser-based crawlers store them); a damaged one is dropped as bad_content_encoding", async () => {
+    const page = fs.readFileSync(fixture("extract", "mathjax2.html"));
+    const zst = fs.readFileSync(fixture("compressed", "mathjax2.html.zst"));
+    const head = "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Encoding: zstd\r\n";
+    const ok = responseRecord("https://zstd.example/", zst, head);
+    const bad = responseRecord("https://zstd.example/bad", Buffer.concat([zst.subarray(0, 12), Buffer.alloc(64, 0xff)]), head);
+    const { pages, stats } = await readAll(write("zstd.warc", Buffer.concat([ok, bad])));
+    expect(pages.map((p) => p.url)).toEqual(["https://zstd.example/"]);
+    expect(pages[0]!.body.equals(page)).toBe(true);
+    expect(stats.dropped.toJSON()).toEqual({ bad_content_encoding: 1 });
+    // bounded as node:zlib's maxOutputLength; a body cut at the cap inflates as far as it goes
+    expect(() => inflateZstd(zst, 100, false)).toThrow(RangeError);
+    const pages3 = fs.readFileSync(fixture("compressed", "planetmath-pages.html.zst")); // three blocks
+    const whole = inflateZstd(pages3, 1 << 20, false);
+    expect(whole.toString()).toContain("planetmath");
+    const cut = inflateZstd(pages3.subarray(0, Math.floor(pages3.length * 0.8)), 1 << 20, true);
+    expect(cut.length).toBeGreaterThan(100_000);
+    expect(cut.length).toBeLessThan(whole.length);
+    expect(whole.subarray(0, cut.length).equals(cut)).toBe(true);
+    expect(() => inflateZstd(pages3.subarray(0, Math.floor(pages3.length * 0.8)), 1 << 20, false)).toThrow();
   });
 
   it("a body that claims gzip but is neither gzip nor text is dropped as bad_content_encoding", async () => {

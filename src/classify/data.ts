@@ -7,7 +7,7 @@ import type { Extractor } from "../extract/pool.js";
 import { isDocFile, isHtmlFile } from "../extract/inputs.js";
 import { type WarcReadOptions, rawDocs } from "../extract/sources.js";
 import { WarcStats } from "../warc/pages.js";
-import { type TextDoc, docSetHash, readSeeds, splitKey } from "./seeds.js";
+import { type TextDoc, docSetHash, readSeeds, seedName, splitKey } from "./seeds.js";
 import { Reservoir, isHeldOut } from "./split.js";
 
 export interface Split {
@@ -37,6 +37,7 @@ export interface TrainingData {
   positives: Split;
   negatives: Split;
   seedHash: string;
+  /** The seed files' names (classify/seeds seedName). */
   seedFiles: string[];
   negativeSources: string[];
   extractStats: ExtractStats;
@@ -58,7 +59,8 @@ export async function loadTrainingData(
   lang: LangId,
   warn: (m: string) => void,
 ): Promise<TrainingData> {
-  const seeds = await readSeeds(path.resolve(o.warc.resolve.cwd, seedDir), extractor, lang, o.extract, warn);
+  const seedPath = path.resolve(o.warc.resolve.cwd, seedDir);
+  const seeds = await readSeeds(seedPath, extractor, lang, o.extract, warn);
   const positives = splitDocs(seeds.docs, o.heldOut);
   const whole = negativeSpecs.filter((s) => isDocFile(s) || isHtmlFile(s));
   const warcSpecs = negativeSpecs.filter((s) => !whole.includes(s));
@@ -83,7 +85,7 @@ export async function loadTrainingData(
     positives,
     negatives: splitDocs(negatives, o.heldOut),
     seedHash: docSetHash(seeds.docs),
-    seedFiles: seeds.files,
+    seedFiles: seeds.files.map((f) => seedName(seedPath, f)),
     negativeSources: negativeSpecs,
     extractStats,
     warcStats,

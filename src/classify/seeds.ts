@@ -26,18 +26,44 @@ export const splitKey = (d: TextDoc): string => d.split ?? d.id;
 /** Seeds are curated: only empty-ish documents are filtered out. */
 export const SEED_FILTERS = { minChars: 20, minTextRatio: 0, minWordShare: 0 };
 
-/** The JSON-lines (isJsonl) and Parquet files of a seed folder, sorted; a missing or empty folder is an input error. */
-export function seedFiles(dir: string): string[] {
+const SEED_KINDS = "JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or Parquet";
+
+/**
+ * The seed files: `spec` itself when it is one, else the JSON-lines (isJsonl) and Parquet files
+ * in its folder tree (Hugging Face keeps a dataset's Parquet under data/), sorted by path;
+ * hidden folders (.git, .cache) are skipped. Nothing to read is an input error.
+ */
+export function seedFiles(spec: string): string[] {
   let st: fs.Stats;
   try {
-    st = fs.statSync(dir);
+    st = fs.statSync(spec);
   } catch {
-    throw new InputError(`seed folder not found: ${dir}`);
+    throw new InputError(`seeds not found: ${spec}`);
   }
-  if (!st.isDirectory()) throw new InputError(`seeds must be a folder of JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or .parquet files: ${dir}`);
-  const files = fs.readdirSync(dir).filter(isDocFile).sort().map((f) => path.join(dir, f));
-  if (files.length === 0) throw new InputError(`seed folder ${dir} holds no JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or .parquet files`);
-  return files;
+  if (!st.isDirectory()) {
+    if (isDocFile(spec)) return [spec];
+    throw new InputError(`seeds must be a ${SEED_KINDS} file or a folder of them: ${spec}`);
+  }
+  const files: string[] = [];
+  const walk = (d: string) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      if (e.name.startsWith(".")) continue;
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (isDocFile(e.name)) files.push(p);
+    }
+  };
+  walk(spec);
+  if (files.length === 0) throw new InputError(`seed folder ${spec} holds no ${SEED_KINDS} files`);
+  return files.sort();
+}
+
+/**
+ * A seed file's name where the seeds lie (its path in the seed folder, or its file name): what
+ * names an id-less record (NAME:LINE) and keys the extracted seeds, wherever the folder is.
+ */
+export function seedName(spec: string, file: string): string {
+  return file === spec ? path.basename(file) : path.relative(spec, file);
 }
 
 /**
@@ -57,7 +83,7 @@ export async function readSeeds(
   async function* raw(): AsyncGenerator<RawDoc> {
     // a record without `id` is named FILE:LINE by the file's name in the folder, not its path
     // from the working folder: the held-out split goes by id and must not move with the cwd
-    for (const f of files) yield* readDocFile(f, path.basename(f), (i) => warn(`${path.join(dir, i.file)}:${i.line}: ${i.message}`));
+    for (const f of files) yield* readDocFile(f, seedName(dir, f), (i) => warn(`${f}:${i.line}: ${i.message}`));
   }
   const stats = new ExtractStats();
   const docs: TextDoc[] = [];
@@ -71,7 +97,7 @@ export async function readSeeds(
     docs.push({ id: d.id, url: d.url, text: d.text });
     onProgress?.(stats.kept + stats.dropped.total(), docs.length);
   }
-  if (docs.length === 0) throw new InputError(`seed folder ${dir}: no seed has text (${stats.seen} read, dropped: ${stats.dropped.describe() || "none"})`);
+  if (docs.length === 0) throw new InputError(`seeds ${dir}: no seed has text (${stats.seen} read, dropped: ${stats.dropped.describe() || "none"})`);
   return { docs, files, stats };
 }
 

@@ -21,7 +21,7 @@ const specs = {
   run: { type: "string", arg: "DIR", help: "evaluate a run's round (its model on the round's held-out seeds and sampled pages) instead of --model/--seeds/--negatives" },
   round: { type: "number", arg: "N", help: "with --run: the round (default: the last finished one)" },
   model: { type: "string", arg: "MODEL.bin", help: "the model to evaluate (required)" },
-  seeds: { type: "string", arg: "DIR", help: "positives: a seed folder of JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or Parquet files (required)" },
+  seeds: { type: "string", arg: "PATH", help: "positives: a seed file or folder tree of JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or Parquet files (required)" },
   negatives: { type: "list", default: [], arg: "SOURCE,...", help: "negatives: JSONL/Parquet/HTML files and WARC sources (required)" },
   split: { type: "string", default: "held-out", choices: ["held-out", "all"], help: "evaluate on the held-out split (the share in the model's sidecar) or on every document (sets never trained on)" },
   heldOut: { type: "number", arg: "SHARE", help: "held-out share when the model has no sidecar" },

@@ -19,7 +19,7 @@ import { openSession } from "./session.js";
 import { warcReading } from "./warcrun.js";
 
 const specs = {
-  seeds: { type: "string", arg: "DIR", help: "seed corpus: a folder of JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or Parquet files with id and text or html (required)" },
+  seeds: { type: "string", arg: "PATH", help: "seed corpus: a JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or Parquet file with id and text or html, or a folder tree of them (required)" },
   negatives: { type: "list", default: [], arg: "SOURCE,...", help: "negative sources: WARC files/URLs/crawl ids (sampled) and JSONL/Parquet/HTML files (used whole); required" },
   out: { type: "string", arg: "MODEL.bin", help: "where to write the model; its sidecar goes beside it as MODEL.json (required)" },
   json: { type: "boolean", default: false, help: "print the sidecar (training arguments, counts, held-out metrics) as JSON" },
@@ -87,7 +87,7 @@ export const command: Command = {
         fasttext: result.fasttext,
         args: { ...args, thread: result.threads, deterministic: o.deterministic, shuffle_seed: o.seed, features: "mathcorpus-v1 (lower-case, LaTeX commands, punctuation split, CJK characters, 4000 tokens)" },
         round: null,
-        seeds: { dir: o.seeds, files: d.seedFiles.map((f) => path.basename(f)), hash: d.seedHash, train: d.positives.train.length, held_out: d.positives.heldOut.length },
+        seeds: { dir: o.seeds, files: d.seedFiles, hash: d.seedHash, train: d.positives.train.length, held_out: d.positives.heldOut.length },
         negatives: { sources: d.negativeSources, train: d.negatives.train.length, held_out: d.negatives.heldOut.length, sample_seed: o.seed },
         held_out_share: o.heldOut,
         training_seconds: result.seconds,

@@ -13,7 +13,7 @@ export const roundOptionSpecs = {
     default: false,
     help: "round 1 goes on to train and select although some sources could not be read to their end (default: it stops after the crawl, exit 4, and a rerun retries them)",
   },
-  seeds: { type: "string", default: "", arg: "DIR", help: "seed corpus folder of JSON-lines (.jsonl, .ndjson; .gz/.zst too, and Dolma's .json.gz) or Parquet files with id and text or html (default: the bundled seeds/)" },
+  seeds: { type: "string", default: "", arg: "PATH", help: "seed corpus: a JSON-lines (.jsonl, .ndjson; .gz/.zst too, and Dolma's .json.gz) or Parquet file with id and text or html, or a folder tree of them (default: the bundled seeds/)" },
   tokenBudget: { type: "number", arg: "TOKENS", help: "select top pages until this many tokens of --tokenizer (the paper kept the top 40B tokens in round 1) [default: none; 40000 on the bundled sample]" },
   tokenizer: {
     type: "string",

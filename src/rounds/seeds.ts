@@ -1,7 +1,6 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
-import path from "node:path";
-import { SEED_FILTERS, type TextDoc, readSeeds, seedFiles } from "../classify/seeds.js";
+import { SEED_FILTERS, type TextDoc, readSeeds, seedFiles, seedName } from "../classify/seeds.js";
 import type { Logger } from "../core/log.js";
 import type { ExtractOptions } from "../extract/extract.js";
 import type { LangId } from "../extract/lang.js";
@@ -18,7 +17,7 @@ export async function seedsKey(dir: string, opts: ExtractOptions): Promise<strin
   for (const f of seedFiles(dir)) {
     const fh = crypto.createHash("sha256");
     for await (const chunk of fs.createReadStream(f)) fh.update(chunk as Buffer);
-    h.update(`${path.basename(f)}\t${fh.digest("hex")}\n`);
+    h.update(`${seedName(dir, f)}\t${fh.digest("hex")}\n`);
   }
   return h.digest("hex");
 }
@@ -43,7 +42,7 @@ export async function loadSeeds(
     // the run dir moved to another machine, or the seed folder was removed: the run keeps what
     // it extracted, so later rounds train on the same seeds
     const docs = store.seeds();
-    warn(`seed folder ${dir} not found: using the ${docs.length} seeds this run extracted from it before`);
+    warn(`seeds ${dir} not found: using the ${docs.length} seeds this run extracted from it before`);
     logger.log("info", "seeds", { dir, docs: docs.length, cached: true, missing_folder: true });
     return { docs, cached: true };
   }

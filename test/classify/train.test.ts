@@ -6,7 +6,7 @@ import { runFastText } from "../../src/classify/fasttext.js";
 import { Scorer } from "../../src/classify/scorer.js";
 import { sha256File, trainModel, writeTrainingFile } from "../../src/classify/train.js";
 import { DEFAULT_ARGS } from "../../src/classify/train.js";
-import type { TextDoc } from "../../src/classify/seeds.js";
+import { type TextDoc, seedFiles, seedName } from "../../src/classify/seeds.js";
 import { ROOT, fixture, runCli, tmpDir } from "../helpers.js";
 
 const SEEDS = path.join(ROOT, "seeds");
@@ -205,16 +205,40 @@ describe("mathcorpus eval", () => {
   });
 });
 
+describe("where seeds are read from", () => {
+  it("a single file, or a folder tree as Hugging Face lays datasets out (data/*.parquet; hidden folders skipped); id-less rows are named by their path in the folder", async () => {
+    const hf = path.join(tmpDir("mc-seedtree-"), "open-web-math");
+    fs.mkdirSync(path.join(hf, "data"), { recursive: true });
+    fs.mkdirSync(path.join(hf, ".cache", "huggingface"), { recursive: true });
+    fs.copyFileSync(fixture("seeds", "owm-like.parquet"), path.join(hf, "data", "train-00000-of-00001.parquet"));
+    fs.copyFileSync(fixture("seeds", "owm-like.jsonl.gz"), path.join(hf, ".cache", "huggingface", "x.jsonl.gz"));
+    fs.writeFileSync(path.join(hf, "README.md"), "# a dataset card\n");
+    fs.writeFileSync(path.join(hf, "dataset_info.json"), "{}\n");
+    expect(seedFiles(hf)).toEqual([path.join(hf, "data", "train-00000-of-00001.parquet")]);
+    expect(seedName(hf, seedFiles(hf)[0]!)).toBe(path.join("data", "train-00000-of-00001.parquet"));
+    const one = fixture("seeds", "owm-like.jsonl.zst");
+    expect(seedFiles(one)).toEqual([one]);
+    expect(seedName(one, one)).toBe("owm-like.jsonl.zst");
+    expect(() => seedFiles(path.join(hf, "README.md"))).toThrow(/seeds must be a JSON-lines .* or Parquet file or a folder of them: /);
+    // through train: the tree's 20 rows are the positives, its file named by its path in the folder
+    const r = await runCli(["train", "--seeds", hf, "--negatives", CRAWL, "--out", path.join(path.dirname(hf), "m.bin"), "--bucket", "20000", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const seeds = (JSON.parse(r.stdout) as { seeds: { files: string[]; train: number; held_out: number } }).seeds;
+    expect(seeds.files).toEqual([path.join("data", "train-00000-of-00001.parquet")]);
+    expect(seeds.train + seeds.held_out).toBe(20);
+  });
+});
+
 describe("bad seeds are clear errors", () => {
   it("missing folder, empty folder, seeds without text", async () => {
     const missing = await runCli(["train", "--seeds", path.join(dir, "nope"), "--negatives", CRAWL, "--out", path.join(dir, "x.bin")]);
     expect(missing.code).toBe(3);
-    expect(missing.stderr).toMatch(/seed folder not found/);
+    expect(missing.stderr).toMatch(/seeds not found: /);
     const empty = path.join(dir, "empty");
     fs.mkdirSync(empty);
     const e = await runCli(["train", "--seeds", empty, "--negatives", CRAWL, "--out", path.join(dir, "x.bin")]);
     expect(e.code).toBe(3);
-    expect(e.stderr).toMatch(/holds no JSON-lines \(\.jsonl, \.ndjson, \.json\.gz; \.gz\/\.zst\) or \.parquet files/);
+    expect(e.stderr).toMatch(/holds no JSON-lines \(\.jsonl, \.ndjson, \.json\.gz; \.gz\/\.zst\) or Parquet files/);
     const blank = path.join(dir, "blank");
     fs.mkdirSync(blank);
     fs.writeFileSync(path.join(blank, "s.jsonl.gz"), zlib.gzipSync(JSON.stringify({ id: "a", text: "" }) + "\n" + JSON.stringify({ id: "b", html: "<html></html>" }) + "\n"));

@@ -826,13 +826,13 @@ describe("seeds", () => {
     fs.rmSync(seeds, { recursive: true });
     const moved = await runCli(args);
     expect(moved.code, moved.stderr).toBe(0);
-    expect(moved.stderr).toContain(`warning: seed folder ${seeds} not found: using the ${second.length} seeds this run extracted from it before`);
+    expect(moved.stderr).toContain(`warning: seeds ${seeds} not found: using the ${second.length} seeds this run extracted from it before`);
     expect(seedEvents()[3]).toEqual({ docs: second.length, cached: true });
     expect((JSON.parse(moved.stdout) as { rounds: Array<{ round: number; positives: { seeds: number } }> }).rounds[0]!).toMatchObject({ round: 4, positives: { seeds: second.length } });
     // a new run has nothing to fall back on
     const none = await runCli(["round", "--run", path.join(dir, "run-new"), "--sources", path.join(ROOT, "data", "crawl-sample.warc.gz"), "--seeds", seeds]);
     expect(none.code).toBe(3);
-    expect(none.stderr).toContain(`seed folder not found: ${seeds}`);
+    expect(none.stderr).toContain(`seeds not found: ${seeds}`);
 
     // seeds in Parquet beside JSONL (OpenWebMath, the paper's seed corpus, ships as Parquet)
     fs.mkdirSync(seeds);

@@ -1,7 +1,9 @@
+import fs from "node:fs";
 import path from "node:path";
+import { InputError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { type WarcStats, streamPages } from "../warc/pages.js";
-import { type ResolveOptions, resolveSources } from "../warc/source.js";
+import { type ResolveOptions, WARC_FILE, resolveSources } from "../warc/source.js";
 import { normalizeUrl } from "../dedup/url.js";
 import { type RawDoc, isDocFile, isHtmlFile, readDocFile, readHtmlFile } from "./inputs.js";
 
@@ -11,10 +13,44 @@ export interface WarcReadOptions {
   maxRecordBytes: number;
 }
 
-/** Documents from mixed sources: JSON-lines (isJsonl), Parquet and HTML files as given, the rest read as WARC. */
+/**
+ * A local folder's files that hold documents or pages (JSON lines, Parquet, HTML, WARC), walked
+ * in path order (hidden folders skipped), named as `spec` joined with their path in it; not a
+ * folder: undefined.
+ */
+function folderFiles(spec: string, cwd: string): string[] | undefined {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) return undefined;
+  const dir = path.resolve(cwd, spec);
+  let entries: fs.Dirent[];
+  try {
+    if (!fs.statSync(dir).isDirectory()) return undefined;
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return undefined; // not there: resolveSources says so
+  }
+  const out: string[] = [];
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+    if (e.name.startsWith(".")) continue;
+    const rel = path.join(spec, e.name);
+    if (e.isDirectory()) out.push(...(folderFiles(rel, cwd) ?? []));
+    else if (isDocFile(e.name) || isHtmlFile(e.name) || WARC_FILE.test(e.name)) out.push(rel);
+  }
+  return out;
+}
+
+/**
+ * Documents from mixed sources: JSON-lines (isJsonl), Parquet and HTML files as given, the rest
+ * read as WARC; a local folder is walked for all of these.
+ */
 export async function* rawDocs(specList: string[], warc: WarcReadOptions, logger: Logger, warcStats: WarcStats, warn: (m: string) => void): AsyncGenerator<RawDoc> {
   const warcSpecs: string[] = [];
+  const specs: string[] = [];
   for (const spec of specList) {
+    const inFolder = folderFiles(spec, warc.resolve.cwd);
+    if (inFolder?.length === 0) throw new InputError(`directory ${spec} holds no WARC, HTML, JSON-lines or Parquet files`);
+    specs.push(...(inFolder ?? [spec]));
+  }
+  for (const spec of specs) {
     const file = path.resolve(warc.resolve.cwd, spec);
     if (isDocFile(spec)) {
       yield* readDocFile(file, spec, (i) => {

@@ -14,7 +14,7 @@ export interface WarcSource {
 
 export const DEFAULT_CC_BASE_URL = "https://data.commoncrawl.org";
 const CRAWL_ID = /^CC-MAIN-\d{4}-\d{2}$/;
-const WARC_FILE = /\.warc(\.gz)?$/i;
+export const WARC_FILE = /\.warc(\.gz)?$/i;
 
 export interface ResolveOptions {
   cwd: string;

@@ -146,6 +146,35 @@ describe("mathcorpus extract", () => {
     expect(r.stdout.trim().split("\n")).toHaveLength(stats.kept);
   });
 
+  it("walks a folder given as a source: HTML, JSON-lines, Parquet and WARC files in it and its subfolders, nothing else", async () => {
+    const dir = path.join(tmpDir(), "mixed");
+    fs.mkdirSync(path.join(dir, "nested", "deeper"), { recursive: true });
+    fs.mkdirSync(path.join(dir, ".hidden"));
+    fs.copyFileSync(fixture("extract", "mathjax2.html"), path.join(dir, "a.html"));
+    fs.copyFileSync(fixture("seeds", "planetmath-html.parquet"), path.join(dir, "nested", "pm.parquet"));
+    fs.copyFileSync(fixture("seeds", "owm-like.jsonl.zst"), path.join(dir, "nested", "deeper", "owm.jsonl.zst"));
+    fs.copyFileSync(path.join(ROOT, "data", "crawl-sample.warc.gz"), path.join(dir, "nested", "c.warc.gz"));
+    fs.copyFileSync(fixture("extract", "mathjax2.html"), path.join(dir, ".hidden", "skip.html"));
+    fs.writeFileSync(path.join(dir, "notes.txt"), "not a source\n");
+    const statsFile = path.join(dir, "..", "stats.json");
+    const r = await runCli(["extract", dir, "--jsonl", "--stats", statsFile], path.dirname(dir));
+    expect(r.code, r.stderr).toBe(0);
+    const ids = r.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { id: string }).id);
+    const stats = JSON.parse(fs.readFileSync(statsFile, "utf8")) as { seen: number; kept: number; warc: { pages: number } };
+    // 1 HTML file + 3 Parquet rows + 20 JSON lines + the crawl's pages, in path order (WARC pages last)
+    expect(stats.seen).toBe(1 + 3 + 20 + stats.warc.pages);
+    expect(stats.warc.pages).toBeGreaterThan(600);
+    expect(ids.length).toBe(stats.kept);
+    expect(ids[0]).toBe(path.join(dir, "a.html"));
+    expect(ids.some((id) => id.includes("skip.html"))).toBe(false);
+    expect(ids.filter((id) => id.startsWith(path.join(dir, "nested", "c.warc.gz") + "@")).length).toBeGreaterThan(500);
+    const empty = path.join(tmpDir(), "empty");
+    fs.mkdirSync(empty);
+    fs.writeFileSync(path.join(empty, "README.md"), "# nothing\n");
+    const e = await runCli(["extract", empty]);
+    expect([e.code, e.stderr]).toEqual([3, expect.stringContaining(`directory ${empty} holds no WARC, HTML, JSON-lines or Parquet files`)]);
+  });
+
   it("reads Parquet documents (OpenWebMath's layout, several row groups; html extracted) as their JSONL twins", async () => {
     const seen: JsonlIssue[] = [];
     const all = async (g: AsyncGenerator<RawDoc>) => {

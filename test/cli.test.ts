@@ -123,6 +123,26 @@ describe("mathcorpus CLI", () => {
     expect(r.stderr).toMatch(/from 5 files/); // the .warc.wet.gz is not picked from a folder
   });
 
+  it("walks a folder's subfolders, as a local Common Crawl mirror lays them out (segments/<id>/warc/; wet/ and hidden folders left)", async () => {
+    const mirror = path.join(tmpDir(), "crawl-data", "CC-MAIN-2024-22");
+    const seg = path.join(mirror, "segments", "1715971057216.39");
+    for (const d of ["warc", "wet"]) fs.mkdirSync(path.join(seg, d), { recursive: true });
+    fs.mkdirSync(path.join(mirror, ".partial"));
+    fs.copyFileSync(fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.gz"), path.join(seg, "warc", "b.warc.gz"));
+    fs.copyFileSync(fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz"), path.join(seg, "warc", "a.warc.gz"));
+    fs.copyFileSync(fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.wet.gz"), path.join(seg, "wet", "b.warc.wet.gz"));
+    fs.copyFileSync(CC, path.join(mirror, ".partial", "c.warc.gz"));
+    const r = await runCli(["pages", mirror]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/from 2 files/);
+    const files = [...new Set(r.stdout.trim().split("\n").map((l) => l.split("\t")[1]))].sort(); // files are read two at a time
+    expect(files).toEqual([path.join(seg, "warc", "a.warc.gz"), path.join(seg, "warc", "b.warc.gz")]);
+    const empty = path.join(tmpDir(), "none");
+    fs.mkdirSync(path.join(empty, "sub"), { recursive: true });
+    const e = await runCli(["pages", empty]);
+    expect([e.code, e.stderr]).toEqual([3, expect.stringContaining(`directory ${empty} holds no .warc or .warc.gz files (its subfolders included)`)]);
+  });
+
   it("config file < flags; --dry-run prints the resolved config", async () => {
     const dir = tmpDir();
     const cfg = path.join(dir, "c.json");

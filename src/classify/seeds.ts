@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { InputError } from "../core/errors.js";
+import { filesUnder } from "../core/paths.js";
 import type { ExtractOptions } from "../extract/extract.js";
 import { type RawDoc, isDocFile, readDocFile } from "../extract/inputs.js";
 import type { LangId } from "../extract/lang.js";
@@ -44,18 +45,9 @@ export function seedFiles(spec: string): string[] {
     if (isDocFile(spec)) return [spec];
     throw new InputError(`seeds must be a ${SEED_KINDS} file or a folder of them: ${spec}`);
   }
-  const files: string[] = [];
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      if (e.name.startsWith(".")) continue;
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (isDocFile(e.name)) files.push(p);
-    }
-  };
-  walk(spec);
+  const files = filesUnder(spec, isDocFile).map((r) => path.join(spec, r));
   if (files.length === 0) throw new InputError(`seed folder ${spec} holds no ${SEED_KINDS} files`);
-  return files.sort();
+  return files;
 }
 
 /**

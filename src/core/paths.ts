@@ -40,3 +40,22 @@ export function esmTaskOptions(besideCaller: URL, distPath: string): { filename:
     workerData: { esmTask: workerModule(besideCaller, distPath) },
   };
 }
+
+/**
+ * The files under `dir` (its subfolders included, hidden entries such as .git or .cache left
+ * out) whose names `accept` takes, as paths relative to `dir`, depth first in name order.
+ */
+export function filesUnder(dir: string, accept: (name: string) => boolean): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    const entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      if (e.name.startsWith(".")) continue;
+      const r = path.join(rel, e.name);
+      if (e.isDirectory()) walk(r);
+      else if (accept(e.name)) out.push(r);
+    }
+  };
+  walk("");
+  return out;
+}

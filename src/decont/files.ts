@@ -3,6 +3,7 @@ import path from "node:path";
 import { parse as parseCsv } from "csv-parse/sync";
 import { decompressBuffer, withoutCompression } from "../core/compressed.js";
 import { InputError } from "../core/errors.js";
+import { filesUnder } from "../core/paths.js";
 import { openParquet } from "../core/parquet.js";
 
 /**
@@ -176,16 +177,7 @@ export async function readBenchmark(file: string, fields: FieldSpec = DEFAULT_FI
   return out;
 }
 
-/** Every benchmark file under a folder (sorted, recursively), with its name: its path without extensions. */
+/** Every benchmark file under a folder (sorted, recursively; hidden folders left out), with its name: its path without extensions. */
 export function benchmarkFiles(dir: string): Array<{ name: string; file: string }> {
-  const found: Array<{ name: string; file: string }> = [];
-  const walk = (d: string) => {
-    for (const f of fs.readdirSync(d).sort()) {
-      const full = path.join(d, f);
-      if (fs.statSync(full).isDirectory()) walk(full);
-      else if (BENCHMARK_FILE.test(f)) found.push({ name: path.join(path.relative(dir, d), benchmarkName(f)), file: full });
-    }
-  };
-  walk(dir);
-  return found;
+  return filesUnder(dir, (f) => BENCHMARK_FILE.test(f)).map((r) => ({ name: path.join(path.dirname(r), benchmarkName(r)), file: path.join(dir, r) }));
 }

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { InputError } from "../core/errors.js";
+import { filesUnder } from "../core/paths.js";
 import type { Logger } from "../core/log.js";
 import { type WarcStats, streamPages } from "../warc/pages.js";
 import { type ResolveOptions, WARC_FILE, resolveSources } from "../warc/source.js";
@@ -21,21 +22,12 @@ export interface WarcReadOptions {
 function folderFiles(spec: string, cwd: string): string[] | undefined {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) return undefined;
   const dir = path.resolve(cwd, spec);
-  let entries: fs.Dirent[];
   try {
     if (!fs.statSync(dir).isDirectory()) return undefined;
-    entries = fs.readdirSync(dir, { withFileTypes: true });
   } catch {
     return undefined; // not there: resolveSources says so
   }
-  const out: string[] = [];
-  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    if (e.name.startsWith(".")) continue;
-    const rel = path.join(spec, e.name);
-    if (e.isDirectory()) out.push(...(folderFiles(rel, cwd) ?? []));
-    else if (isDocFile(e.name) || isHtmlFile(e.name) || WARC_FILE.test(e.name)) out.push(rel);
-  }
-  return out;
+  return filesUnder(dir, (n) => isDocFile(n) || isHtmlFile(n) || WARC_FILE.test(n)).map((r) => path.join(spec, r));
 }
 
 /**

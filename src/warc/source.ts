@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
 import { InputError, SourceError, UsageError, errorMessage } from "../core/errors.js";
+import { filesUnder } from "../core/paths.js";
 import { type HttpOptions, fetchBuffer, httpBytes } from "./http.js";
 
 /** A WARC file to read: a local path or an HTTP(S) URL. */
@@ -121,12 +122,10 @@ function localFiles(spec: string, cwd: string): WarcSource[] {
     throw new InputError(`no such file or directory: ${spec}`);
   }
   if (stat.isDirectory()) {
-    const files = fs
-      .readdirSync(abs)
-      .filter((f) => WARC_FILE.test(f))
-      .sort()
-      .map((f) => localSource(path.join(abs, f), path.join(spec, f)));
-    if (files.length === 0) throw new InputError(`directory ${spec} holds no .warc or .warc.gz files`);
+    // walked with its subfolders (a local mirror keeps crawl-data/<crawl>/segments/<id>/warc/),
+    // hidden ones skipped; WET and WAT files (.warc.wet.gz, .warc.wat.gz) are not WARCs of pages
+    const files = filesUnder(abs, (n) => WARC_FILE.test(n)).map((r) => localSource(path.join(abs, r), path.join(spec, r)));
+    if (files.length === 0) throw new InputError(`directory ${spec} holds no .warc or .warc.gz files (its subfolders included)`);
     return files;
   }
   return [localSource(abs, spec)];

@@ -5,7 +5,7 @@ import type { LangId } from "../extract/lang.js";
 import { type Doc, ExtractStats, extractDocs } from "../extract/pipeline.js";
 import type { Extractor } from "../extract/pool.js";
 import { isDocFile, isHtmlFile } from "../extract/inputs.js";
-import { type WarcReadOptions, rawDocs } from "../extract/sources.js";
+import { type WarcReadOptions, expandFolders, rawDocs } from "../extract/sources.js";
 import { WarcStats } from "../warc/pages.js";
 import { type TextDoc, docSetHash, readSeeds, seedName, splitKey } from "./seeds.js";
 import { Reservoir, isHeldOut } from "./split.js";
@@ -62,8 +62,10 @@ export async function loadTrainingData(
   const seedPath = path.resolve(o.warc.resolve.cwd, seedDir);
   const seeds = await readSeeds(seedPath, extractor, lang, o.extract, warn);
   const positives = splitDocs(seeds.docs, o.heldOut);
-  const whole = negativeSpecs.filter((s) => isDocFile(s) || isHtmlFile(s));
-  const warcSpecs = negativeSpecs.filter((s) => !whole.includes(s));
+  // folders are opened first: the documents in them are used whole, their WARCs sampled
+  const specs = expandFolders(negativeSpecs, o.warc.resolve.cwd);
+  const whole = specs.filter((s) => isDocFile(s) || isHtmlFile(s));
+  const warcSpecs = specs.filter((s) => !whole.includes(s));
   const extractStats = new ExtractStats();
   const warcStats = new WarcStats();
   const negatives: TextDoc[] = [];

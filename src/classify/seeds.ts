@@ -31,8 +31,8 @@ const SEED_KINDS = "JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or Parquet"
 
 /**
  * The seed files: `spec` itself when it is one, else the JSON-lines (isJsonl) and Parquet files
- * in its folder tree (Hugging Face keeps a dataset's Parquet under data/), sorted by path;
- * hidden folders (.git, .cache) are skipped. Nothing to read is an input error.
+ * in its folder tree (Hugging Face keeps a dataset's Parquet under data/), depth first in name
+ * order; hidden folders (.git, .cache) are skipped. Nothing to read is an input error.
  */
 export function seedFiles(spec: string): string[] {
   let st: fs.Stats;
@@ -73,8 +73,8 @@ export async function readSeeds(
 ): Promise<{ docs: TextDoc[]; files: string[]; stats: ExtractStats }> {
   const files = seedFiles(dir);
   async function* raw(): AsyncGenerator<RawDoc> {
-    // a record without `id` is named FILE:LINE by the file's name in the folder, not its path
-    // from the working folder: the held-out split goes by id and must not move with the cwd
+    // a record without `id` is named FILE:LINE by the file's path in the seed folder, not from
+    // the working folder: the held-out split goes by id and must not move with the cwd
     for (const f of files) yield* readDocFile(f, seedName(dir, f), (i) => warn(`${f}:${i.line}: ${i.message}`));
   }
   const stats = new ExtractStats();

@@ -30,19 +30,24 @@ function folderFiles(spec: string, cwd: string): string[] | undefined {
   return filesUnder(dir, (n) => isDocFile(n) || isHtmlFile(n) || WARC_FILE.test(n)).map((r) => path.join(spec, r));
 }
 
+/** Sources with every local folder replaced by the files in it (folderFiles); an empty folder is an input error. */
+export function expandFolders(specList: string[], cwd: string): string[] {
+  const specs: string[] = [];
+  for (const spec of specList) {
+    const inFolder = folderFiles(spec, cwd);
+    if (inFolder?.length === 0) throw new InputError(`directory ${spec} holds no WARC, HTML, JSON-lines or Parquet files`);
+    specs.push(...(inFolder ?? [spec]));
+  }
+  return specs;
+}
+
 /**
  * Documents from mixed sources: JSON-lines (isJsonl), Parquet and HTML files as given, the rest
  * read as WARC; a local folder is walked for all of these.
  */
 export async function* rawDocs(specList: string[], warc: WarcReadOptions, logger: Logger, warcStats: WarcStats, warn: (m: string) => void): AsyncGenerator<RawDoc> {
   const warcSpecs: string[] = [];
-  const specs: string[] = [];
-  for (const spec of specList) {
-    const inFolder = folderFiles(spec, warc.resolve.cwd);
-    if (inFolder?.length === 0) throw new InputError(`directory ${spec} holds no WARC, HTML, JSON-lines or Parquet files`);
-    specs.push(...(inFolder ?? [spec]));
-  }
-  for (const spec of specs) {
+  for (const spec of expandFolders(specList, warc.resolve.cwd)) {
     const file = path.resolve(warc.resolve.cwd, spec);
     if (isDocFile(spec)) {
       yield* readDocFile(file, spec, (i) => {

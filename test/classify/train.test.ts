@@ -206,7 +206,7 @@ describe("mathcorpus eval", () => {
 });
 
 describe("where seeds are read from", () => {
-  it("a single file, or a folder tree as Hugging Face lays datasets out (data/*.parquet; hidden folders skipped); id-less rows are named by their path in the folder", async () => {
+  it("a single file, or a folder tree as Hugging Face lays datasets out (data/*.parquet; hidden folders skipped); id-less rows are named by their path in the folder; a negatives folder's documents are used whole", async () => {
     const hf = path.join(tmpDir("mc-seedtree-"), "open-web-math");
     fs.mkdirSync(path.join(hf, "data"), { recursive: true });
     fs.mkdirSync(path.join(hf, ".cache", "huggingface"), { recursive: true });
@@ -226,6 +226,14 @@ describe("where seeds are read from", () => {
     const seeds = (JSON.parse(r.stdout) as { seeds: { files: string[]; train: number; held_out: number } }).seeds;
     expect(seeds.files).toEqual([path.join("data", "train-00000-of-00001.parquet")]);
     expect(seeds.train + seeds.held_out).toBe(20);
+    // a folder among the negatives: the documents in it are used whole (20), the crawl sampled (as many as seeds: 20)
+    const neg = path.join(path.dirname(hf), "neg", "sub");
+    fs.mkdirSync(neg, { recursive: true });
+    fs.copyFileSync(fixture("seeds", "owm-like.jsonl.gz"), path.join(neg, "docs.jsonl.gz"));
+    const n = await runCli(["train", "--seeds", one, "--negatives", `${path.dirname(neg)},${CRAWL}`, "--out", path.join(path.dirname(hf), "n.bin"), "--bucket", "20000", "--json"]);
+    expect(n.code, n.stderr).toBe(0);
+    const negs = (JSON.parse(n.stdout) as { negatives: { train: number; held_out: number } }).negatives;
+    expect(negs.train + negs.held_out).toBe(40);
   });
 });
 

@@ -114,8 +114,8 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   const wasSample = previous ? previous.sample === true || (previous.sample === undefined && JSON.stringify(previous.sources) === JSON.stringify([SAMPLE_CRAWL])) : undefined;
   const sample = o.sources.length === 0 && wasSample !== false;
   if (o.sources.length === 0 && !sample && Array.isArray(previous?.sources)) o.sources = previous.sources as string[];
-  // the bundled crawl is named relative to the package, so document keys (and with them the
-  // held-out split) are the same wherever mathcorpus is installed
+  // the bundled crawl is named relative to the package, so its document keys are the same
+  // wherever mathcorpus is installed
   if (sample) o.sources = [SAMPLE_CRAWL];
   // a run's files are named by their absolute path (in config.json, the files done and each
   // page's doc_key): a later invocation from another folder reads and skips the same files

@@ -9,7 +9,7 @@ import { Decompress, decompress as zstdDecompress } from "fzstd";
  * JS, already in the tree as hyparquet-compressors' zstd) inflates ~260 MB/s here, far above
  * what extraction reads.
  */
-export const COMPRESSED = /\.(gz|zst)$/i;
+const COMPRESSED = /\.(gz|zst)$/i;
 
 /** A file name without its compression suffix. */
 export function withoutCompression(file: string): string {

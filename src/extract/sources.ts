@@ -4,7 +4,7 @@ import { InputError } from "../core/errors.js";
 import { filesUnder } from "../core/paths.js";
 import type { Logger } from "../core/log.js";
 import { type WarcStats, streamPages } from "../warc/pages.js";
-import { type ResolveOptions, WARC_FILE, resolveSources } from "../warc/source.js";
+import { type ResolveOptions, WARC_FILE, isLocalSpec, resolveSources } from "../warc/source.js";
 import { normalizeUrl } from "../dedup/url.js";
 import { type RawDoc, isDocFile, isHtmlFile, readDocFile, readHtmlFile } from "./inputs.js";
 
@@ -20,7 +20,7 @@ export interface WarcReadOptions {
  * folder: undefined.
  */
 function folderFiles(spec: string, cwd: string): string[] | undefined {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) return undefined;
+  if (!isLocalSpec(spec)) return undefined;
   const dir = path.resolve(cwd, spec);
   try {
     if (!fs.statSync(dir).isDirectory()) return undefined;

@@ -109,8 +109,12 @@ async function readListing(spec: string, opts: ResolveOptions): Promise<string[]
  * reads, and skips as done, the same files.
  */
 export function absoluteSpec(spec: string, cwd: string): string {
-  if (CRAWL_ID.test(spec) || /^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) return spec;
-  return path.resolve(cwd, spec);
+  return isLocalSpec(spec) ? path.resolve(cwd, spec) : spec;
+}
+
+/** A source that names a local path: not a crawl id, not a URL of any scheme. */
+export function isLocalSpec(spec: string): boolean {
+  return !CRAWL_ID.test(spec) && !/^[a-z][a-z0-9+.-]*:\/\//i.test(spec);
 }
 
 function localFiles(spec: string, cwd: string): WarcSource[] {
@@ -150,7 +154,7 @@ export async function resolveSources(specs: string[], opts: ResolveOptions): Pro
       out.push(...urls.map((u) => (/^https?:\/\//.test(u) ? httpSource(u, opts.http) : localSource(u))));
     } else if (/^https?:\/\//.test(spec)) {
       out.push(httpSource(spec, opts.http));
-    } else if (/^[a-z][a-z0-9+.-]*:\/\//i.test(spec)) {
+    } else if (!isLocalSpec(spec)) {
       throw new UsageError(`unsupported source ${spec}: use a local path, an http(s) URL or a crawl id such as CC-MAIN-2024-22`);
     } else {
       out.push(...localFiles(spec, opts.cwd));

@@ -27,7 +27,7 @@ import { convergedAt } from "../rounds/stop.js";
 import { loadSeeds } from "../rounds/seeds.js";
 import { RunLock } from "../store/lock.js";
 import { WorkStore } from "../store/store.js";
-import { absoluteSpec, resolveSources } from "../warc/source.js";
+import { absoluteSpec, isLocalSpec, resolveSources } from "../warc/source.js";
 import { openSession } from "./session.js";
 import { warcReading } from "./warcrun.js";
 
@@ -203,6 +203,12 @@ async function roundsLocked(
     // listing fails at once, not after minutes of seed extraction
     const reading = warcReading(o, sample ? { ...io, cwd: packageRoot() } : io, logger);
     const crawlSources = store.lastDoneRound() === undefined ? await resolveSources(o.sources, reading.resolve) : [];
+    // runs begun before local sources were kept absolute named their files as typed, from this
+    // folder as a rerun usually is: those names are made absolute, so the files stay done
+    const local = new Set(crawlSources.map((x) => x.name));
+    for (const name of store.doneFiles()) {
+      if (isLocalSpec(name) && !path.isAbsolute(name) && local.has(path.resolve(io.cwd, name))) store.renameFile(name, path.resolve(io.cwd, name));
+    }
     const seedsStart = Date.now();
     const seeds = (
       await loadSeeds(store, path.resolve(io.cwd, o.seeds), extractor, lang, extract, warn, logger, (done, kept) =>

@@ -191,6 +191,20 @@ export class WorkStore {
     })();
   }
 
+  /** The names of the files done. */
+  doneFiles(): string[] {
+    return this.db.prepare("SELECT name FROM files WHERE status = 'done'").pluck().all() as string[];
+  }
+
+  /** Renames a done file (its row and its drop counts), unless `to` is recorded already. */
+  renameFile(from: string, to: string): void {
+    this.db.transaction(() => {
+      if (this.db.prepare("SELECT 1 FROM files WHERE name = ?").get(to) !== undefined) return;
+      this.db.prepare("UPDATE files SET name = ? WHERE name = ?").run(to, from);
+      this.db.prepare("UPDATE drops SET file = ? WHERE file = ?").run(to, from);
+    })();
+  }
+
   isFileDone(name: string): boolean {
     return this.db.prepare("SELECT 1 FROM files WHERE name = ? AND status = 'done'").get(name) !== undefined;
   }

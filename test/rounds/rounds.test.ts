@@ -268,11 +268,20 @@ describe("sources that cannot be read", () => {
     expect((JSON.parse(first.stdout) as { crawl: { documents: number } }).crawl.documents).toBe(afterFirst.documents);
     expect(afterFirst.documents).toBeGreaterThan(5);
 
+    // as a run begun before local sources were kept absolute recorded it: the file as typed
+    const db = new Database(path.join(run, "work.sqlite"));
+    db.prepare("UPDATE files SET name = ?").run(path.join("warcs", "a.warc.gz"));
+    db.prepare("UPDATE drops SET file = ? WHERE file = ?").run(path.join("warcs", "a.warc.gz"), path.join(src, "a.warc.gz"));
+    db.close();
     // still broken: the rerun retries it, skips the finished file, and stops again
     const again = await runCli(args, dir);
     expect(again.code).toBe(4);
     expect(again.stderr).toMatch(/0 files crawled, 1 already done/);
     expect(docs()).toEqual(afterFirst);
+    const names = new Database(path.join(run, "work.sqlite"), { readonly: true });
+    expect(names.prepare("SELECT name FROM files").pluck().all()).toEqual([path.join(src, "a.warc.gz")]);
+    expect(names.prepare("SELECT DISTINCT file FROM drops ORDER BY file").pluck().all()).toEqual([path.join(src, "a.warc.gz")]);
+    names.close();
 
     expect(JSON.parse(fs.readFileSync(path.join(run, "config.json"), "utf8"))).toMatchObject({ sources: [src] });
     // repaired: the rerun — from another folder, without --sources — crawls only it and goes on

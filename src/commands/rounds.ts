@@ -206,8 +206,9 @@ async function roundsLocked(
     // runs begun before local sources were kept absolute named their files as typed, from this
     // folder as a rerun usually is: those names are made absolute, so the files stay done
     const local = new Set(crawlSources.map((x) => x.name));
-    for (const name of store.doneFiles()) {
-      if (isLocalSpec(name) && !path.isAbsolute(name) && local.has(path.resolve(io.cwd, name))) store.renameFile(name, path.resolve(io.cwd, name));
+    for (const name of store.doneFiles().filter(isLocalSpec)) {
+      const abs = path.resolve(io.cwd, name);
+      if (abs !== name && local.has(abs)) store.renameFile(name, abs);
     }
     const seedsStart = Date.now();
     const seeds = (

@@ -44,18 +44,38 @@ export function esmTaskOptions(besideCaller: URL, distPath: string): { filename:
 /**
  * The files under `dir` (its subfolders included, hidden entries such as .git or .cache left
  * out) whose names `accept` takes, as paths relative to `dir`, depth first in name order.
+ * Symbolic links are followed — to files (Hugging Face's cache links every file into its blob
+ * store) and to folders (a mirror's segments on another disk) — but each folder is walked
+ * once, under the first name reached, so a link back up the tree does not loop and a folder
+ * linked twice is not read twice.
  */
 export function filesUnder(dir: string, accept: (name: string) => boolean): string[] {
   const out: string[] = [];
+  const walked = new Set<string>();
   const walk = (rel: string) => {
-    const entries = fs.readdirSync(path.join(dir, rel), { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const abs = path.join(dir, rel);
+    const real = fs.realpathSync(abs);
+    if (walked.has(real)) return;
+    walked.add(real);
+    const entries = fs.readdirSync(abs, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     for (const e of entries) {
       if (e.name.startsWith(".")) continue;
       const r = path.join(rel, e.name);
-      if (e.isDirectory()) walk(r);
+      let isDir = e.isDirectory();
+      // a link whose target is gone stays a file, so reading it fails with its name
+      if (e.isSymbolicLink()) isDir = statOrUndefined(path.join(dir, r))?.isDirectory() === true;
+      if (isDir) walk(r);
       else if (accept(e.name)) out.push(r);
     }
   };
   walk("");
   return out;
+}
+
+function statOrUndefined(file: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(file);
+  } catch {
+    return undefined;
+  }
 }

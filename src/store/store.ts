@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { FEATURES_VERSION } from "../classify/linear.js";
+import { FEATURES_VERSION, FEATURES_VERSION_INTERLEAVED, packInterleaved, unpackFeatures } from "../classify/linear.js";
 import type { TextDoc } from "../classify/seeds.js";
 import { InputError, UsageError } from "../core/errors.js";
 import { TOKENIZERS, type TokenizerName } from "../core/tokens.js";
@@ -93,10 +93,12 @@ export class WorkStore {
   private readonly insertDoc: Database.Statement;
   private readonly insertFeatures: Database.Statement;
   /**
-   * Whether stored feature hashes are of this mathcorpus's format (meta `features_version`):
-   * a store written by another tokenisation is scored from its text instead.
+   * Whether stored feature hashes are of a format this mathcorpus reads (meta
+   * `features_version`): a store written by another tokenisation is scored from its text instead.
    */
   readonly featuresCurrent: boolean;
+  /** The store keeps features in the format before FEATURES_VERSION (converted when read and written). */
+  private readonly featuresInterleaved: boolean;
 
   constructor(readonly file: string) {
     fs.mkdirSync(path.dirname(file), { recursive: true });
@@ -110,7 +112,8 @@ export class WorkStore {
     else if (Number(v.value) !== SCHEMA_VERSION) throw new InputError(`${file}: work store schema ${v.value}, this mathcorpus reads ${SCHEMA_VERSION}`);
     const fv = this.db.prepare("SELECT value FROM meta WHERE key = 'features_version'").get() as { value: string } | undefined;
     if (!fv) this.db.prepare("INSERT INTO meta (key, value) VALUES ('features_version', ?)").run(FEATURES_VERSION);
-    this.featuresCurrent = !fv || fv.value === FEATURES_VERSION;
+    this.featuresInterleaved = fv?.value === FEATURES_VERSION_INTERLEAVED;
+    this.featuresCurrent = !fv || fv.value === FEATURES_VERSION || this.featuresInterleaved;
     // stores from before record_id was kept get the column (their rows keep NULL: doc_key is their export id)
     const columns = this.db.prepare("SELECT name FROM pragma_table_info('documents')").pluck().all() as string[];
     if (!columns.includes("record_id")) this.db.exec("ALTER TABLE documents ADD COLUMN record_id TEXT");
@@ -219,7 +222,10 @@ export class WorkStore {
     const { features, ...row } = d;
     const r = this.insertDoc.run({ ...row, recordId: d.recordId || null, chars: d.text.length });
     if (r.changes !== 1) return false;
-    if (features && this.featuresCurrent) this.insertFeatures.run(r.lastInsertRowid, Buffer.from(features.buffer, features.byteOffset, features.byteLength));
+    if (features && this.featuresCurrent) {
+      const f = this.featuresInterleaved ? unpackFeatures(features) : features;
+      this.insertFeatures.run(r.lastInsertRowid, Buffer.from(f.buffer, f.byteOffset, f.byteLength));
+    }
     return true;
   }
 
@@ -258,7 +264,11 @@ export class WorkStore {
     const sql = `SELECT d.id, ${hashes} AS hashes, CASE WHEN ${hashes} IS NULL THEN d.text END AS text
        FROM documents d LEFT JOIN features f ON f.doc_id = d.id WHERE d.id > ? ORDER BY d.id LIMIT ?`;
     for (const rows of this.pages<{ id: number; hashes: Buffer | null; text: string | null }>(sql, batch)) {
-      yield rows.map((r) => ({ id: r.id, features: r.hashes ? uint32s(r.hashes) : null, text: r.text }));
+      yield rows.map((r) => {
+        let features = r.hashes ? uint32s(r.hashes) : null;
+        if (features && this.featuresInterleaved) features = packInterleaved(features);
+        return { id: r.id, features, text: r.text };
+      });
     }
   }
 

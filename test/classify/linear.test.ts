@@ -3,7 +3,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runFastText } from "../../src/classify/fasttext.js";
 import { fastTextLine } from "../../src/classify/features.js";
-import { LinearModel, featureHashes, tokenHashes } from "../../src/classify/linear.js";
+import { LinearModel, featureHashes, packInterleaved, tokenHashes, unpackFeatures } from "../../src/classify/linear.js";
 import { LinearScorer, Scorer, openScorer } from "../../src/classify/scorer.js";
 import { trainModel } from "../../src/classify/train.js";
 import { DEFAULT_ARGS } from "../../src/classify/train.js";
@@ -105,8 +105,40 @@ describe("linear scoring of fastText models", () => {
     let want = 2166136261;
     for (const b of [0xc3, 0xa9]) want = Math.imul(want ^ (b | 0xffffff00), 16777619) >>> 0;
     expect(h[0]).toBe(want);
-    // a token and its features line: one pair per token plus </s>
-    expect(featureHashes("Let $x$ be").length).toBe(2 * (fastTextLine("Let $x$ be").split(" ").length + 1));
+  });
+
+  it("stores a page's features as its distinct tokens' hashes plus one index per token, and reads the format before (a pair per token) as the same page", () => {
+    const text = "Let $x$ be x and let x be $x + x$";
+    const toks = [...fastTextLine(text).split(" "), "</s>"];
+    const distinct = [...new Set(toks)];
+    const f = featureHashes(text);
+    expect([f[0], f[1]]).toEqual([toks.length, distinct.length]);
+    // the distinct tokens' hashes in order of first appearance, then the tokens' indices (uint16)
+    const h = new Uint32Array(2);
+    distinct.forEach((t, k) => {
+      tokenHashes(t, h, 0);
+      expect([f[2 + 2 * k], f[3 + 2 * k]]).toEqual([h[0], h[1]]);
+    });
+    const idx = new Uint16Array(f.buffer, f.byteOffset + 4 * (2 + 2 * distinct.length), toks.length);
+    expect([...idx]).toEqual(toks.map((t) => distinct.indexOf(t)));
+    expect(f.length).toBe(2 + 2 * distinct.length + Math.ceil(toks.length / 2));
+    // the interleaved format: one pair per token, in order
+    const pairs = unpackFeatures(f);
+    expect(pairs.length).toBe(2 * toks.length);
+    toks.forEach((t, i) => {
+      tokenHashes(t, h, 0);
+      expect([pairs[2 * i], pairs[2 * i + 1]]).toEqual([h[0], h[1]]);
+    });
+    expect(packInterleaved(pairs)).toEqual(f);
+    // both formats score the same as the text, on every probe
+    const lm = LinearModel.load(model) as LinearModel;
+    for (const t of probes()) {
+      const p = featureHashes(t);
+      expect(lm.scoreHashes(packInterleaved(unpackFeatures(p)))).toBe(lm.scoreText(t));
+      expect(packInterleaved(unpackFeatures(p))).toEqual(p);
+    }
+    // an empty page is its end-of-line token alone
+    expect([...featureHashes("").subarray(0, 2)]).toEqual([1, 1]);
   });
 
   it("models it cannot compute exactly go to the binary, with the reason", async () => {

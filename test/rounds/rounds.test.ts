@@ -7,6 +7,8 @@ import { PassThrough } from "node:stream";
 import zlib from "node:zlib";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
+import { fastTextLine } from "../../src/classify/features.js";
+import { FEATURES_VERSION_INTERLEAVED, featureHashes, unpackFeatures } from "../../src/classify/linear.js";
 import { Scorer } from "../../src/classify/scorer.js";
 import { readSeeds } from "../../src/classify/seeds.js";
 import { isHeldOut } from "../../src/classify/split.js";
@@ -109,6 +111,37 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
       sample.forEach((x, i) => expect(Math.abs(x.score - want[i]!)).toBeLessThan(2e-4));
     } finally {
       await binary.close();
+    }
+    // a store begun before the distinct-token format keeps a pair per token: read as the same
+    // features, and new pages are written to it in its own format
+    const v1 = path.join(dir, "v1.sqlite");
+    await db.backup(v1);
+    const w = new Database(v1);
+    const rewrite = w.prepare("UPDATE features SET hashes = ? WHERE doc_id = ?");
+    for (const r of w.prepare("SELECT doc_id, hashes FROM features").all() as Array<{ doc_id: number; hashes: Buffer }>) {
+      const f = unpackFeatures(new Uint32Array(new Uint8Array(r.hashes).buffer));
+      rewrite.run(Buffer.from(f.buffer), r.doc_id);
+    }
+    w.prepare("UPDATE meta SET value = ? WHERE key = 'features_version'").run(FEATURES_VERSION_INTERLEAVED);
+    w.close();
+    const current = new WorkStore(path.join(dir, "run", "work.sqlite"));
+    const older = new WorkStore(v1);
+    try {
+      expect(older.featuresCurrent).toBe(true);
+      const want = [...current.iterFeatures(500)].flat();
+      const got = [...older.iterFeatures(500)].flat();
+      expect(got.length).toBe(docs);
+      expect(got).toEqual(want);
+      expect(got.every((r) => r.features !== null && r.text === null)).toBe(true);
+      const text = "Let $x$ be a real number and x x x";
+      const added = older.addDoc({ docKey: "new@0", url: "https://new.example/a", urlNorm: "https://new.example/a", host: "new.example", domain: "new.example", path: "/a", warcFile: "new", warcOffset: 0, warcLength: 1, offsetKind: "member", fetchDate: "", lang: "en", langConf: 1, title: "", text, contentHash: "x", features: featureHashes(text) });
+      expect(added).toBe(true);
+      const blob = older.db.prepare("SELECT f.hashes FROM features f JOIN documents d ON d.id = f.doc_id WHERE d.doc_key = 'new@0'").pluck().get() as Buffer;
+      expect(blob.byteLength).toBe(8 * (fastTextLine(text).split(" ").length + 1));
+      expect([...older.iterFeatures(500)].flat().at(-1)!.features).toEqual(featureHashes(text));
+    } finally {
+      current.close();
+      older.close();
     }
     // a store whose features are of another format is scored from its text
     const copy = path.join(dir, "copy.sqlite");

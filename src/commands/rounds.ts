@@ -313,6 +313,7 @@ async function roundsLocked(
         },
         // within training (fastText's own report) and scoring
         onProgress: (text) => progress.update(() => `round ${round}: ${text}`),
+        warn,
         ...(io.signal ? { signal: io.signal } : {}),
       });
       progress.done();

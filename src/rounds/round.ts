@@ -82,6 +82,8 @@ export interface RoundDeps {
   onProgress?: (text: string) => void;
   /** An interrupt: stops training (the fastText process) and scoring between batches. */
   signal?: AbortSignal;
+  /** A warning for the user (the command writes it to stderr and the log). */
+  warn?: (message: string) => void;
 }
 
 const STEPS = ["ingest", "train", "score", "select", "done"] as const;
@@ -337,9 +339,22 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
     }
     const inPool = cutoffForFprInPool(pool, posScores, cfg.fpr);
     const calibrated = inPool?.cutoff ?? cutoffForFpr(negScores, cfg.fpr);
+    // a rate of fpr needs 1/fpr held-out negatives before one of them may score above the cut-off:
+    // with fewer (a small test crawl) the cut-off is only "above all of them", or 0.5 with none
+    const needed = Math.ceil(1 / cfg.fpr);
+    const pct = `${+(cfg.fpr * 100).toFixed(6)}%`;
     const calibratedRule = inPool
-      ? `calibrated: at most ${cfg.fpr * 100}% of non-math pages (the crawl's math share estimated at ${(100 * inPool.mathShare).toFixed(1)}%)`
-      : `calibrated: at most ${cfg.fpr * 100}% of held-out negatives`;
+      ? `calibrated: at most ${pct} of non-math pages (the crawl's math share estimated at ${(100 * inPool.mathShare).toFixed(1)}%)`
+      : negScores.length === 0
+        ? `calibrated: none for at most ${pct}, no held-out negatives (0.5)`
+        : negScores.length < needed
+          ? `calibrated: above all ${negScores.length} held-out negatives (too few for at most ${pct}: ${needed} needed)`
+          : `calibrated: at most ${pct} of held-out negatives`;
+    if (!inPool && negScores.length < needed && cfg.threshold === undefined && cfg.tokenBudget <= 0) {
+      const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
+      deps.warn?.(
+        `round ${round}: the crawl is too small to calibrate the cut-off to --fpr ${cfg.fpr}: its ${n(store.docCount(), "stored page")} ${store.docCount() === 1 ? "leaves" : "leave"} ${n(negScores.length, "held-out negative")} (${needed} needed) and ${n(pool.length, "unlabeled page")} (50 needed to estimate its math share), and the model learned what is not math from ${n(negTrain.length, "page")}; crawl more pages, or select with --token-budget TOKENS or --threshold SCORE`,      );
+    }
     deps.onStep?.("select");
     const sel = select(store, round, cfg, calibrated, calibratedRule);
     const metrics: EvalMetrics = evaluate(posScores, negScores, sel.cutoff);

@@ -445,9 +445,12 @@ describe("a later invocation continues the run as it was started", () => {
     // no auto-accept, the same classifier settings, and no word about --sources
     const second = await runCli(["round", "--run", run, "--json"]);
     expect(second.code, second.stderr).toBe(0);
-    const s = (JSON.parse(second.stdout) as { rounds: Array<Summary & { cutoff_rule: string; accepted_prefixes: number }> }).rounds[0]!;
+    const s = (JSON.parse(second.stdout) as { rounds: Array<Summary & { cutoff: number; cutoff_rule: string; accepted_prefixes: number }> }).rounds[0]!;
     expect(s.round).toBe(2);
-    expect(s.cutoff_rule).toBe("calibrated: at most 5% of held-out negatives");
+    // (this crawl is too small to hold out a negative page: the rule and a warning say so)
+    expect(s.cutoff_rule).toBe("calibrated: none for at most 5%, no held-out negatives (0.5)");
+    expect(s.cutoff).toBe(0.5);
+    expect(second.stderr).toMatch(/warning: round 2: the crawl is too small to calibrate the cut-off to --fpr 0\.05: its \d+ stored pages leave 0 held-out negatives \(20 needed\) and \d+ unlabeled pages \(50 needed to estimate its math share\), and the model learned what is not math from \d+ pages?; crawl more pages, or select with --token-budget TOKENS or --threshold SCORE/);
     expect(s.accepted_prefixes).toBe(0);
     expect(second.stderr).toMatch(/round: kept from .*config\.json: [^\n]*--fpr[^\n]*--domain-share[^\n]*|round: kept from .*config\.json: [^\n]*--domain-share[^\n]*--fpr/);
     expect(second.stderr).not.toMatch(/--sources is read by round 1 only/);
@@ -456,7 +459,32 @@ describe("a later invocation continues the run as it was started", () => {
     // a flag given again wins
     const third = await runCli(["round", "--run", run, "--fpr", "0.1", "--json"]);
     expect(third.code, third.stderr).toBe(0);
-    expect((JSON.parse(third.stdout) as { rounds: Array<{ cutoff_rule: string }> }).rounds[0]!.cutoff_rule).toBe("calibrated: at most 10% of held-out negatives");
+    expect((JSON.parse(third.stdout) as { rounds: Array<{ cutoff_rule: string }> }).rounds[0]!.cutoff_rule).toBe("calibrated: none for at most 10%, no held-out negatives (0.5)");
+  }, 120_000);
+});
+
+describe("a crawl too small to calibrate the cut-off", () => {
+  it("cuts above every held-out negative, says so in the rule and warns; --threshold is not warned about", async () => {
+    const dir = tmpDir("mc-small-");
+    const src = path.join(dir, "d.warc.gz");
+    fs.copyFileSync(fixture("warc", "dolma-wget-sample-0000.warc.gz"), src);
+    const r = await runCli(["round", "--run", path.join(dir, "run"), "--sources", src, "--bucket", "20000", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = (JSON.parse(r.stdout) as { rounds: Array<Summary & { negatives: { train: number; held_out: number }; cutoff: number; cutoff_rule: string }> }).rounds[0]!;
+    const held = s.negatives.held_out;
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThan(100);
+    expect(s.cutoff_rule).toBe(`calibrated: above all ${held} held-out negatives (too few for at most 1%: 100 needed)`);
+    const report = JSON.parse(fs.readFileSync(path.join(dir, "run", "reports", "round-1.eval.json"), "utf8")) as { scores: { negatives: number[] } };
+    expect(report.scores.negatives).toHaveLength(held);
+    expect(s.cutoff).toBeCloseTo(Math.max(...report.scores.negatives), 6);
+    expect(r.stderr).toContain(
+      `warning: round 1: the crawl is too small to calibrate the cut-off to --fpr 0.01: its ${s.documents} stored pages leave ${held} held-out negatives (100 needed) and ${held} unlabeled pages (50 needed to estimate its math share), and the model learned what is not math from ${s.negatives.train} pages; crawl more pages, or select with --token-budget TOKENS or --threshold SCORE`,
+    );
+    const t = await runCli(["round", "--run", path.join(dir, "run-t"), "--sources", src, "--bucket", "20000", "--threshold", "0.9", "--json"]);
+    expect(t.code, t.stderr).toBe(0);
+    expect((JSON.parse(t.stdout) as { rounds: Array<{ cutoff_rule: string }> }).rounds[0]!.cutoff_rule).toBe("threshold 0.9");
+    expect(t.stderr).not.toMatch(/too small to calibrate/);
   }, 120_000);
 });
 
@@ -477,6 +505,9 @@ describe("the held-out split", () => {
     const [ra, rb] = [a, b].map((r) => (JSON.parse(r.stdout) as { rounds: S[] }).rounds[0]!);
     expect(ra!.documents).toBeGreaterThan(500);
     expect(ra!.negatives.held_out).toBeGreaterThan(0);
+    // a crawl of this size calibrates the cut-off, and no warning says it cannot
+    expect((ra as S & { cutoff_rule: string }).cutoff_rule).toMatch(/^calibrated: at most 1% of (non-math pages|held-out negatives)/);
+    expect(a.stderr).not.toMatch(/too small to calibrate/);
     expect(rb!.negatives).toEqual(ra!.negatives);
     expect(rb!.cutoff).toBe(ra!.cutoff);
     expect(rb!.selected).toBe(ra!.selected);

@@ -16,6 +16,7 @@ import { Extractor } from "../extract/pool.js";
 import type { Command } from "./command.js";
 import { openSession } from "./session.js";
 import { warcReading } from "./warcrun.js";
+import { shownPath } from "../core/paths.js";
 
 const specs = {
   run: { type: "string", arg: "DIR", help: "evaluate a run's round (its model on the round's held-out seeds and sampled pages) instead of --model/--seeds/--negatives" },
@@ -48,7 +49,7 @@ function evalRun(run: string, roundOpt: number | undefined, json: boolean, io: I
   const r = JSON.parse(fs.readFileSync(file, "utf8")) as { cutoff: number; cutoff_rule: string; scores: { positives: number[]; negatives: number[] } };
   const m = evaluate(r.scores.positives, r.scores.negatives, r.cutoff);
   io.stdout.write(json ? JSON.stringify({ run, round, cutoff: r.cutoff, cutoff_rule: r.cutoff_rule, ...metricsJson(m) }, null, 2) + "\n" : metricsTable(m, `round ${round} held-out evaluation (cut-off ${r.cutoff_rule})`));
-  io.stderr.write(`eval: PR curve in ${path.relative(io.cwd, path.join(reports, `round-${round}.pr.svg`))}\n`);
+  io.stderr.write(`eval: PR curve in ${shownPath(io.cwd, path.join(reports, `round-${round}.pr.svg`))}\n`);
   return EXIT.ok;
 }
 
@@ -95,7 +96,7 @@ export const command: Command = {
       fs.writeFileSync(path.join(dir, `${base}.eval.json`), JSON.stringify(json, null, 2) + "\n");
       fs.writeFileSync(path.join(dir, `${base}.pr.svg`), prCurveSvg(pos, neg, `${base}: ${o.split} split`));
       io.stdout.write(o.json ? JSON.stringify(json, null, 2) + "\n" : metricsTable(m, `${o.split} evaluation of ${path.basename(model)}`));
-      io.stderr.write(`eval: ${pos.length} positives, ${neg.length} negatives; ROC-AUC ${m.rocAuc.toFixed(4)}; recall ${m.at1pctFpr.recall.toFixed(4)} at 1% FPR; report in ${path.relative(io.cwd, dir) || "."}/${base}.eval.json and .pr.svg\n`);
+      io.stderr.write(`eval: ${pos.length} positives, ${neg.length} negatives; ROC-AUC ${m.rocAuc.toFixed(4)}; recall ${m.at1pctFpr.recall.toFixed(4)} at 1% FPR; report in ${shownPath(io.cwd, dir)}/${base}.eval.json and .pr.svg\n`);
       return EXIT.ok;
     } finally {
       await Promise.all([scorer.close(), extractor.close(), lang.close(), session.close()]);

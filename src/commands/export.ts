@@ -7,6 +7,7 @@ import { tokenCounter } from "../core/tokens.js";
 import { exportRound } from "../export/export.js";
 import { openRunLocked } from "../store/lock.js";
 import type { Command } from "./command.js";
+import { shownPath } from "../core/paths.js";
 
 export const exportSpecs = {
   run: { type: "string", default: "runs/sample", arg: "DIR", help: "run directory" },
@@ -57,7 +58,7 @@ export const command: Command = {
       } finally {
         progress.done();
       }
-      io.stderr.write(`export: round ${round}: ${m.documents} documents, ${m.tokens} tokens in ${m.shards.length} shard${m.shards.length === 1 ? "" : "s"} → ${path.relative(io.cwd, out) || "."}\n`);
+      io.stderr.write(`export: round ${round}: ${m.documents} documents, ${m.tokens} tokens in ${m.shards.length} shard${m.shards.length === 1 ? "" : "s"} → ${shownPath(io.cwd, out)}\n`);
       return EXIT.ok;
     } finally {
       run.close();

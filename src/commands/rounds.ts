@@ -17,7 +17,7 @@ import { warcOptionSpecs } from "../config/warc.js";
 import { EXIT, InputError, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, type ParsedCommandLine, parseCommandLine, renderHelp } from "../core/options.js";
-import { packageRoot } from "../core/paths.js";
+import { packageRoot, shownPath } from "../core/paths.js";
 import { Progress, formatRate } from "../core/progress.js";
 import { LangId } from "../extract/lang.js";
 import { Extractor } from "../extract/pool.js";
@@ -364,9 +364,9 @@ async function roundsLocked(
       const out = o.out ?? path.join(runDir, "export");
       manifest = exportRound(store, cleaned.round, runDir, out, { shardTokens: o.shardTokens, shardDocs: 0, seed: o.seed, pageSize: exportSpecs.pageSize.default, force: false, countTokens }, shardProgress(progress));
       progress.done();
-      if (!o.json) io.stdout.write(runSummary(store, summaries, cleaned, manifest, path.relative(io.cwd, out)));
+      if (!o.json) io.stdout.write(runSummary(store, summaries, cleaned, manifest, shownPath(io.cwd, out)));
     }
-    if (o.json) io.stdout.write(JSON.stringify({ run: path.relative(io.cwd, runDir) || ".", crawl: crawlSummary, rounds: summaries, ...(command === "run" ? { stop_reason: io.signal?.aborted ? "interrupted" : stopReason } : {}), clean: cleaned ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources }, null, 2) + "\n");
+    if (o.json) io.stdout.write(JSON.stringify({ run: shownPath(io.cwd, runDir), crawl: crawlSummary, rounds: summaries, ...(command === "run" ? { stop_reason: io.signal?.aborted ? "interrupted" : stopReason } : {}), clean: cleaned ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources }, null, 2) + "\n");
     logger.log("info", `${command}_done`, { rounds: summaries.length });
     if (io.signal?.aborted) return EXIT.interrupted;
     return failedSources.length > 0 ? EXIT.partial : EXIT.ok;

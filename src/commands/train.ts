@@ -17,6 +17,7 @@ import { Extractor } from "../extract/pool.js";
 import type { Command } from "./command.js";
 import { openSession } from "./session.js";
 import { warcReading } from "./warcrun.js";
+import { shownPath } from "../core/paths.js";
 
 const specs = {
   seeds: { type: "string", arg: "PATH", help: "seed corpus: a JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or Parquet file with id and text or html, or a folder tree of them (required)" },
@@ -99,7 +100,7 @@ export const command: Command = {
       if (o.json) io.stdout.write(JSON.stringify(sidecar, null, 2) + "\n");
       else if (metrics) io.stdout.write(metricsTable(metrics, "held-out evaluation"));
       io.stderr.write(
-        `train: wrote ${path.relative(io.cwd, result.model)} (${(result.bytes / 1e6).toFixed(1)} MB) in ${result.seconds.toFixed(1)}s` +
+        `train: wrote ${shownPath(io.cwd, result.model)} (${(result.bytes / 1e6).toFixed(1)} MB) in ${result.seconds.toFixed(1)}s` +
           (metrics ? `; held-out ROC-AUC ${metrics.rocAuc.toFixed(4)}, recall ${metrics.at1pctFpr.recall.toFixed(4)} at 1% FPR` : "; no held-out documents to evaluate") +
           "\n",
       );

@@ -79,3 +79,15 @@ function statOrUndefined(file: string): fs.Stats | undefined {
     return undefined;
   }
 }
+
+/**
+ * A path as messages show it: relative to the working folder when it lies inside it ("." for
+ * the folder itself), else absolute — not "../../tmp/run" for a run the user named as /tmp/run.
+ */
+export function shownPath(cwd: string, p: string): string {
+  const abs = path.resolve(cwd, p);
+  const rel = path.relative(cwd, abs);
+  if (rel === "") return ".";
+  const outside = rel === ".." || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
+  return outside ? abs : rel;
+}

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { filesUnder } from "../../src/core/paths.js";
+import { filesUnder, shownPath } from "../../src/core/paths.js";
 import { fixture, runCli, tmpDir } from "../helpers.js";
 
 const WARC = /\.warc(\.gz)?$/;
@@ -53,5 +53,18 @@ describe("folder walks (core/paths filesUnder)", () => {
     const perFile = Object.fromEntries([...new Set(files)].map((f) => [f, files.filter((x) => x === f).length]));
     expect(perFile).toEqual({ "linked.warc.gz": 1, [path.join("segments", "a", "warc", "one.warc.gz")]: 1, [path.join("segments", "b", "warc", "two.warc.gz")]: 22 });
     expect(s.pages).toBe(24);
+  });
+});
+
+describe("paths in messages (core/paths shownPath)", () => {
+  it("are relative inside the working folder and absolute outside it", () => {
+    const cwd = path.resolve("/work/project");
+    expect(shownPath(cwd, "runs/a")).toBe(path.join("runs", "a"));
+    expect(shownPath(cwd, path.join(cwd, "runs", "a"))).toBe(path.join("runs", "a"));
+    expect(shownPath(cwd, cwd)).toBe(".");
+    expect(shownPath(cwd, "/tmp/run")).toBe(path.resolve("/tmp/run"));
+    expect(shownPath(cwd, "../other/run")).toBe(path.resolve("/work/other/run"));
+    // a name that only begins with two dots is inside
+    expect(shownPath(cwd, "..data/x")).toBe(path.join("..data", "x"));
   });
 });

@@ -470,7 +470,10 @@ describe("a crawl too small to calibrate the cut-off", () => {
     fs.copyFileSync(fixture("warc", "dolma-wget-sample-0000.warc.gz"), src);
     const r = await runCli(["round", "--run", path.join(dir, "run"), "--sources", src, "--bucket", "20000", "--json"]);
     expect(r.code, r.stderr).toBe(0);
-    const s = (JSON.parse(r.stdout) as { rounds: Array<Summary & { negatives: { train: number; held_out: number }; cutoff: number; cutoff_rule: string }> }).rounds[0]!;
+    const out = JSON.parse(r.stdout) as { run: string; rounds: Array<Summary & { negatives: { train: number; held_out: number }; cutoff: number; cutoff_rule: string }> };
+    // a run outside the working folder is named by its absolute path, not by "../../tmp/…"
+    expect(out.run).toBe(path.join(dir, "run"));
+    const s = out.rounds[0]!;
     const held = s.negatives.held_out;
     expect(held).toBeGreaterThan(0);
     expect(held).toBeLessThan(100);

@@ -61,6 +61,10 @@ export function cutoffForFpr(negScores: number[], rate: number): number {
   return Math.min(1, boundary + 1e-9);
 }
 
+/** What `cutoffForFprInPool` needs to estimate a crawl's math share: held-out positives, and pages. */
+export const POOL_MIN_POSITIVES = 20;
+export const POOL_MIN_PAGES = 50;
+
 /**
  * The cut-off that lets through at most `rate` of the non-math pages of a crawl whose pages
  * (`pool`, unlabeled) hold math too, given held-out positives' scores (`pos`). Sampled pages
@@ -72,7 +76,7 @@ export function cutoffForFpr(negScores: number[], rate: number): number {
  * share above) / (1 − π). Undefined when there are too few scores to estimate (then the plain one).
  */
 export function cutoffForFprInPool(pool: ArrayLike<number>, pos: number[], rate: number): { cutoff: number; mathShare: number } | undefined {
-  if (pos.length < 20 || pool.length < 50) return undefined;
+  if (pos.length < POOL_MIN_POSITIVES || pool.length < POOL_MIN_PAGES) return undefined;
   const u = Float64Array.from(pool).sort().reverse();
   const p = [...pos].sort(desc);
   const median = p[Math.floor(p.length / 2)]!;

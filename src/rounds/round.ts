@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fastTextLine } from "../classify/features.js";
-import { type EvalMetrics, cutoffForFpr, cutoffForFprInPool, evaluate, pointAt, prCurveSvg } from "../classify/metrics.js";
+import { type EvalMetrics, POOL_MIN_PAGES, POOL_MIN_POSITIVES, cutoffForFpr, cutoffForFprInPool, evaluate, pointAt, prCurveSvg } from "../classify/metrics.js";
 import { metricsJson } from "../classify/report.js";
 import { LinearScorePool, LinearScorer, Scorer, type TextScorer, openScorer } from "../classify/scorer.js";
 import { type TextDoc, docSetHash, splitKey } from "../classify/seeds.js";
@@ -352,8 +352,15 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
           : `calibrated: at most ${pct} of held-out negatives`;
     if (!inPool && negScores.length < needed && cfg.threshold === undefined && cfg.tokenBudget <= 0) {
       const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
+      // which of the two the mixture estimate lacked: held-out seeds (negatives are sampled as
+      // many as the positives, so few seeds also mean few negatives) or the crawl's pages
+      const fewSeeds = posScores.length < POOL_MIN_POSITIVES;
+      const lacking = fewSeeds
+        ? `${n(posScores.length, "held-out positive")} (${POOL_MIN_POSITIVES} needed to estimate the crawl's math share): ${n(positives.length, "seed")} ${positives.length === 1 ? "is" : "are"} too few, and as many negatives are sampled`
+        : `${n(pool.length, "unlabeled page")} (${POOL_MIN_PAGES} needed to estimate its math share): the crawl's ${n(store.docCount(), "stored page")} ${store.docCount() === 1 ? "is" : "are"} too few`;
       deps.warn?.(
-        `round ${round}: the crawl is too small to calibrate the cut-off to --fpr ${cfg.fpr}: its ${n(store.docCount(), "stored page")} ${store.docCount() === 1 ? "leaves" : "leave"} ${n(negScores.length, "held-out negative")} (${needed} needed) and ${n(pool.length, "unlabeled page")} (50 needed to estimate its math share), and the model learned what is not math from ${n(negTrain.length, "page")}; crawl more pages, or select with --token-budget TOKENS or --threshold SCORE`,      );
+        `round ${round}: the cut-off cannot be calibrated to --fpr ${cfg.fpr}: ${n(negScores.length, "held-out negative")} (${needed} needed) and ${lacking}; the model learned math from ${n(posTrain.length, "page")} and what is not math from ${n(negTrain.length, "page")}. ${fewSeeds ? "Add seeds" : "Crawl more pages"}, or select with --token-budget TOKENS or --threshold SCORE`,
+      );
     }
     deps.onStep?.("select");
     const sel = select(store, round, cfg, calibrated, calibratedRule);

@@ -450,7 +450,7 @@ describe("a later invocation continues the run as it was started", () => {
     // (this crawl is too small to hold out a negative page: the rule and a warning say so)
     expect(s.cutoff_rule).toBe("calibrated: none for at most 5%, no held-out negatives (0.5)");
     expect(s.cutoff).toBe(0.5);
-    expect(second.stderr).toMatch(/warning: round 2: the crawl is too small to calibrate the cut-off to --fpr 0\.05: its \d+ stored pages leave 0 held-out negatives \(20 needed\) and \d+ unlabeled pages \(50 needed to estimate its math share\), and the model learned what is not math from \d+ pages?; crawl more pages, or select with --token-budget TOKENS or --threshold SCORE/);
+    expect(second.stderr).toMatch(/warning: round 2: the cut-off cannot be calibrated to --fpr 0\.05: 0 held-out negatives \(20 needed\) and \d+ unlabeled pages? \(50 needed to estimate its math share\): the crawl's \d+ stored pages are too few; the model learned math from \d+ pages and what is not math from \d+ pages?\. Crawl more pages, or select with --token-budget TOKENS or --threshold SCORE/);
     expect(s.accepted_prefixes).toBe(0);
     expect(second.stderr).toMatch(/round: kept from .*config\.json: [^\n]*--fpr[^\n]*--domain-share[^\n]*|round: kept from .*config\.json: [^\n]*--domain-share[^\n]*--fpr/);
     expect(second.stderr).not.toMatch(/--sources is read by round 1 only/);
@@ -470,7 +470,7 @@ describe("a crawl too small to calibrate the cut-off", () => {
     fs.copyFileSync(fixture("warc", "dolma-wget-sample-0000.warc.gz"), src);
     const r = await runCli(["round", "--run", path.join(dir, "run"), "--sources", src, "--bucket", "20000", "--json"]);
     expect(r.code, r.stderr).toBe(0);
-    const out = JSON.parse(r.stdout) as { run: string; rounds: Array<Summary & { negatives: { train: number; held_out: number }; cutoff: number; cutoff_rule: string }> };
+    const out = JSON.parse(r.stdout) as { run: string; rounds: Array<Summary & { positives: { train: number }; negatives: { train: number; held_out: number }; cutoff: number; cutoff_rule: string }> };
     // a run outside the working folder is named by its absolute path, not by "../../tmp/…"
     expect(out.run).toBe(path.join(dir, "run"));
     const s = out.rounds[0]!;
@@ -482,12 +482,28 @@ describe("a crawl too small to calibrate the cut-off", () => {
     expect(report.scores.negatives).toHaveLength(held);
     expect(s.cutoff).toBeCloseTo(Math.max(...report.scores.negatives), 6);
     expect(r.stderr).toContain(
-      `warning: round 1: the crawl is too small to calibrate the cut-off to --fpr 0.01: its ${s.documents} stored pages leave ${held} held-out negatives (100 needed) and ${held} unlabeled pages (50 needed to estimate its math share), and the model learned what is not math from ${s.negatives.train} pages; crawl more pages, or select with --token-budget TOKENS or --threshold SCORE`,
+      `warning: round 1: the cut-off cannot be calibrated to --fpr 0.01: ${held} held-out negatives (100 needed) and ${held} unlabeled pages (50 needed to estimate its math share): the crawl's ${s.documents} stored pages are too few; the model learned math from ${s.positives.train} pages and what is not math from ${s.negatives.train} pages. Crawl more pages, or select with --token-budget TOKENS or --threshold SCORE`,
     );
     const t = await runCli(["round", "--run", path.join(dir, "run-t"), "--sources", src, "--bucket", "20000", "--threshold", "0.9", "--json"]);
     expect(t.code, t.stderr).toBe(0);
     expect((JSON.parse(t.stdout) as { rounds: Array<{ cutoff_rule: string }> }).rounds[0]!.cutoff_rule).toBe("threshold 0.9");
-    expect(t.stderr).not.toMatch(/too small to calibrate/);
+    expect(t.stderr).not.toMatch(/cannot be calibrated/);
+  }, 120_000);
+
+  it("with too few seeds the warning says so: negatives are sampled as many as the seeds", async () => {
+    const dir = tmpDir("mc-fewseeds-");
+    const seeds = path.join(dir, "seeds");
+    fs.mkdirSync(seeds);
+    const lines = zlib.gunzipSync(fs.readFileSync(path.join(ROOT, "seeds", "seeds-stackmathqa.jsonl.gz"))).toString().split("\n").slice(0, 3);
+    fs.writeFileSync(path.join(seeds, "s.jsonl"), lines.join("\n") + "\n");
+    const r = await runCli(["round", "--run", path.join(dir, "run"), "--sources", fixture("warc", "dolma-wget-sample-0000.warc.gz"), "--seeds", seeds, "--bucket", "20000", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    const s = (JSON.parse(r.stdout) as { rounds: Array<{ positives: { train: number; held_out: number; seeds: number }; negatives: { train: number; held_out: number } }> }).rounds[0]!;
+    expect(s.positives.seeds).toBe(3);
+    expect(s.negatives.train + s.negatives.held_out).toBe(3);
+    expect(r.stderr).toContain(
+      `warning: round 1: the cut-off cannot be calibrated to --fpr 0.01: ${s.negatives.held_out} held-out negative${s.negatives.held_out === 1 ? "" : "s"} (100 needed) and ${s.positives.held_out} held-out positive${s.positives.held_out === 1 ? "" : "s"} (20 needed to estimate the crawl's math share): 3 seeds are too few, and as many negatives are sampled; the model learned math from ${s.positives.train} page${s.positives.train === 1 ? "" : "s"} and what is not math from ${s.negatives.train} page${s.negatives.train === 1 ? "" : "s"}. Add seeds, or select with --token-budget TOKENS or --threshold SCORE`,
+    );
   }, 120_000);
 });
 
@@ -510,7 +526,7 @@ describe("the held-out split", () => {
     expect(ra!.negatives.held_out).toBeGreaterThan(0);
     // a crawl of this size calibrates the cut-off, and no warning says it cannot
     expect((ra as S & { cutoff_rule: string }).cutoff_rule).toMatch(/^calibrated: at most 1% of (non-math pages|held-out negatives)/);
-    expect(a.stderr).not.toMatch(/too small to calibrate/);
+    expect(a.stderr).not.toMatch(/cannot be calibrated/);
     expect(rb!.negatives).toEqual(ra!.negatives);
     expect(rb!.cutoff).toBe(ra!.cutoff);
     expect(rb!.selected).toBe(ra!.selected);

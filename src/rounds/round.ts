@@ -341,7 +341,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
     const calibrated = inPool?.cutoff ?? cutoffForFpr(negScores, cfg.fpr);
     // a rate of fpr needs 1/fpr held-out negatives before one of them may score above the cut-off:
     // with fewer (a small test crawl) the cut-off is only "above all of them", or 0.5 with none
-    const needed = Math.ceil(1 / cfg.fpr);
+    const needed = cfg.fpr > 0 ? Math.ceil(1 / cfg.fpr) : 1; // --fpr 0: above all of them is what was asked
     const pct = `${+(cfg.fpr * 100).toFixed(6)}%`;
     const calibratedRule = inPool
       ? `calibrated: at most ${pct} of non-math pages (the crawl's math share estimated at ${(100 * inPool.mathShare).toFixed(1)}%)`

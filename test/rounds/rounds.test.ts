@@ -488,6 +488,11 @@ describe("a crawl too small to calibrate the cut-off", () => {
     expect(t.code, t.stderr).toBe(0);
     expect((JSON.parse(t.stdout) as { rounds: Array<{ cutoff_rule: string }> }).rounds[0]!.cutoff_rule).toBe("threshold 0.9");
     expect(t.stderr).not.toMatch(/cannot be calibrated/);
+    // --fpr 0 asks for a cut-off above every held-out negative: any number of them is enough
+    const z = await runCli(["round", "--run", path.join(dir, "run-0"), "--sources", src, "--bucket", "20000", "--fpr", "0", "--json"]);
+    expect(z.code, z.stderr).toBe(0);
+    expect((JSON.parse(z.stdout) as { rounds: Array<{ cutoff_rule: string }> }).rounds[0]!.cutoff_rule).toBe("calibrated: at most 0% of held-out negatives");
+    expect(z.stderr).not.toMatch(/cannot be calibrated|Infinity/);
   }, 120_000);
 
   it("with too few seeds the warning says so: negatives are sampled as many as the seeds", async () => {

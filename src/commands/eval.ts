@@ -11,12 +11,12 @@ import { warcOptionSpecs } from "../config/warc.js";
 import { EXIT, InputError, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
+import { shownPath } from "../core/paths.js";
 import { LangId } from "../extract/lang.js";
 import { Extractor } from "../extract/pool.js";
 import type { Command } from "./command.js";
 import { openSession } from "./session.js";
 import { warcReading } from "./warcrun.js";
-import { shownPath } from "../core/paths.js";
 
 const specs = {
   run: { type: "string", arg: "DIR", help: "evaluate a run's round (its model on the round's held-out seeds and sampled pages) instead of --model/--seeds/--negatives" },

@@ -2,12 +2,12 @@ import path from "node:path";
 import { EXIT, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
+import { shownPath } from "../core/paths.js";
 import { Progress, formatDuration } from "../core/progress.js";
 import { tokenCounter } from "../core/tokens.js";
 import { exportRound } from "../export/export.js";
 import { openRunLocked } from "../store/lock.js";
 import type { Command } from "./command.js";
-import { shownPath } from "../core/paths.js";
 
 export const exportSpecs = {
   run: { type: "string", default: "runs/sample", arg: "DIR", help: "run directory" },

@@ -11,13 +11,13 @@ import { warcOptionSpecs } from "../config/warc.js";
 import { EXIT, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
+import { shownPath } from "../core/paths.js";
 import { Progress } from "../core/progress.js";
 import { LangId } from "../extract/lang.js";
 import { Extractor } from "../extract/pool.js";
 import type { Command } from "./command.js";
 import { openSession } from "./session.js";
 import { warcReading } from "./warcrun.js";
-import { shownPath } from "../core/paths.js";
 
 const specs = {
   seeds: { type: "string", arg: "PATH", help: "seed corpus: a JSON-lines (.jsonl, .ndjson, .json.gz; .gz/.zst) or Parquet file with id and text or html, or a folder tree of them (required)" },

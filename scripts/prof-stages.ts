@@ -11,7 +11,7 @@ import { nullLogger } from "../src/core/log.js";
 import { decodeBody } from "../src/extract/charset.js";
 import { mainText } from "../src/extract/content.js";
 import { lidLine } from "../src/extract/lang.js";
-import { featureHashes } from "../src/classify/linear.js";
+import { featureHashes } from "../src/classify/hashes.js";
 import { LeanParser } from "../src/extract/parser.js";
 import { FastTokenizer } from "../src/extract/tokenizer.js";
 import { READ_ATTRIBUTES, buildTree } from "../src/extract/tree.js";

@@ -1,5 +1,5 @@
 import { errorMessage } from "../core/errors.js";
-import { featureHashes } from "../classify/linear.js";
+import { featureHashes } from "../classify/hashes.js";
 import { decodeBody } from "./charset.js";
 import { mainText } from "./content.js";
 import { type FilterOptions, checkText } from "./filters.js";

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import Database from "better-sqlite3";
-import { FEATURES_VERSION, FEATURES_VERSION_INTERLEAVED, packInterleaved, unpackFeatures } from "../classify/linear.js";
+import { FEATURES_VERSION, FEATURES_VERSION_INTERLEAVED, packInterleaved, unpackFeatures } from "../classify/hashes.js";
 import type { TextDoc } from "../classify/seeds.js";
 import { InputError, UsageError } from "../core/errors.js";
 import { TOKENIZERS, type TokenizerName } from "../core/tokens.js";

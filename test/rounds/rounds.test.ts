@@ -8,7 +8,7 @@ import zlib from "node:zlib";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { fastTextLine } from "../../src/classify/features.js";
-import { FEATURES_VERSION_INTERLEAVED, featureHashes, unpackFeatures } from "../../src/classify/linear.js";
+import { FEATURES_VERSION_INTERLEAVED, featureHashes, unpackFeatures } from "../../src/classify/hashes.js";
 import { Scorer } from "../../src/classify/scorer.js";
 import { readSeeds } from "../../src/classify/seeds.js";
 import { isHeldOut } from "../../src/classify/split.js";

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { fastTextLine } from "../classify/features.js";
-import { type EvalMetrics, POOL_MIN_PAGES, POOL_MIN_POSITIVES, cutoffForFpr, cutoffForFprInPool, evaluate, pointAt, prCurveSvg } from "../classify/metrics.js";
+import { type EvalMetrics, cutoffForFpr, evaluate, pointAt, prCurveSvg } from "../classify/metrics.js";
 import { metricsJson } from "../classify/report.js";
 import { LinearScorePool, LinearScorer, Scorer, type TextScorer, openScorer } from "../classify/scorer.js";
 import { type TextDoc, docSetHash, splitKey } from "../classify/seeds.js";
@@ -13,6 +13,7 @@ import { countLine } from "../core/progress.js";
 import type { TokenCounter } from "../core/tokens.js";
 import { urlPrefixes } from "../dedup/url.js";
 import type { WorkStore } from "../store/store.js";
+import { calibrateCutoff } from "./cutoff.js";
 
 const sortedDesc = (xs: number[]) => [...xs].sort((a, b) => b - a);
 
@@ -337,33 +338,10 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
     for (const [id, score] of store.db.prepare("SELECT doc_id, score FROM scores WHERE round = ?").raw().iterate(round) as Iterable<[number, number]>) {
       if (!excluded.has(id)) pool.push(score);
     }
-    const inPool = cutoffForFprInPool(pool, posScores, cfg.fpr);
-    const calibrated = inPool?.cutoff ?? cutoffForFpr(negScores, cfg.fpr);
-    // a rate of fpr needs 1/fpr held-out negatives before one of them may score above the cut-off:
-    // with fewer (a small test crawl) the cut-off is only "above all of them", or 0.5 with none
-    const needed = cfg.fpr > 0 ? Math.ceil(1 / cfg.fpr) : 1; // --fpr 0: above all of them is what was asked
-    const pct = `${+(cfg.fpr * 100).toFixed(6)}%`;
-    const calibratedRule = inPool
-      ? `calibrated: at most ${pct} of non-math pages (the crawl's math share estimated at ${(100 * inPool.mathShare).toFixed(1)}%)`
-      : negScores.length === 0
-        ? `calibrated: none for at most ${pct}, no held-out negatives (0.5)`
-        : negScores.length < needed
-          ? `calibrated: above all ${negScores.length} held-out negatives (too few for at most ${pct}: ${needed} needed)`
-          : `calibrated: at most ${pct} of held-out negatives`;
-    if (!inPool && negScores.length < needed && cfg.threshold === undefined && cfg.tokenBudget <= 0) {
-      const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
-      // which of the two the mixture estimate lacked: held-out seeds (negatives are sampled as
-      // many as the positives, so few seeds also mean few negatives) or the crawl's pages
-      const fewSeeds = posScores.length < POOL_MIN_POSITIVES;
-      const lacking = fewSeeds
-        ? `${n(posScores.length, "held-out positive")} (${POOL_MIN_POSITIVES} needed to estimate the crawl's math share): ${n(positives.length, "seed")} ${positives.length === 1 ? "is" : "are"} too few, and as many negatives are sampled`
-        : `${n(pool.length, "unlabeled page")} (${POOL_MIN_PAGES} needed to estimate its math share): the crawl's ${n(store.docCount(), "stored page")} ${store.docCount() === 1 ? "is" : "are"} too few`;
-      deps.warn?.(
-        `round ${round}: the cut-off cannot be calibrated to --fpr ${cfg.fpr}: ${n(negScores.length, "held-out negative")} (${needed} needed) and ${lacking}; the model learned math from ${n(posTrain.length, "page")} and what is not math from ${n(negTrain.length, "page")}. ${fewSeeds ? "Add seeds" : "Crawl more pages"}, or select with --token-budget TOKENS or --threshold SCORE`,
-      );
-    }
+    const cal = calibrateCutoff({ fpr: cfg.fpr, pool, posScores, negScores, seeds: positives.length, documents: store.docCount(), trainedOn: { positives: posTrain.length, negatives: negTrain.length } });
+    if (cal.warning && cfg.threshold === undefined && cfg.tokenBudget <= 0) deps.warn?.(`round ${round}: ${cal.warning}`);
     deps.onStep?.("select");
-    const sel = select(store, round, cfg, calibrated, calibratedRule);
+    const sel = select(store, round, cfg, cal.cutoff, cal.rule);
     const metrics: EvalMetrics = evaluate(posScores, negScores, sel.cutoff);
     const hosts = discoverDomains(store, round, cfg);
     const accepted = cfg.autoAccept !== undefined ? autoAccept(store, round, cfg.autoAccept) : 0;
@@ -381,7 +359,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
       selected: sel.selected,
       selected_tokens: sel.tokens,
       held_out: metricsJson(metrics),
-      held_out_recall: +pointAt(sortedDesc(posScores), sortedDesc(negScores), calibrated).recall.toFixed(6),
+      held_out_recall: +pointAt(sortedDesc(posScores), sortedDesc(negScores), cal.cutoff).recall.toFixed(6),
       selection_recall: +metrics.atCutoff.recall.toFixed(6),
       math_related_hosts: hosts,
       accepted_prefixes: accepted,

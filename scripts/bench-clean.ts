@@ -21,6 +21,7 @@ import { BenchmarkIndex, loadBenchmarkDir } from "../src/decont/index.js";
 import { DEFAULT_MINHASH, MinHasher, jaccard, shingles } from "../src/dedup/minhash.js";
 import { extractHtml } from "../src/extract/extract.js";
 import { WorkStore } from "../src/store/store.js";
+import { RunStores } from "../src/store/stores.js";
 
 function readTexts(data: string): string[] {
   const files = ["seeds/planetmath_shared.jsonl.gz", "seeds/stackmathqa_shared.jsonl", "negatives/web_html_scrapinghub.jsonl.gz", "negatives/web_html_newspaper.jsonl.gz", "negatives/web_html_trafilatura.jsonl.gz", "negatives/cc_text_dolma.jsonl"];
@@ -97,7 +98,7 @@ async function main(argv: string[]): Promise<void> {
   let peak = process.memoryUsage().rss;
   const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
   t = performance.now();
-  const s = await cleanRound(store, 1, index, DEFAULT_MINHASH, nullLogger);
+  const s = await cleanRound(RunStores.from(store, dir, undefined), 1, index, DEFAULT_MINHASH, nullLogger);
   const sec = (performance.now() - t) / 1000;
   clearInterval(timer);
   console.log(`scale: cleanRound of ${nDocs} documents in ${sec.toFixed(1)} s (${JSON.stringify(s.seconds)}); kept ${s.kept}, removed ${JSON.stringify(s.removed)}, ${s.clusters} clusters; peak RSS ${(Math.max(peak, process.memoryUsage().rss) / 2 ** 20).toFixed(0)} MB`);

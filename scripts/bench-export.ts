@@ -14,6 +14,7 @@ import { countTokens } from "gpt-tokenizer/encoding/cl100k_base";
 import { exportRound } from "../src/export/export.js";
 import { ShardReader } from "../src/export/reader.js";
 import { WorkStore } from "../src/store/store.js";
+import { RunStores } from "../src/store/stores.js";
 
 function texts(data: string): string[] {
   const out: string[] = [];
@@ -58,7 +59,7 @@ async function main(argv: string[]): Promise<void> {
   for (const pageSize of [4096, 65536]) {
     const out = path.join(dir, `export-${pageSize}`);
     t = performance.now();
-    const m = exportRound(store, 1, dir, out, { shardTokens: 20_000_000, shardDocs: 0, seed: 1, pageSize, force: true, countTokens });
+    const m = exportRound(RunStores.from(store, dir, undefined), 1, dir, out, { shardTokens: 20_000_000, shardDocs: 0, seed: 1, pageSize, force: true, countTokens });
     const ex = (performance.now() - t) / 1000;
     t = performance.now();
     let docs = 0;

@@ -23,14 +23,14 @@ export function tmpDir(prefix = "mc-"): string {
 }
 
 /** Runs the CLI in-process and captures its output. */
-export async function runCli(argv: string[], cwd = ROOT): Promise<{ code: number; stdout: string; stderr: string }> {
+export async function runCli(argv: string[], cwd = ROOT, env: Record<string, string | undefined> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   const out = new PassThrough();
   const err = new PassThrough();
   const chunks: Buffer[] = [];
   const errChunks: Buffer[] = [];
   out.on("data", (c: Buffer) => chunks.push(c));
   err.on("data", (c: Buffer) => errChunks.push(c));
-  const code = await main(argv, { stdout: out, stderr: err, cwd, env: {} });
+  const code = await main(argv, { stdout: out, stderr: err, cwd, env });
   return { code, stdout: Buffer.concat(chunks).toString("utf8"), stderr: Buffer.concat(errChunks).toString("utf8") };
 }
 

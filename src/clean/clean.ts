@@ -4,7 +4,7 @@ import { countLine } from "../core/progress.js";
 import { Counters } from "../core/stats.js";
 import type { BenchmarkIndex } from "../decont/index.js";
 import { type MinHashConfig, MinHasher } from "../dedup/minhash.js";
-import type { WorkStore } from "../store/store.js";
+import type { RunStores } from "../store/stores.js";
 
 /** Why clean removes a selected page (URL duplicates never reach the store). */
 export const CLEAN_REASONS = ["exact_dup", "near_dup", "contaminated"] as const;
@@ -32,21 +32,23 @@ export function exactKey(text: string): string {
 /** Keeper order inside a group: the highest score, then the earliest document. */
 const better = (a: Sel, b: Sel) => (a.score !== b.score ? a.score > b.score : a.id < b.id);
 
-function selected(store: WorkStore, round: number): Sel[] {
-  return store.db.prepare("SELECT s.doc_id AS id, sc.score FROM selections s JOIN scores sc ON sc.doc_id = s.doc_id AND sc.round = s.round WHERE s.round = ? ORDER BY s.doc_id").all(round) as Sel[];
+/** The round's selection over every part, in id order (ids are the run's, whichever part holds them). */
+function selected(stores: RunStores, round: number): Sel[] {
+  const sel = stores.parts.flatMap((p) => p.db.prepare("SELECT s.doc_id AS id, sc.score FROM selections s JOIN scores sc ON sc.doc_id = s.doc_id AND sc.round = s.round WHERE s.round = ? ORDER BY s.doc_id").all(round) as Sel[]);
+  return sel.sort((a, b) => a.id - b.id);
 }
 
-function* texts(store: WorkStore, ids: number[]): Generator<{ id: number; text: string }> {
-  const st = store.db.prepare("SELECT id, text FROM documents WHERE id = ?");
-  for (const id of ids) yield st.get(id) as { id: number; text: string };
+function* texts(stores: RunStores, ids: number[]): Generator<{ id: number; text: string }> {
+  const st = new Map(stores.parts.map((p) => [p, p.db.prepare("SELECT id, text FROM documents WHERE id = ?")]));
+  for (const id of ids) yield st.get(stores.partOf(id))!.get(id) as { id: number; text: string };
 }
 
 /** Step 1: exact duplicates by normalised text hash; each points at its group's keeper. */
-function exactDedup(store: WorkStore, sel: Sel[], mark: (id: number, status: CleanReason, dupOf: number) => void): Set<number> {
+function exactDedup(stores: RunStores, sel: Sel[], mark: (id: number, status: CleanReason, dupOf: number) => void): Set<number> {
   const keyOf = new Map<number, string>();
   const keeper = new Map<string, Sel>();
   const byId = new Map(sel.map((s) => [s.id, s]));
-  for (const d of texts(store, sel.map((s) => s.id))) {
+  for (const d of texts(stores, sel.map((s) => s.id))) {
     const k = exactKey(d.text);
     keyOf.set(d.id, k);
     const cur = byId.get(d.id)!;
@@ -65,8 +67,9 @@ function exactDedup(store: WorkStore, sel: Sel[], mark: (id: number, status: Cle
 }
 
 /** Steps 2–4: MinHash signatures → LSH buckets (in SQLite) → clusters (union-find over bucket mates). */
-async function nearDupClusters(store: WorkStore, round: number, ids: number[], cfg: MinHashConfig, step: Step): Promise<Map<number, number[]>> {
+async function nearDupClusters(stores: RunStores, round: number, ids: number[], cfg: MinHashConfig, step: Step): Promise<Map<number, number[]>> {
   const hasher = await MinHasher.create(cfg);
+  const store = stores.coord;
   store.clearRound(round, ["minhash_bands"]);
   const ins = store.db.prepare("INSERT OR IGNORE INTO minhash_bands (round, band, key, doc_id) VALUES (?, ?, ?, ?)");
   const batch: Array<[number, number[]]> = [];
@@ -78,7 +81,7 @@ async function nearDupClusters(store: WorkStore, round: number, ids: number[], c
   };
   let done = 0;
   const started = Date.now();
-  for (const d of texts(store, ids)) {
+  for (const d of texts(stores, ids)) {
     batch.push([d.id, hasher.bandKeys(hasher.signature(d.text))]);
     if (batch.length >= 1000) {
       flush();
@@ -136,7 +139,7 @@ export interface CleanOptions {
   signal?: AbortSignal;
 }
 
-export async function cleanRound(store: WorkStore, round: number, index: BenchmarkIndex, cfg: MinHashConfig, logger: Logger, opts: CleanOptions = {}): Promise<CleanSummary> {
+export async function cleanRound(stores: RunStores, round: number, index: BenchmarkIndex, cfg: MinHashConfig, logger: Logger, opts: CleanOptions = {}): Promise<CleanSummary> {
   const step: Step = async (name, done, total, started) => {
     const s = (Date.now() - started) / 1000;
     opts.onProgress?.(countLine(name, done, total, s));
@@ -149,18 +152,19 @@ export async function cleanRound(store: WorkStore, round: number, index: Benchma
     seconds[k] = (Date.now() - t) / 1000;
     t = Date.now();
   };
+  const store = stores.coord;
   // not cleaned until the last mark is written: export refuses a round whose cleaning was cut short
   store.setCleaned(round, null);
   store.clearRound(round, ["clean"]);
-  const sel = selected(store, round);
+  const sel = selected(stores, round);
   const counts = new Counters<CleanReason>();
   const ins = store.db.prepare("INSERT OR REPLACE INTO clean (round, doc_id, status, dup_of, cluster, benchmark, item, field, span) VALUES (@round, @id, @status, @dupOf, @cluster, @benchmark, @item, @field, @span)");
   const mark = (id: number, status: string, extra: { dupOf?: number; cluster?: number; benchmark?: string; item?: string; field?: string; span?: string } = {}) =>
     ins.run({ round, id, status, dupOf: extra.dupOf ?? null, cluster: extra.cluster ?? null, benchmark: extra.benchmark ?? null, item: extra.item ?? null, field: extra.field ?? null, span: extra.span ?? null });
-  const exact = store.db.transaction(() => exactDedup(store, sel, (id, status, dupOf) => (counts.add(status), mark(id, status, { dupOf }))))();
+  const exact = store.db.transaction(() => exactDedup(stores, sel, (id, status, dupOf) => (counts.add(status), mark(id, status, { dupOf }))))();
   lap("exact");
   const remaining = sel.filter((s) => !exact.has(s.id));
-  const clusters = await nearDupClusters(store, round, remaining.map((s) => s.id), cfg, step);
+  const clusters = await nearDupClusters(stores, round, remaining.map((s) => s.id), cfg, step);
   lap("minhash");
   const score = new Map(sel.map((s) => [s.id, s]));
   const near = new Set<number>();
@@ -195,7 +199,7 @@ export async function cleanRound(store: WorkStore, round: number, index: Benchma
   let batch: Array<{ id: number; text: string }> = [];
   let done = 0;
   const decontStarted = Date.now();
-  for (const d of texts(store, candidates)) {
+  for (const d of texts(stores, candidates)) {
     batch.push(d);
     if (batch.length >= 1000) {
       scanned(batch);

@@ -52,7 +52,7 @@ export const command: Command = {
       const progress = new Progress(io.stderr);
       let s: Awaited<ReturnType<typeof cleanRound>>;
       try {
-        s = await cleanRound(store, round, index, { bands: o.bands, rows: o.rows, shingle: o.shingle, seed: DEFAULT_MINHASH.seed }, logger, {
+        s = await cleanRound(run.stores, round, index, { bands: o.bands, rows: o.rows, shingle: o.shingle, seed: DEFAULT_MINHASH.seed }, logger, {
           onProgress: (text) => progress.update(() => `clean: ${text}`),
           ...(io.signal ? { signal: io.signal } : {}),
         });
@@ -60,10 +60,14 @@ export const command: Command = {
         progress.done();
       }
       if (o.json) {
-        const rows = store.db
-          .prepare("SELECT d.url, c.status AS reason, dd.url AS duplicate_of, c.cluster, c.benchmark, c.item, c.field, c.span FROM clean c JOIN documents d ON d.id = c.doc_id LEFT JOIN documents dd ON dd.id = c.dup_of WHERE c.round = ? AND c.status != 'kept' ORDER BY c.status, d.id")
-          .iterate(round) as Iterable<Record<string, unknown>>;
-        for (const r of rows) await writeLine(io.stdout, JSON.stringify(Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null))));
+        // the marks are in the run's store, the pages in its parts
+        const docs = new Map(run.stores.parts.map((p) => [p, p.db.prepare("SELECT url FROM documents WHERE id = ?").pluck()]));
+        const urlOf = (id: number | null) => (id === null ? null : (docs.get(run.stores.partOf(id))!.get(id) as string));
+        const marks = store.db.prepare("SELECT doc_id, status AS reason, dup_of, cluster, benchmark, item, field, span FROM clean WHERE round = ? AND status != 'kept' ORDER BY status, doc_id").all(round) as Array<Record<string, unknown> & { doc_id: number; dup_of: number | null }>;
+        for (const { doc_id, dup_of, ...m } of marks) {
+          const r = { url: urlOf(doc_id), reason: m.reason, duplicate_of: urlOf(dup_of), cluster: m.cluster, benchmark: m.benchmark, item: m.item, field: m.field, span: m.span };
+          await writeLine(io.stdout, JSON.stringify(Object.fromEntries(Object.entries(r).filter(([, v]) => v !== null))));
+        }
         await writeLine(io.stdout, JSON.stringify({ summary: { ...s, benchmarks: names.length, index: index.counts } }));
       }
       io.stderr.write(`clean: round ${round}: ${s.kept} of ${s.selected} selected pages kept; removed: ${Object.entries(s.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}; ${s.clusters} near-duplicate clusters; ${names.length} benchmarks (${index.counts.items} items)\n`);

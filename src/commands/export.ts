@@ -54,7 +54,7 @@ export const command: Command = {
       const progress = new Progress(io.stderr);
       let m;
       try {
-        m = exportRound(store, round, runDir, out, { ...o, force: o.force, countTokens: await tokenCounter(store.tokenizer()) }, shardProgress(progress));
+        m = exportRound(run.stores, round, runDir, out, { ...o, force: o.force, countTokens: await tokenCounter(store.tokenizer()) }, shardProgress(progress));
       } finally {
         progress.done();
       }

@@ -2,7 +2,8 @@ import path from "node:path";
 import { EXIT } from "../core/errors.js";
 import { type Io, writeLine } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
-import { WorkStore } from "../store/store.js";
+import { RunStores } from "../store/stores.js";
+import { mergeSorted } from "../core/merge.js";
 import type { Command } from "./command.js";
 
 const specs = {
@@ -25,25 +26,32 @@ export const command: Command = {
       io.stdout.write(JSON.stringify({ command: "selected", ...o }, null, 2) + "\n");
       return EXIT.ok;
     }
-    const store = WorkStore.openRun(path.resolve(io.cwd, o.run));
+    const stores = RunStores.openRun(path.resolve(io.cwd, o.run));
     try {
-      const round = store.finishedRound(o.run, o.round, "yet");
-      const rows = store.db
-        .prepare(
-          `SELECT d.url, d.domain, d.host, s.score, (SELECT min(x.round) FROM selections x WHERE x.doc_id = d.id) AS first_round
-           FROM selections sel JOIN documents d ON d.id = sel.doc_id JOIN scores s ON s.doc_id = d.id AND s.round = sel.round
-           WHERE sel.round = ? ORDER BY s.score DESC, d.id`,
-        )
-        .iterate(round) as Iterable<{ url: string; domain: string; host: string; score: number; first_round: number }>;
+      const round = stores.coord.finishedRound(o.run, o.round, "yet");
+      type Row = { id: number; url: string; domain: string; host: string; score: number; first_round: number };
+      const rows = mergeSorted(
+        stores.parts.map(
+          (p) =>
+            p.db
+              .prepare(
+                `SELECT d.id, d.url, d.domain, d.host, s.score, (SELECT min(x.round) FROM selections x WHERE x.doc_id = d.id) AS first_round
+                 FROM selections sel JOIN documents d ON d.id = sel.doc_id JOIN scores s ON s.doc_id = d.id AND s.round = sel.round
+                 WHERE sel.round = ? ORDER BY s.score DESC, d.id`,
+              )
+              .iterate(round) as Iterable<Row>,
+        ),
+        (a, b) => a.score > b.score || (a.score === b.score && a.id < b.id),
+      );
       let n = 0;
-      for (const r of rows) {
+      for (const { id: _id, ...r } of rows) {
         n++;
         await writeLine(io.stdout, o.jsonl ? JSON.stringify({ ...r, score: +r.score.toFixed(6) }) : [r.url, r.domain, r.score.toFixed(6), r.first_round].join("\t"));
       }
       io.stderr.write(`selected: ${n} pages in round ${round}\n`);
       return EXIT.ok;
     } finally {
-      store.close();
+      stores.close();
     }
   },
 };

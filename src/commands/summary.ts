@@ -1,7 +1,7 @@
 import type { CleanSummary } from "../clean/clean.js";
 import type { Manifest } from "../export/verify.js";
 import type { RoundSummary } from "../rounds/round.js";
-import type { WorkStore } from "../store/store.js";
+import type { RunStores } from "../store/stores.js";
 
 /** What `round` and `run` print: one line per round, and `run`'s closing table. */
 
@@ -16,15 +16,24 @@ export function summaryLine(s: RoundSummary): string {
 }
 
 /** The end-of-run table: what the run saw, kept, selected, cleaned and wrote. */
-export function runSummary(store: WorkStore, rounds: RoundSummary[], cleaned: CleanSummary, m: Manifest, out: string): string {
-  const drops = store.db.prepare("SELECT stage, reason, sum(count) AS n FROM drops GROUP BY stage, reason ORDER BY stage, n DESC").all() as Array<{ stage: string; reason: string; n: number }>;
-  const files = store.db.prepare("SELECT count(*) AS files, coalesce(sum(pages), 0) AS pages FROM files").get() as { files: number; pages: number };
+export function runSummary(stores: RunStores, rounds: RoundSummary[], cleaned: CleanSummary, m: Manifest, out: string): string {
+  const store = stores.coord;
+  const dropCounts = new Map<string, { stage: string; reason: string; n: number }>();
+  for (const p of stores.parts) {
+    for (const d of p.db.prepare("SELECT stage, reason, sum(count) AS n FROM drops GROUP BY stage, reason").all() as Array<{ stage: string; reason: string; n: number }>) {
+      const c = dropCounts.get(`${d.stage}\t${d.reason}`) ?? { ...d, n: 0 };
+      c.n += d.n;
+      dropCounts.set(`${d.stage}\t${d.reason}`, c);
+    }
+  }
+  const drops = [...dropCounts.values()].sort((a, b) => (a.stage < b.stage ? -1 : a.stage > b.stage ? 1 : b.n - a.n));
+  const files = { files: stores.sum("SELECT count(*) FROM files"), pages: stores.sum("SELECT coalesce(sum(pages), 0) FROM files") };
   const hosts = store.db.prepare("SELECT host, selected, pages FROM domain_stats WHERE round = ? AND math_related = 1 ORDER BY selected DESC LIMIT 5").all(cleaned.round) as Array<{ host: string; selected: number; pages: number }>;
   const accepted = store.db.prepare("SELECT prefix, who FROM annotations WHERE decision = 'accept' ORDER BY prefix").all() as Array<{ prefix: string; who: string }>;
   const row = (k: string, v: string) => `  ${k.padEnd(28)} ${v}\n`;
   let t = "\nrun summary\n";
   t += row("WARC files / HTML pages", `${files.files} / ${files.pages}`);
-  t += row("documents stored", String(store.docCount()));
+  t += row("documents stored", String(stores.docCount()));
   for (const stage of ["warc", "extract"]) t += row(`dropped (${stage})`, drops.filter((d) => d.stage === stage).map((d) => `${d.reason}=${d.n}`).join(" ") || "none");
   for (const r of rounds) {
     t += row(`round ${r.round}`, `selected ${r.selected} (${r.selected_tokens} tokens), held-out recall ${r.held_out_recall.toFixed(3)}, promoted ${r.promoted}` + (r.convergence_share === null ? "" : `, convergence ${(100 * r.convergence_share).toFixed(1)}%`));

@@ -1,15 +1,16 @@
 import fs from "node:fs";
 import path from "node:path";
 import { sha256File } from "../classify/train.js";
-import type { WorkStore } from "../store/store.js";
+import type { RunStores } from "../store/stores.js";
 import { TOKENIZERS } from "../core/tokens.js";
 import { type ExportOptions, SHARD_SCHEMA_VERSION, prepareOut, writeAtomic, writeShards } from "./shards.js";
 import type { Manifest } from "./verify.js";
 
 /** Exports a cleaned round into shards plus manifest.json (written last). */
-export function exportRound(store: WorkStore, round: number, runDir: string, out: string, o: ExportOptions & { force: boolean }, onShard?: (i: number, n: number) => void): Manifest {
+export function exportRound(stores: RunStores, round: number, runDir: string, out: string, o: ExportOptions & { force: boolean }, onShard?: (i: number, n: number) => void): Manifest {
+  const store = stores.coord;
   prepareOut(out, runDir, o.force);
-  const { shards, docs, tokens } = writeShards(store, round, out, o, onShard);
+  const { shards, docs, tokens } = writeShards(stores, round, out, o, onShard);
   const config = fs.existsSync(path.join(runDir, "config.json")) ? JSON.parse(fs.readFileSync(path.join(runDir, "config.json"), "utf8")) : null;
   const rounds = store.db.prepare("SELECT round, model, cutoff, cutoff_rule, selected FROM rounds WHERE step = 'done' AND round <= ? ORDER BY round").all(round) as Array<{ round: number; model: string | null }>;
   const models = rounds.map((r) => {
@@ -19,7 +20,7 @@ export function exportRound(store: WorkStore, round: number, runDir: string, out
   });
   const cleanStats = Object.fromEntries((store.db.prepare("SELECT status, count(*) AS n FROM clean WHERE round = ? GROUP BY status").all(round) as Array<{ status: string; n: number }>).map((r) => [r.status, r.n]));
   const contamination = Object.fromEntries((store.db.prepare("SELECT benchmark, count(*) AS n FROM clean WHERE round = ? AND status = 'contaminated' GROUP BY benchmark").all(round) as Array<{ benchmark: string; n: number }>).map((r) => [r.benchmark, r.n]));
-  const urlDups = (store.db.prepare("SELECT coalesce(sum(count), 0) AS n FROM drops WHERE reason = 'url_dup'").get() as { n: number }).n;
+  const urlDups = stores.sum("SELECT coalesce(sum(count), 0) FROM drops WHERE reason = 'url_dup'");
   const manifest: Manifest = {
     schema_version: SHARD_SCHEMA_VERSION,
     tokenizer: TOKENIZERS[store.tokenizer()],

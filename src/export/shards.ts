@@ -4,8 +4,10 @@ import path from "node:path";
 import Database from "better-sqlite3";
 import { InputError, UsageError } from "../core/errors.js";
 import { sha256File } from "../core/hash.js";
+import { fsyncPath } from "../core/atomic.js";
+export { writeAtomic } from "../core/atomic.js";
 import type { TokenCounter } from "../core/tokens.js";
-import type { WorkStore } from "../store/store.js";
+import type { RunStores } from "../store/stores.js";
 
 /**
  * Token-balanced SQLite shards of a cleaned selection. Documents are shuffled by a seeded,
@@ -53,49 +55,37 @@ interface Row {
   tokens: number | null;
 }
 
-function fsyncPath(p: string): void {
-  const fd = fs.openSync(p, "r");
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Writes `data` to `file` atomically: temp file, fsync, rename, fsync of the folder. */
-export function writeAtomic(file: string, data: string): void {
-  const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, data);
-  fsyncPath(tmp);
-  fs.renameSync(tmp, file);
-  fsyncPath(path.dirname(file));
-}
-
 /** The kept documents of a cleaned round, in the seeded permutation, with token counts. */
-function keptDocs(store: WorkStore, round: number, seed: number, countTokens: TokenCounter): Row[] {
+function keptDocs(stores: RunStores, round: number, seed: number, countTokens: TokenCounter): Row[] {
   // a cleaning that was interrupted leaves marks for some pages only: exporting those would lose the rest
-  if (!store.isCleaned(round)) throw new InputError(`round ${round} has not been cleaned (or its cleaning was interrupted): run \`mathcorpus clean\` first`);
-  const rows = store.db
-    .prepare(
-      `SELECT d.id AS doc_id, d.doc_key AS id, d.record_id, d.url, d.domain, d.lang, s.score,
-              (SELECT min(x.round) FROM selections x WHERE x.doc_id = d.id) AS round, d.tokens
-       FROM clean c JOIN documents d ON d.id = c.doc_id JOIN scores s ON s.doc_id = d.id AND s.round = c.round
-       WHERE c.round = ? AND c.status = 'kept'`,
-    )
-    .all(round) as Row[];
+  if (!stores.coord.isCleaned(round)) throw new InputError(`round ${round} has not been cleaned (or its cleaning was interrupted): run \`mathcorpus clean\` first`);
+  const kept = stores.coord.db.prepare("SELECT doc_id FROM clean WHERE round = ? AND status = 'kept' ORDER BY doc_id").pluck().all(round) as number[];
+  const doc = new Map(
+    stores.parts.map((p) => [
+      p,
+      p.db.prepare(
+        `SELECT d.id AS doc_id, d.doc_key AS id, d.record_id, d.url, d.domain, d.lang, s.score,
+                (SELECT min(x.round) FROM selections x WHERE x.doc_id = d.id) AS round, d.tokens
+         FROM documents d JOIN scores s ON s.doc_id = d.id AND s.round = ? WHERE d.id = ?`,
+      ),
+    ]),
+  );
+  const rows = kept.map((id) => doc.get(stores.partOf(id))!.get(round, id) as Row);
   exportIds(rows);
   const key = (r: Row) => crypto.createHash("sha256").update(`${seed}:${r.id}`).digest("hex");
   const keyed = rows.map((r) => [key(r), r] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1));
-  const text = store.db.prepare("SELECT text FROM documents WHERE id = ?");
-  const setTokens = store.db.prepare("UPDATE documents SET tokens = ? WHERE id = ?");
-  store.db.transaction(() => {
-    for (const [, r] of keyed) {
-      if (r.tokens === null) {
-        r.tokens = countTokens((text.get(r.doc_id) as { text: string }).text);
-        setTokens.run(r.tokens, r.doc_id);
+  for (const p of stores.parts) {
+    const text = p.db.prepare("SELECT text FROM documents WHERE id = ?");
+    const setTokens = p.db.prepare("UPDATE documents SET tokens = ? WHERE id = ?");
+    p.db.transaction(() => {
+      for (const [, r] of keyed) {
+        if (r.tokens === null && stores.partOf(r.doc_id) === p) {
+          r.tokens = countTokens((text.get(r.doc_id) as { text: string }).text);
+          setTokens.run(r.tokens, r.doc_id);
+        }
       }
-    }
-  })();
+    })();
+  }
   return keyed.map(([, r]) => r);
 }
 
@@ -129,7 +119,7 @@ export function plan(rows: Row[], o: ExportOptions): Row[][] {
   return shards;
 }
 
-function writeShard(store: WorkStore, file: string, rows: Row[], pageSize: number): void {
+function writeShard(stores: RunStores, file: string, rows: Row[], pageSize: number): void {
   const tmp = `${file}.tmp`;
   fs.rmSync(tmp, { force: true });
   const db = new Database(tmp);
@@ -139,10 +129,10 @@ function writeShard(store: WorkStore, file: string, rows: Row[], pageSize: numbe
     db.pragma("synchronous = OFF");
     db.exec(SHARD_DDL);
     const ins = db.prepare("INSERT INTO documents (id, text, url, domain, lang, score, round, tokens, sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
-    const text = store.db.prepare("SELECT text FROM documents WHERE id = ?");
+    const text = new Map(stores.parts.map((p) => [p, p.db.prepare("SELECT text FROM documents WHERE id = ?")]));
     db.transaction(() => {
       for (const r of rows) {
-        const t = (text.get(r.doc_id) as { text: string }).text;
+        const t = (text.get(stores.partOf(r.doc_id))!.get(r.doc_id) as { text: string }).text;
         ins.run(r.id, t, r.url, r.domain, r.lang, r.score, r.round, r.tokens ?? 0, crypto.createHash("sha256").update(t).digest("hex"));
       }
     })();
@@ -183,8 +173,8 @@ export function prepareOut(out: string, runDir: string, force: boolean): void {
 }
 
 /** Writes every shard (skipping those already complete), returns their descriptions. */
-export function writeShards(store: WorkStore, round: number, out: string, o: ExportOptions, onShard?: (i: number, n: number) => void): { shards: ShardInfo[]; docs: number; tokens: number } {
-  const rows = keptDocs(store, round, o.seed, o.countTokens);
+export function writeShards(stores: RunStores, round: number, out: string, o: ExportOptions, onShard?: (i: number, n: number) => void): { shards: ShardInfo[]; docs: number; tokens: number } {
+  const rows = keptDocs(stores, round, o.seed, o.countTokens);
   const parts = plan(rows, o);
   fs.rmSync(path.join(out, "manifest.json"), { force: true });
   for (const f of fs.readdirSync(out)) if (f.endsWith(".tmp")) fs.rmSync(path.join(out, f), { force: true });
@@ -192,7 +182,7 @@ export function writeShards(store: WorkStore, round: number, out: string, o: Exp
   parts.forEach((part, i) => {
     const name = `shard-${String(i).padStart(5, "0")}.sqlite`;
     const file = path.join(out, name);
-    if (!shardOk(file, part)) writeShard(store, file, part, o.pageSize);
+    if (!shardOk(file, part)) writeShard(stores, file, part, o.pageSize);
     shards.push({ file: name, docs: part.length, tokens: part.reduce((a, r) => a + (r.tokens ?? 0), 0), bytes: fs.statSync(file).size, sha256: sha256File(file) });
     onShard?.(i + 1, parts.length);
   });

@@ -13,6 +13,7 @@ import type { Page } from "../warc/page.js";
 import { WarcStats, readPages } from "../warc/pages.js";
 import type { WarcSource } from "../warc/source.js";
 import type { DocRow, WorkStore } from "../store/store.js";
+import { docId } from "../store/stores.js";
 
 export interface IngestStats {
   files: number;
@@ -45,6 +46,11 @@ export interface IngestOptions {
   /** After every stored page: the crawl so far, the file being read included. */
   onTick?: (t: CrawlTick) => void;
   signal?: AbortSignal;
+  /**
+   * A source's number in the run's plan: documents then get the plan's ids (store/stores
+   * `docId`), the same whichever task stores them. Absent: SQLite's ids (runs begun before plans).
+   */
+  fileNo?: (name: string) => number | undefined;
 }
 
 function pathOf(url: string): string {
@@ -71,13 +77,16 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
     const warc = new WarcStats();
     const ex = new ExtractStats();
     // pages in flight, with their normalised URL (computed once, for dedup and the row)
-    const pages = new Map<string, { page: Page; norm: string }>();
+    const pages = new Map<string, { page: Page; norm: string; n: number }>();
+    // the page's place among the file's HTML pages, from 1, whatever happens to the pages before it
+    let pageNo = 0;
     let urlDups = 0;
     let kept = 0;
     const seenUrls = new Set<string>();
     const stored = store.db.prepare("SELECT 1 FROM documents WHERE url_norm = ?");
     async function* raw(): AsyncGenerator<RawDoc> {
       for await (const p of readPages(source, { maxRecordBytes: o.maxRecordBytes, logger: o.logger, onIssue: (i) => o.onIssue?.(i.message) }, warc)) {
+        pageNo++;
         // URL dedup before any extraction work: a URL already stored or seen in this file
         const norm = normalizeUrl(p.url);
         if (seenUrls.has(norm) || stored.get(norm) !== undefined) {
@@ -86,14 +95,15 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
         }
         seenUrls.add(norm);
         const id = `${p.warcFile}@${p.offset}`;
-        pages.set(id, { page: p, norm });
+        pages.set(id, { page: p, norm, n: pageNo });
         yield { id, url: p.url, body: p.body, contentType: p.contentType };
       }
     }
+    const fileNo = o.fileNo?.(source.name);
     store.beginFile();
     try {
       for await (const d of extractDocs(raw(), extractor, lang, o.pipeline, ex)) {
-        const { page: p, norm } = pages.get(d.id)!;
+        const { page: p, norm, n } = pages.get(d.id)!;
         pages.delete(d.id);
         const row: DocRow = {
           docKey: d.id,
@@ -114,6 +124,7 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
           text: d.text,
           contentHash: crypto.createHash("sha1").update(d.text).digest("hex"),
           ...(d.features ? { features: d.features } : {}),
+          ...(fileNo !== undefined ? { id: docId(fileNo, n) } : {}),
         };
         if (store.addDoc(row)) kept++;
         else urlDups++;

@@ -13,6 +13,8 @@ import { countLine } from "../core/progress.js";
 import type { TokenCounter } from "../core/tokens.js";
 import { urlPrefixes } from "../dedup/url.js";
 import type { WorkStore } from "../store/store.js";
+import type { RunStores } from "../store/stores.js";
+import { mergeSorted } from "../core/merge.js";
 import { calibrateCutoff } from "./cutoff.js";
 
 const sortedDesc = (xs: number[]) => [...xs].sort((a, b) => b - a);
@@ -90,29 +92,40 @@ export interface RoundDeps {
 const STEPS = ["ingest", "train", "score", "select", "done"] as const;
 const after = (step: string, than: string) => STEPS.indexOf(step as (typeof STEPS)[number]) > STEPS.indexOf(than as (typeof STEPS)[number]);
 
+/** A stored page used as a positive or negative: `doc` is its id in the run's stores. */
+type StoredDoc = TextDoc & { doc: number };
+
 /*
  * Stored pages are split (and ordered for training) by their normalised URL, not by `id`
  * (doc_key: the WARC file's path @ offset), so neither depends on where
  * the WARC lies.
  */
-function promotedDocs(store: WorkStore, before: number): TextDoc[] {
-  return store.db.prepare("SELECT d.doc_key AS id, d.url_norm AS split, d.url, d.text FROM promoted p JOIN documents d ON d.id = p.doc_id WHERE p.round < ? ORDER BY d.id").all(before) as TextDoc[];
+function promotedDocs(stores: RunStores, before: number): StoredDoc[] {
+  const docs = stores.parts.flatMap(
+    (p) => p.db.prepare("SELECT d.id AS doc, d.doc_key AS id, d.url_norm AS split, d.url, d.text FROM promoted p JOIN documents d ON d.id = p.doc_id WHERE p.round < ? ORDER BY d.id").all(before) as StoredDoc[],
+  );
+  return docs.sort((a, b) => a.doc - b.doc);
 }
 
-/** A seeded uniform sample of stored documents (not promoted ones) as negatives. */
-function sampleNegatives(store: WorkStore, k: number, seed: number): TextDoc[] {
+/**
+ * A seeded uniform sample of stored documents (not promoted ones) as negatives: a reservoir fed
+ * every document in id order, the parts' streams merged, so the sample does not depend on how
+ * the run is split into tasks.
+ */
+function sampleNegatives(stores: RunStores, k: number, seed: number): StoredDoc[] {
   const r = new Reservoir<number>(k, seed);
-  const promoted = new Set((store.db.prepare("SELECT doc_id FROM promoted").all() as Array<{ doc_id: number }>).map((x) => x.doc_id));
-  for (const rows of store.iterDocs<{ id: number }>("1 AS one", 5000)) for (const row of rows) if (!promoted.has(row.id)) r.offer(row.id);
-  const ids = [...r.items].sort((a, b) => a - b);
-  const st = store.db.prepare("SELECT doc_key AS id, url_norm AS split, url, text FROM documents WHERE id = ?");
-  return ids.map((id) => st.get(id) as TextDoc);
+  const promoted = new Set(stores.parts.flatMap((p) => p.db.prepare("SELECT doc_id FROM promoted").pluck().all() as number[]));
+  const ids = (p: WorkStore) => (function* () {
+    for (const rows of p.iterDocs<{ id: number }>("1 AS one", 5000)) for (const row of rows) yield row.id;
+  })();
+  for (const id of mergeSorted(stores.parts.map(ids), (a, b) => a < b)) if (!promoted.has(id)) r.offer(id);
+  const chosen = [...r.items].sort((a, b) => a - b);
+  const st = new Map(stores.parts.map((p) => [p, p.db.prepare("SELECT id AS doc, doc_key AS id, url_norm AS split, url, text FROM documents WHERE id = ?")]));
+  return chosen.map((id) => st.get(stores.partOf(id))!.get(id) as StoredDoc);
 }
 
-async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, threads: number, logger: Logger, onProgress?: (text: string) => void, signal?: AbortSignal): Promise<number> {
-  store.clearRound(round, ["scores"]);
-  let n = 0;
-  const total = store.docCount();
+async function scoreAll(stores: RunStores, round: number, scorer: TextScorer, threads: number, logger: Logger, onProgress?: (text: string) => void, signal?: AbortSignal): Promise<number> {
+  const total = stores.docCount();
   const started = Date.now();
   let scored = 0;
   const report = (k: number) => {
@@ -121,26 +134,30 @@ async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, thr
     const s = (Date.now() - started) / 1000;
     onProgress(countLine("score", scored, total, s));
   };
+  let n = 0;
   if (scorer instanceof LinearScorer) {
     // stored feature hashes (computed once, at extraction): a table lookup per word and n-gram,
     // on one thread per core sharing the model's tables; the main thread reads and writes SQLite
     const pool = new LinearScorePool(scorer.model, threads);
     let fromText = 0;
-    const inflight: Array<Promise<void>> = [];
     try {
-      for (const rows of store.iterFeatures(1000)) {
-        if (signal?.aborted) throw new Error(`scoring of round ${round} interrupted`);
-        for (const r of rows) if (!r.features) fromText++;
-        const p = pool.score(rows.map((r) => r.features), rows.map((r) => r.text)).then((scores) => {
-          store.putScores(round, rows.map((r, i) => [r.id, scores[i]!]));
-          report(rows.length);
-        });
-        p.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
-        inflight.push(p);
-        n += rows.length;
-        if (inflight.length >= 2 * Math.max(1, pool.threads)) await inflight.shift();
+      for (const store of stores.parts) {
+        store.clearRound(round, ["scores"]);
+        const inflight: Array<Promise<void>> = [];
+        for (const rows of store.iterFeatures(1000)) {
+          if (signal?.aborted) throw new Error(`scoring of round ${round} interrupted`);
+          for (const r of rows) if (!r.features) fromText++;
+          const p = pool.score(rows.map((r) => r.features), rows.map((r) => r.text)).then((scores) => {
+            store.putScores(round, rows.map((r, i) => [r.id, scores[i]!]));
+            report(rows.length);
+          });
+          p.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
+          inflight.push(p);
+          n += rows.length;
+          if (inflight.length >= 2 * Math.max(1, pool.threads)) await inflight.shift();
+        }
+        await Promise.all(inflight);
       }
-      await Promise.all(inflight);
     } finally {
       await pool.close();
     }
@@ -148,30 +165,39 @@ async function scoreAll(store: WorkStore, round: number, scorer: TextScorer, thr
     return n;
   }
   const binary = scorer as Scorer;
-  const inflight: Array<Promise<void>> = [];
-  for (const rows of store.iterDocs<{ id: number; text: string }>("text", 512)) {
-    if (signal?.aborted) throw new Error(`scoring of round ${round} interrupted`);
-    const ids = rows.map((r) => r.id);
-    const p = binary.scoreLines(rows.map((r) => fastTextLine(r.text))).then((scores) => {
-      store.putScores(round, ids.map((id, i) => [id, scores[i]!]));
-      report(ids.length);
-    });
-    p.catch(() => {});
-    inflight.push(p);
-    n += rows.length;
-    if (inflight.length >= 4) await inflight.shift();
+  for (const store of stores.parts) {
+    store.clearRound(round, ["scores"]);
+    const inflight: Array<Promise<void>> = [];
+    for (const rows of store.iterDocs<{ id: number; text: string }>("text", 512)) {
+      if (signal?.aborted) throw new Error(`scoring of round ${round} interrupted`);
+      const ids = rows.map((r) => r.id);
+      const p = binary.scoreLines(rows.map((r) => fastTextLine(r.text))).then((scores) => {
+        store.putScores(round, ids.map((id, i) => [id, scores[i]!]));
+        report(ids.length);
+      });
+      p.catch(() => {});
+      inflight.push(p);
+      n += rows.length;
+      if (inflight.length >= 4) await inflight.shift();
+    }
+    await Promise.all(inflight);
   }
-  await Promise.all(inflight);
   logger.log("info", "scored", { round, documents: n, engine: scorer.engine });
   return n;
 }
 
-/** Ranked selection: by threshold, or top pages until the token budget is filled. */
-function select(store: WorkStore, round: number, cfg: RoundConfig, calibrated: number, calibratedRule: string): { cutoff: number; rule: string; selected: number; tokens: number } {
-  store.clearRound(round, ["selections"]);
-  const ranked = store.db.prepare("SELECT s.doc_id AS id, s.score, d.tokens, d.text FROM scores s JOIN documents d ON d.id = s.doc_id WHERE s.round = ? ORDER BY s.score DESC, s.doc_id").iterate(round) as Iterable<{ id: number; score: number; tokens: number | null; text: string }>;
-  const ins = store.db.prepare("INSERT INTO selections (round, doc_id) VALUES (?, ?)");
-  const setTokens = store.db.prepare("UPDATE documents SET tokens = ? WHERE id = ?");
+type Ranked = { id: number; score: number; tokens: number | null; text: string };
+
+/**
+ * Ranked selection: by threshold, or top pages until the token budget is filled. Pages are taken
+ * by score, ties by id, across all parts (their ranked streams merged).
+ */
+function select(stores: RunStores, round: number, cfg: RoundConfig, calibrated: number, calibratedRule: string): { cutoff: number; rule: string; selected: number; tokens: number } {
+  for (const p of stores.parts) p.clearRound(round, ["selections"]);
+  const ranked = mergeSorted(
+    stores.parts.map((p) => p.db.prepare("SELECT s.doc_id AS id, s.score, d.tokens, d.text FROM scores s JOIN documents d ON d.id = s.doc_id WHERE s.round = ? ORDER BY s.score DESC, s.doc_id").iterate(round) as Iterable<Ranked>),
+    (a, b) => a.score > b.score || (a.score === b.score && a.id < b.id),
+  );
   const cutoff = cfg.threshold ?? calibrated;
   const rule = cfg.threshold !== undefined ? `threshold ${cfg.threshold}` : cfg.tokenBudget > 0 ? `token budget ${cfg.tokenBudget}` : calibratedRule;
   const chosen: number[] = [];
@@ -189,48 +215,75 @@ function select(store: WorkStore, round: number, cfg: RoundConfig, calibrated: n
     chosen.push(r.id);
     last = r.score;
   }
-  store.db.transaction(() => {
-    for (const id of chosen) ins.run(round, id);
-    for (const [id, t] of counted) setTokens.run(t, id);
-  })();
+  // the ranked statements are still open (the loop broke early): finish them before writing
+  ranked.return(undefined);
+  for (const p of stores.parts) {
+    const ins = p.db.prepare("INSERT INTO selections (round, doc_id) VALUES (?, ?)");
+    const setTokens = p.db.prepare("UPDATE documents SET tokens = ? WHERE id = ?");
+    p.db.transaction(() => {
+      for (const id of chosen) if (stores.partOf(id) === p) ins.run(round, id);
+      for (const [id, t] of counted) if (stores.partOf(id) === p) setTokens.run(t, id);
+    })();
+  }
   if (!budget) {
     // a threshold selection's token total: counted for the selected pages only, once per page
-    const todo = store.db.prepare("SELECT d.id, d.text FROM selections s JOIN documents d ON d.id = s.doc_id WHERE s.round = ? AND d.tokens IS NULL").all(round) as Array<{ id: number; text: string }>;
-    store.db.transaction(() => {
-      for (const d of todo) setTokens.run(cfg.countTokens(d.text), d.id);
-    })();
-    tokens = (store.db.prepare("SELECT coalesce(sum(d.tokens), 0) AS n FROM selections s JOIN documents d ON d.id = s.doc_id WHERE s.round = ?").get(round) as { n: number }).n;
+    for (const p of stores.parts) {
+      const setTokens = p.db.prepare("UPDATE documents SET tokens = ? WHERE id = ?");
+      const todo = p.db.prepare("SELECT d.id, d.text FROM selections s JOIN documents d ON d.id = s.doc_id WHERE s.round = ? AND d.tokens IS NULL").all(round) as Array<{ id: number; text: string }>;
+      p.db.transaction(() => {
+        for (const d of todo) setTokens.run(cfg.countTokens(d.text), d.id);
+      })();
+    }
+    tokens = stores.sum("SELECT coalesce(sum(d.tokens), 0) FROM selections s JOIN documents d ON d.id = s.doc_id WHERE s.round = ?", round);
   }
   return { cutoff: budget ? last : cutoff, rule, selected: chosen.length, tokens };
 }
 
-/** Domain discovery: hosts with more than domainShare of their pages selected, and their path prefixes. */
-function discoverDomains(store: WorkStore, round: number, cfg: RoundConfig): number {
-  store.clearRound(round, ["domain_stats", "prefix_stats"]);
-  store.db
-    .prepare(
-      `INSERT INTO domain_stats (round, host, pages, selected, share, math_related)
-       SELECT @round, d.host, count(*), count(s.doc_id), CAST(count(s.doc_id) AS REAL) / count(*),
-              (CAST(count(s.doc_id) AS REAL) / count(*) > @share AND count(*) >= @min)
-       FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = @round GROUP BY d.host`,
-    )
-    .run({ round, share: cfg.domainShare, min: cfg.minDomainPages });
-  const hosts = store.db.prepare("SELECT host FROM domain_stats WHERE round = ? AND math_related = 1").all(round) as Array<{ host: string }>;
-  const pages = store.db.prepare("SELECT d.path, (s.doc_id IS NOT NULL) AS sel FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE d.host = ?");
-  const ins = store.db.prepare("INSERT INTO prefix_stats (round, prefix, host, depth, pages, selected, share) VALUES (?, ?, ?, ?, ?, ?, ?)");
-  store.db.transaction(() => {
-    for (const { host } of hosts) {
-      const counts = new Map<string, { depth: number; pages: number; selected: number }>();
-      for (const p of pages.all(round, host) as Array<{ path: string; sel: number }>) {
-        for (const { prefix, depth } of urlPrefixes(host, p.path)) {
-          const c = counts.get(prefix) ?? { depth, pages: 0, selected: 0 };
+/**
+ * Domain discovery: hosts with more than domainShare of their pages selected, and their path
+ * prefixes. Each part counts its pages per host (and per prefix of the math-related hosts); the
+ * counts are summed into the run's store.
+ */
+function discoverDomains(stores: RunStores, round: number, cfg: RoundConfig): number {
+  const coord = stores.coord;
+  coord.clearRound(round, ["domain_stats", "prefix_stats"]);
+  const perHost = new Map<string, { pages: number; selected: number }>();
+  for (const p of stores.parts) {
+    const rows = p.db.prepare("SELECT d.host, count(*) AS pages, count(s.doc_id) AS selected FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? GROUP BY d.host").all(round) as Array<{ host: string; pages: number; selected: number }>;
+    for (const r of rows) {
+      const c = perHost.get(r.host) ?? { pages: 0, selected: 0 };
+      c.pages += r.pages;
+      c.selected += r.selected;
+      perHost.set(r.host, c);
+    }
+  }
+  const hosts: string[] = [];
+  const insHost = coord.db.prepare("INSERT INTO domain_stats (round, host, pages, selected, share, math_related) VALUES (?, ?, ?, ?, ?, ?)");
+  coord.db.transaction(() => {
+    for (const [host, c] of perHost) {
+      const share = c.selected / c.pages;
+      const related = share > cfg.domainShare && c.pages >= cfg.minDomainPages;
+      if (related) hosts.push(host);
+      insHost.run(round, host, c.pages, c.selected, share, related ? 1 : 0);
+    }
+  })();
+  const counts = new Map<string, { host: string; depth: number; pages: number; selected: number }>();
+  for (const p of stores.parts) {
+    const pages = p.db.prepare("SELECT d.path, (s.doc_id IS NOT NULL) AS sel FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE d.host = ?");
+    for (const host of hosts) {
+      for (const row of pages.all(round, host) as Array<{ path: string; sel: number }>) {
+        for (const { prefix, depth } of urlPrefixes(host, row.path)) {
+          const c = counts.get(prefix) ?? { host, depth, pages: 0, selected: 0 };
           c.pages++;
-          c.selected += p.sel;
+          c.selected += row.sel;
           counts.set(prefix, c);
         }
       }
-      for (const [prefix, c] of counts) ins.run(round, prefix, host, c.depth, c.pages, c.selected, c.selected / c.pages);
     }
+  }
+  const ins = coord.db.prepare("INSERT INTO prefix_stats (round, prefix, host, depth, pages, selected, share) VALUES (?, ?, ?, ?, ?, ?, ?)");
+  coord.db.transaction(() => {
+    for (const [prefix, c] of counts) ins.run(round, prefix, c.host, c.depth, c.pages, c.selected, c.selected / c.pages);
   })();
   return hosts.length;
 }
@@ -244,30 +297,30 @@ function autoAccept(store: WorkStore, round: number, share: number): number {
   return n;
 }
 
-/** Pages under accepted prefixes that this round did not select become seeds for the next. */
-function promote(store: WorkStore, round: number): number {
-  const accepted = store.db.prepare("SELECT prefix FROM annotations WHERE decision = 'accept'").all() as Array<{ prefix: string }>;
-  const ins = store.db.prepare("INSERT OR IGNORE INTO promoted (doc_id, round, prefix, reason) VALUES (?, ?, ?, 'under an accepted prefix, not selected')");
-  const docs = store.db.prepare(
-    `SELECT d.id, d.host, d.path FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE s.doc_id IS NULL AND d.host = ?`,
-  );
+/** Pages under accepted prefixes that this round did not select become seeds for the next (in each part). */
+function promote(stores: RunStores, round: number): number {
+  const accepted = stores.coord.db.prepare("SELECT prefix FROM annotations WHERE decision = 'accept'").all() as Array<{ prefix: string }>;
   let n = 0;
-  store.db.transaction(() => {
-    for (const { prefix } of accepted) {
-      const host = prefix.slice(0, prefix.indexOf("/"));
-      for (const d of docs.all(round, host) as Array<{ id: number; host: string; path: string }>) {
-        if ((d.host + d.path).startsWith(prefix)) n += ins.run(d.id, round, prefix).changes;
+  for (const p of stores.parts) {
+    const ins = p.db.prepare("INSERT OR IGNORE INTO promoted (doc_id, round, prefix, reason) VALUES (?, ?, ?, 'under an accepted prefix, not selected')");
+    const docs = p.db.prepare(`SELECT d.id, d.host, d.path FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE s.doc_id IS NULL AND d.host = ?`);
+    p.db.transaction(() => {
+      for (const { prefix } of accepted) {
+        const host = prefix.slice(0, prefix.indexOf("/"));
+        for (const d of docs.all(round, host) as Array<{ id: number; host: string; path: string }>) {
+          if ((d.host + d.path).startsWith(prefix)) n += ins.run(d.id, round, prefix).changes;
+        }
       }
-    }
-  })();
+    })();
+  }
   return n;
 }
 
-function convergence(store: WorkStore, round: number): { share: number | null; newPages: number | null } {
+function convergence(stores: RunStores, round: number): { share: number | null; newPages: number | null } {
   if (round < 2) return { share: null, newPages: null };
-  const total = (store.db.prepare("SELECT count(*) AS n FROM selections WHERE round = ?").get(round) as { n: number }).n;
-  const kept = (store.db.prepare("SELECT count(*) AS n FROM selections a JOIN selections b ON b.doc_id = a.doc_id AND b.round = ? WHERE a.round = ?").get(round - 1, round) as { n: number }).n;
-  const fresh = (store.db.prepare("SELECT count(*) AS n FROM selections a WHERE a.round = ? AND NOT EXISTS (SELECT 1 FROM selections b WHERE b.doc_id = a.doc_id AND b.round < ?)").get(round, round) as { n: number }).n;
+  const total = stores.sum("SELECT count(*) FROM selections WHERE round = ?", round);
+  const kept = stores.sum("SELECT count(*) FROM selections a JOIN selections b ON b.doc_id = a.doc_id AND b.round = ? WHERE a.round = ?", round - 1, round);
+  const fresh = stores.sum("SELECT count(*) FROM selections a WHERE a.round = ? AND NOT EXISTS (SELECT 1 FROM selections b WHERE b.doc_id = a.doc_id AND b.round < ?)", round, round);
   return { share: total ? kept / total : 1, newPages: fresh };
 }
 
@@ -276,7 +329,7 @@ function convergence(store: WorkStore, round: number): { share: number | null; n
  * score every stored document, select, discover domains, annotate (auto-accept), promote,
  * measure convergence. Resumes from the step a killed run reached.
  */
-export async function runRound(store: WorkStore, round: number, cfg: RoundConfig, deps: RoundDeps): Promise<RoundSummary> {
+export async function runRound(stores: RunStores, round: number, cfg: RoundConfig, deps: RoundDeps): Promise<RoundSummary> {
   const t0 = Date.now();
   const timings: Record<string, number> = {};
   let tStep = Date.now();
@@ -284,20 +337,21 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
     timings[name] = (Date.now() - tStep) / 1000;
     tStep = Date.now();
   };
+  const store = stores.coord;
   store.setRound(round, {});
   let row = store.round(round)!;
-  const promotedBefore = promotedDocs(store, round);
+  const promotedBefore = promotedDocs(stores, round);
   const positives: TextDoc[] = [...deps.seeds, ...promotedBefore];
   const held = (d: TextDoc) => isHeldOut(splitKey(d), cfg.heldOut);
   const posTrain = positives.filter((d) => !held(d));
   const posHeld = positives.filter(held);
-  const negatives = sampleNegatives(store, cfg.negCount > 0 ? cfg.negCount : positives.length, cfg.seed);
+  const negatives = sampleNegatives(stores, cfg.negCount > 0 ? cfg.negCount : positives.length, cfg.seed);
   const negTrain = negatives.filter((d) => !held(d));
   lap("sample");
   if (negTrain.length === 0) {
-    throw new InputError(`round ${round}: no negative training documents: the crawl stored ${store.docCount()} document(s) and the ${negatives.length} sampled from it all fall in the held-out split (--held-out ${cfg.heldOut}); crawl more pages`);
+    throw new InputError(`round ${round}: no negative training documents: the crawl stored ${stores.docCount()} document(s) and the ${negatives.length} sampled from it all fall in the held-out split (--held-out ${cfg.heldOut}); crawl more pages`);
   }
-  const negHeldKeys = new Set(negatives.filter(held).map((d) => d.id));
+  const negHeld = negatives.filter(held).map((d) => d.doc);
   const model = path.join(cfg.runDir, "models", `round-${round}`, "model.bin");
   if (!after(row.step, "train") || !fs.existsSync(model)) {
     deps.onStep?.("train");
@@ -318,41 +372,42 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
   try {
     if (!after(row.step, "score")) {
       deps.onStep?.("score");
-      await scoreAll(store, round, scorer, cfg.scoreProcesses, deps.logger, deps.onProgress, deps.signal);
+      await scoreAll(stores, round, scorer, cfg.scoreProcesses, deps.logger, deps.onProgress, deps.signal);
       store.setRound(round, { step: "select" });
     }
     lap("score");
     // held-out evaluation: held-out positives (seeds scored here, promoted from the store) vs held-out negatives
-    const scoreOf = store.db.prepare("SELECT s.score FROM scores s JOIN documents d ON d.id = s.doc_id WHERE s.round = ? AND d.doc_key = ?");
-    const storeScore = (key: string) => (scoreOf.get(round, key) as { score: number } | undefined)?.score;
-    const seedHeld = posHeld.filter((d) => storeScore(d.id) === undefined);
+    const scoreOf = new Map(stores.parts.map((p) => [p, p.db.prepare("SELECT score FROM scores WHERE round = ? AND doc_id = ?").pluck()]));
+    const storeScore = (id: number) => scoreOf.get(stores.partOf(id))!.get(round, id) as number | undefined;
+    const seedHeld = posHeld.filter((d) => !("doc" in d));
     const seedScores = await scorer.score(seedHeld.map((d) => d.text));
-    const posScores = [...seedScores, ...posHeld.map((d) => storeScore(d.id)).filter((x): x is number => x !== undefined)];
-    const negScores = [...negHeldKeys].map(storeScore).filter((x): x is number => x !== undefined);
+    const posScores = [...seedScores, ...posHeld.flatMap((d) => ("doc" in d ? [storeScore((d as StoredDoc).doc)] : [])).filter((x): x is number => x !== undefined)];
+    const negScores = negHeld.map(storeScore).filter((x): x is number => x !== undefined);
     // the cut-off is calibrated on every stored page of the crawl but the training negatives and
     // the promoted pages, allowing for the math among them (classify/metrics cutoffForFprInPool)
-    const excluded = new Set(store.db.prepare("SELECT doc_id FROM promoted").pluck().all() as number[]);
-    const idOf = store.db.prepare("SELECT id FROM documents WHERE doc_key = ?").pluck();
-    for (const d of negTrain) excluded.add(idOf.get(d.id) as number);
+    const excluded = new Set(stores.parts.flatMap((p) => p.db.prepare("SELECT doc_id FROM promoted").pluck().all() as number[]));
+    for (const d of negTrain) excluded.add(d.doc);
     const pool: number[] = [];
-    for (const [id, score] of store.db.prepare("SELECT doc_id, score FROM scores WHERE round = ?").raw().iterate(round) as Iterable<[number, number]>) {
-      if (!excluded.has(id)) pool.push(score);
+    for (const p of stores.parts) {
+      for (const [id, score] of p.db.prepare("SELECT doc_id, score FROM scores WHERE round = ?").raw().iterate(round) as Iterable<[number, number]>) {
+        if (!excluded.has(id)) pool.push(score);
+      }
     }
-    const cal = calibrateCutoff({ fpr: cfg.fpr, pool, posScores, negScores, seeds: positives.length, documents: store.docCount(), trainedOn: { positives: posTrain.length, negatives: negTrain.length } });
+    const cal = calibrateCutoff({ fpr: cfg.fpr, pool, posScores, negScores, seeds: positives.length, documents: stores.docCount(), trainedOn: { positives: posTrain.length, negatives: negTrain.length } });
     if (cal.warning && cfg.threshold === undefined && cfg.tokenBudget <= 0) deps.warn?.(`round ${round}: ${cal.warning}`);
     deps.onStep?.("select");
-    const sel = select(store, round, cfg, cal.cutoff, cal.rule);
+    const sel = select(stores, round, cfg, cal.cutoff, cal.rule);
     const metrics: EvalMetrics = evaluate(posScores, negScores, sel.cutoff);
-    const hosts = discoverDomains(store, round, cfg);
+    const hosts = discoverDomains(stores, round, cfg);
     const accepted = cfg.autoAccept !== undefined ? autoAccept(store, round, cfg.autoAccept) : 0;
-    const promoted = promote(store, round);
-    const conv = convergence(store, round);
+    const promoted = promote(stores, round);
+    const conv = convergence(stores, round);
     lap("select");
     const summary: RoundSummary = {
       round,
-      documents: store.docCount(),
+      documents: stores.docCount(),
       positives: { train: posTrain.length, held_out: posHeld.length, seeds: deps.seeds.length, promoted: promotedBefore.length },
-      negatives: { train: negTrain.length, held_out: negHeldKeys.size },
+      negatives: { train: negTrain.length, held_out: negHeld.length },
       model: path.relative(cfg.runDir, model),
       cutoff: +sel.cutoff.toFixed(6),
       cutoff_rule: sel.rule,
@@ -378,7 +433,7 @@ export async function runRound(store: WorkStore, round: number, cfg: RoundConfig
       args: { ...cfg.args, thread: cfg.deterministic ? 1 : cfg.trainThreads, deterministic: cfg.deterministic, shuffle_seed: cfg.seed },
       round,
       seeds: { hash: docSetHash(positives), train: posTrain.length, held_out: posHeld.length, promoted: promotedBefore.length },
-      negatives: { train: negTrain.length, held_out: negHeldKeys.size, sample_seed: cfg.seed },
+      negatives: { train: negTrain.length, held_out: negHeld.length, sample_seed: cfg.seed },
       held_out_share: cfg.heldOut,
       cutoff: summary.cutoff,
       cutoff_1pct_fpr: +cutoffForFpr(negScores, 0.01).toFixed(6),

@@ -3,7 +3,8 @@ import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { UsageError } from "../core/errors.js";
-import { WorkStore } from "./store.js";
+import type { WorkStore } from "./store.js";
+import { RunStores } from "./stores.js";
 
 /** Who holds a run's lock (written to `lock.json` beside it, for the message others get). */
 export interface LockHolder {
@@ -54,6 +55,24 @@ export class RunLock {
     return new RunLock(db, infoFile);
   }
 
+  /**
+   * Who holds the lock of `dir` now: undefined when nobody does (nothing is left behind), the
+   * holder (or an empty one if lock.json is missing) when a live process does.
+   */
+  static holder(dir: string): LockHolder | undefined {
+    if (!fs.existsSync(path.join(dir, "lock.sqlite"))) return undefined;
+    const db = new Database(path.join(dir, "lock.sqlite"), { timeout: 0 });
+    try {
+      db.exec("BEGIN EXCLUSIVE; COMMIT");
+      return undefined;
+    } catch (err) {
+      if ((err as { code?: string }).code === "SQLITE_BUSY") return readHolder(path.join(dir, "lock.json")) ?? { pid: 0, host: "", command: "", started: "" };
+      throw err;
+    } finally {
+      db.close();
+    }
+  }
+
   /** Releases the lock (idempotent). */
   release(): void {
     if (!this.db.open) return;
@@ -74,19 +93,20 @@ function readHolder(file: string): LockHolder | undefined {
  * The work store of an existing run, opened for a command that changes it: the run must exist
  * (nothing is created for a mistyped directory) and its lock is taken; `close` releases both.
  */
-export function openRunLocked(runDir: string, command: string): { store: WorkStore; close(): void } {
-  const store = WorkStore.openRun(runDir);
+export function openRunLocked(runDir: string, command: string): { store: WorkStore; stores: RunStores; close(): void } {
+  const stores = RunStores.openRun(runDir);
   let lock: RunLock;
   try {
     lock = RunLock.acquire(runDir, command);
   } catch (err) {
-    store.close();
+    stores.close();
     throw err;
   }
   return {
-    store,
+    store: stores.coord,
+    stores,
     close() {
-      store.close();
+      stores.close();
       lock.release();
     },
   };

@@ -73,6 +73,12 @@ export interface DocRow {
   contentHash: string;
   /** Classifier feature hashes of `text` (classify/linear `featureHashes`). */
   features?: Uint32Array;
+  /**
+   * The document's id, given by the run's plan (store/ids `docId`: the file's number in the plan
+   * and the document's place in that file), so that it is the same whichever task stores it;
+   * absent in runs begun before plans, whose ids are SQLite's.
+   */
+  id?: number;
 }
 
 export interface RoundRow {
@@ -119,9 +125,9 @@ export class WorkStore {
     if (!columns.includes("record_id")) this.db.exec("ALTER TABLE documents ADD COLUMN record_id TEXT");
     this.insertFeatures = this.db.prepare("INSERT OR REPLACE INTO features (doc_id, hashes) VALUES (?, ?)");
     this.insertDoc = this.db.prepare(
-      `INSERT OR IGNORE INTO documents (doc_key, url, url_norm, host, domain, path, warc_file, warc_offset, warc_length, offset_kind,
+      `INSERT OR IGNORE INTO documents (id, doc_key, url, url_norm, host, domain, path, warc_file, warc_offset, warc_length, offset_kind,
         fetch_date, lang, lang_conf, title, text, chars, content_hash, record_id)
-       VALUES (@docKey, @url, @urlNorm, @host, @domain, @path, @warcFile, @warcOffset, @warcLength, @offsetKind,
+       VALUES (@id, @docKey, @url, @urlNorm, @host, @domain, @path, @warcFile, @warcOffset, @warcLength, @offsetKind,
         @fetchDate, @lang, @langConf, @title, @text, @chars, @contentHash, @recordId)`,
     );
   }
@@ -135,6 +141,20 @@ export class WorkStore {
 
   close(): void {
     this.db.close();
+  }
+
+  /** A value of table `meta`, if set. */
+  meta(key: string): string | undefined {
+    return (this.db.prepare("SELECT value FROM meta WHERE key = ?").pluck().get(key) as string | undefined) ?? undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(key, value);
+  }
+
+  /** Makes everything committed durable in the database file itself (WAL checkpointed, fsynced). */
+  checkpoint(): void {
+    this.db.pragma("wal_checkpoint(FULL)");
   }
 
   /** Round `round`'s cleaning finished (meta `cleaned:N`, written with its last marks). */
@@ -220,7 +240,7 @@ export class WorkStore {
   /** Inserts a document; false if its normalised URL (or key) is already stored. */
   addDoc(d: DocRow): boolean {
     const { features, ...row } = d;
-    const r = this.insertDoc.run({ ...row, recordId: d.recordId || null, chars: d.text.length });
+    const r = this.insertDoc.run({ ...row, id: d.id ?? null, recordId: d.recordId || null, chars: d.text.length });
     if (r.changes !== 1) return false;
     if (features && this.featuresCurrent) {
       const f = this.featuresInterleaved ? unpackFeatures(features) : features;

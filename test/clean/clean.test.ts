@@ -9,6 +9,10 @@ import { BenchmarkIndex, loadBenchmarkDir, readBenchmark } from "../../src/decon
 import { DEFAULT_MINHASH, MinHasher, estimateJaccard, jaccard, shingles } from "../../src/dedup/minhash.js";
 import { exportRound } from "../../src/export/export.js";
 import { WorkStore } from "../../src/store/store.js";
+import { RunStores } from "../../src/store/stores.js";
+
+/** A store made by hand as the run store of a run of one task. */
+const one = (s: WorkStore) => RunStores.from(s, path.dirname(s.file), undefined);
 import { ROOT, runCli, tmpDir } from "../helpers.js";
 
 const BENCH = path.join(ROOT, "data", "benchmarks");
@@ -122,7 +126,7 @@ describe("cleanRound on a work store", () => {
     const ids = new Map((store.db.prepare("SELECT id, doc_key FROM documents").all() as Array<{ id: number; doc_key: string }>).map((r) => [r.doc_key, r.id]));
     store.putScores(1, docs.map((d) => [ids.get(d.key)!, d.score]));
     for (const d of docs) store.db.prepare("INSERT INTO selections (round, doc_id) VALUES (1, ?)").run(ids.get(d.key));
-    const s = await cleanRound(store, 1, index, DEFAULT_MINHASH, nullLogger);
+    const s = await cleanRound(one(store), 1, index, DEFAULT_MINHASH, nullLogger);
     expect(s.removed).toEqual({ contaminated: 1, exact_dup: 1, near_dup: 2 });
     expect(s.kept).toBe(docs.length - 4);
     const row = (key: string) => store.db.prepare("SELECT status, dup_of, benchmark, item, span FROM clean WHERE round = 1 AND doc_id = ?").get(ids.get(key)) as { status: string; dup_of: number | null; benchmark: string | null; item: string | null; span: string | null };
@@ -134,15 +138,15 @@ describe("cleanRound on a work store", () => {
     expect(gsm).toContain(row("contaminated").span!.slice(0, 20));
     expect(store.isCleaned(1)).toBe(true);
     const opts = { shardTokens: 1e9, shardDocs: 0, seed: 1, pageSize: 65536, force: false, countTokens: (t: string) => t.length };
-    expect(exportRound(store, 1, dir, path.join(dir, "export"), opts).documents).toBe(docs.length - 4);
+    expect(exportRound(one(store), 1, dir, path.join(dir, "export"), opts).documents).toBe(docs.length - 4);
 
     // a cleaning cut short (here: the benchmark scan fails) leaves the round not cleaned, and
     // export refuses it instead of writing the few pages already marked kept
     const broken = { scan: () => { throw new Error("disk full"); } } as unknown as BenchmarkIndex;
-    await expect(cleanRound(store, 1, broken, DEFAULT_MINHASH, nullLogger)).rejects.toThrow(/disk full/);
+    await expect(cleanRound(one(store), 1, broken, DEFAULT_MINHASH, nullLogger)).rejects.toThrow(/disk full/);
     expect(store.isCleaned(1)).toBe(false);
     expect((store.db.prepare("SELECT count(*) FROM clean WHERE round = 1 AND status = 'kept'").pluck().get() as number)).toBeGreaterThan(0);
-    expect(() => exportRound(store, 1, dir, path.join(dir, "export2"), opts)).toThrow(/round 1 has not been cleaned \(or its cleaning was interrupted\)/);
+    expect(() => exportRound(one(store), 1, dir, path.join(dir, "export2"), opts)).toThrow(/round 1 has not been cleaned \(or its cleaning was interrupted\)/);
     store.close();
   });
 
@@ -166,7 +170,7 @@ describe("cleanRound on a work store", () => {
     store.putScores(1, ids.map((id) => [id, 0.9]));
     store.db.transaction(() => ids.forEach((id) => store.db.prepare("INSERT INTO selections (round, doc_id) VALUES (1, ?)").run(id)))();
     const lines: string[] = [];
-    const s = await cleanRound(store, 1, index, DEFAULT_MINHASH, nullLogger, { onProgress: (t) => lines.push(t) });
+    const s = await cleanRound(one(store), 1, index, DEFAULT_MINHASH, nullLogger, { onProgress: (t) => lines.push(t) });
     expect(s.kept).toBe(n);
     expect(store.isCleaned(1)).toBe(true);
     expect(lines.filter((l) => l.startsWith("minhash ")).map((l) => l.split(" ")[1])).toEqual(["1000/2500", "2000/2500"]);
@@ -175,7 +179,7 @@ describe("cleanRound on a work store", () => {
 
     const ac = new AbortController();
     const seen: string[] = [];
-    const run = cleanRound(store, 1, index, DEFAULT_MINHASH, nullLogger, {
+    const run = cleanRound(one(store), 1, index, DEFAULT_MINHASH, nullLogger, {
       signal: ac.signal,
       onProgress: (t) => {
         seen.push(t);

@@ -26,6 +26,7 @@ import type { Manifest } from "../../src/export/verify.js";
 import { crawlProgress, ingest } from "../../src/rounds/ingest.js";
 import { RunLock } from "../../src/store/lock.js";
 import { WorkStore } from "../../src/store/store.js";
+import { RunStores } from "../../src/store/stores.js";
 import { localSource } from "../../src/warc/source.js";
 import { ROOT, fixture, runCli, tmpDir } from "../helpers.js";
 import { responseRecord } from "../warc/build.js";
@@ -650,7 +651,7 @@ describe("run lock", () => {
     const dir = tmpDir("mc-lock-");
     const runDir = path.join(dir, "run");
     // a child takes the lock and waits; the OS drops the lock when it is killed
-    const child = spawn(process.execPath, ["--input-type=module", "-e", `const { RunLock } = await import(${JSON.stringify(path.join(ROOT, "dist", "src", "store", "lock.js"))}); RunLock.acquire(${JSON.stringify(runDir)}, "run"); console.log("locked"); setInterval(() => {}, 1000);`], {
+    const child = spawn(process.execPath, ["--input-type=module", "-e", `const { RunLock } = await import(${JSON.stringify(path.join(ROOT, "dist", "src", "store", "lock.js"))}); globalThis.held = RunLock.acquire(${JSON.stringify(runDir)}, "run"); console.log("locked"); setInterval(() => {}, 1000);`], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     await new Promise<void>((resolve, reject) => {
@@ -726,7 +727,7 @@ describe("the run summary", () => {
       for (let i = 0; i < 8; i++) host.run(`h${i}.org`, 9 - i, (9 - i) / 10, 1);
       host.run("plain.org", 0, 0, 0);
       for (let i = 0; i < 13; i++) ann.run(`h${String(i).padStart(2, "0")}.org/`);
-      const t = runSummary(store, [], { round: 1, selected: 0, kept: 0, removed: {}, clusters: 0 } as unknown as CleanSummary, { documents: 0, tokens: 0, shards: [] } as unknown as Manifest, "out");
+      const t = runSummary(RunStores.from(store, dir, undefined), [], { round: 1, selected: 0, kept: 0, removed: {}, clusters: 0 } as unknown as CleanSummary, { documents: 0, tokens: 0, shards: [] } as unknown as Manifest, "out");
       expect(t).toContain("math-related hosts           h0.org (9/10), h1.org (8/10), h2.org (7/10), h3.org (6/10), h4.org (5/10) and 3 more (mathcorpus domains)\n");
       expect(t).toMatch(/accepted prefixes {12}h00\.org\/ \(auto\), .*h09\.org\/ \(auto\) and 3 more \(mathcorpus domains\)\n/);
     } finally {

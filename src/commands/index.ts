@@ -46,6 +46,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "classifier precision/recall, recall at 1% FPR, ROC/PR-AUC on held-out seeds and negatives",
     load: async () => (await import("./eval.js")).command,
   },
+  status: {
+    summary: "per stage and task of a run: done / running / failed / pending, with the failed task's log and reason",
+    load: async () => (await import("./status.js")).command,
+  },
+  task: {
+    summary: "run one task of a run split into tasks (what the executors launch)",
+    load: async () => (await import("./task.js")).command,
+  },
   pages: {
     summary: "list the HTML pages inside WARC files, URLs or Common Crawl crawls, with counts by reason",
     load: async () => (await import("./pages.js")).command,

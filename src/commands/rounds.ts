@@ -21,11 +21,16 @@ import { packageRoot, shownPath } from "../core/paths.js";
 import { Progress, formatRate } from "../core/progress.js";
 import { LangId } from "../extract/lang.js";
 import { Extractor } from "../extract/pool.js";
-import { crawlProgress, ingest, whyNoDocuments } from "../rounds/ingest.js";
+import { type IngestStats, crawlProgress, ingest, whyNoDocuments } from "../rounds/ingest.js";
 import { type RoundConfig, type RoundSummary, runRound } from "../rounds/round.js";
 import { convergedAt } from "../rounds/stop.js";
 import { loadSeeds } from "../rounds/seeds.js";
 import { RunLock } from "../store/lock.js";
+import { RunStores } from "../store/stores.js";
+import { frozenPlan, readPlan, taskDir } from "../plan/plan.js";
+import { crawlMarker, dedupUrlsAcrossTasks, writeMarker } from "../plan/crawl.js";
+import { type FailedTask, allCrawled, crawlByTasks, localSize, slurmDryRun, submitCrawl } from "./crawltasks.js";
+import { hasSbatch } from "../executors/slurm.js";
 import { WorkStore } from "../store/store.js";
 import { absoluteSpec, isLocalSpec, resolveSources } from "../warc/source.js";
 import { openSession } from "./session.js";
@@ -59,6 +64,12 @@ function readPreviousConfig(runDir: string): Record<string, unknown> | undefined
   }
 }
 
+/** This process's CPU so far (all its threads; not the processes it started), in seconds. */
+const cpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return +((u.user + u.system) / 1e6).toFixed(3);
+};
+
 /** The bundled crawl, named relative to the package. */
 const SAMPLE_CRAWL = "data/crawl-sample.warc.gz";
 
@@ -66,7 +77,7 @@ const SAMPLE_CRAWL = "data/crawl-sample.warc.gz";
  * Options that belong to one invocation or one machine, not to the run: they are not taken
  * over from the run's config.json. (`sources` is, while round 1 has not finished.)
  */
-const PER_INVOCATION = new Set(["run", "json", "threads", "trainThreads", "scoreProcesses", "processes", "log", "allowFailedSources", "sources", "maxRounds", "stopShare", "command", "sample"]);
+const PER_INVOCATION = new Set(["run", "json", "threads", "tasks", "executor", "workers", "slurmPartition", "slurmAccount", "slurmQos", "slurmTime", "slurmMem", "slurmCpus", "trainThreads", "scoreProcesses", "processes", "log", "allowFailedSources", "sources", "maxRounds", "stopShare", "command", "sample"]);
 
 /** `round` (one round) and `run` (rounds until convergence or --max-rounds). */
 export async function runRounds(command: "round" | "run", argv: string[], io: Io): Promise<number> {
@@ -135,9 +146,14 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   const config = { command, sample, ...o };
   if (cl.dryRun) {
     io.stdout.write(JSON.stringify(config, null, 2) + "\n");
+    // with Slurm: the scripts and the sbatch calls it would make; nothing is written or submitted
+    if (o.executor === "slurm") io.stdout.write(await slurmDryRun(command, o, path.resolve(io.cwd, o.run), sample ? { ...io, cwd: packageRoot() } : io));
     return EXIT.ok;
   }
   const runDir = path.resolve(io.cwd, o.run);
+  if (o.executor === "slurm" && !hasSbatch(io.env)) {
+    throw new UsageError("--executor slurm submits with sbatch, which is not on PATH here: run this on a node of the cluster (a login node), or use --executor local");
+  }
   // the benchmarks are read before the crawl: a bad file fails now, not after the rounds
   const benchmarks = command === "run" ? await benchmarkIndex(o, io.cwd, "run") : undefined;
   const lock = RunLock.acquire(runDir, command);
@@ -195,6 +211,12 @@ async function roundsLocked(
 
   const summaries: RoundSummary[] = [];
   let failedSources: string[] = [];
+  /** The run's stores (set once the plan is known; until then `store` alone is open). */
+  let stores: RunStores | undefined;
+  /** The Slurm jobs this invocation submitted (--executor slurm). */
+  let slurmJobs: { arrays: string[]; rounds: string } | undefined;
+  /** Crawl tasks that failed for another reason than unreadable sources: the stage stops. */
+  let taskFailure: FailedTask[] | undefined;
   /** What round 1's crawl did in this invocation (JSON `crawl`), if it ran. */
   let crawlSummary: Record<string, unknown> | null = null;
   try {
@@ -202,7 +224,20 @@ async function roundsLocked(
     // sources are resolved before the seeds are extracted, so a mistyped path or an unreachable
     // listing fails at once, not after minutes of seed extraction
     const reading = warcReading(o, sample ? { ...io, cwd: packageRoot() } : io, logger);
-    const crawlSources = store.lastDoneRound() === undefined ? await resolveSources(o.sources, reading.resolve) : [];
+    // the plan: made from the sources when the run starts, then frozen (plan/plan.ts); a run
+    // begun before plans is one task with SQLite's document ids
+    let plan = readPlan(runDir);
+    const legacy = !plan && (store.doneFiles().length > 0 || store.docCount() > 0 || store.lastRound() !== undefined);
+    if (legacy && o.tasks !== undefined && o.tasks > 1) throw new UsageError(`${o.run} was begun before runs had plans and is one task; --tasks ${o.tasks} needs a new run`);
+    if (o.executor === "slurm" && (plan?.tasks ?? o.tasks ?? 1) === 1) throw new UsageError("--executor slurm runs the tasks of a run split into several: start the run with --tasks N (N > 1)");
+    const crawling = store.lastDoneRound() === undefined;
+    const asked = crawling && (!plan || sourcesGiven) ? await resolveSources(o.sources, reading.resolve) : undefined;
+    if (!legacy) {
+      const cwd = sample ? packageRoot() : io.cwd;
+      plan = frozenPlan(runDir, { tasks: o.tasks, sources: asked?.map((x) => ({ name: x.name, bytes: localSize(x.name, cwd) })), sourcesGiven });
+    }
+    const crawlSources = !crawling ? [] : (asked ?? (await resolveSources(plan!.files.map((f) => f.name), reading.resolve)));
+    stores = RunStores.from(store, runDir, plan);
     // runs begun before local sources were kept absolute named their files as typed, from this
     // folder as a rerun usually is: those names are made absolute, so the files stay done
     const local = new Set(crawlSources.map((x) => x.name));
@@ -238,7 +273,7 @@ async function roundsLocked(
     };
     const rounds = command === "run" ? o.maxRounds : 1;
     /** Why `run` stopped adding rounds (JSON `stop_reason`). */
-    let stopReason: "max_rounds" | "converged" | "nothing_promoted" | "sources_failed" | "interrupted" | null = command === "run" ? "max_rounds" : null;
+    let stopReason: "max_rounds" | "converged" | "nothing_promoted" | "sources_failed" | "tasks_failed" | "submitted" | "interrupted" | null = command === "run" ? "max_rounds" : null;
     // --sources given for a run whose crawl is done: said once, as they are not read
     let noteSources = sourcesGiven;
     for (let k = 0; k < rounds; k++) {
@@ -256,17 +291,53 @@ async function roundsLocked(
       }
       if (round === 1) {
         const sources = crawlSources;
-        io.stderr.write(`round 1: crawling ${sources.length} source${sources.length === 1 ? "" : "s"}\n`);
         const crawlStart = Date.now();
-        const crawl = crawlProgress(sources.filter((x) => !store.isFileDone(x.name)).map((x) => x.name), sample ? packageRoot() : io.cwd);
-        const ing = await ingest(sources, store, extractor, lang, {
-          onTick: (t) => progress.update(() => crawl(t, (Date.now() - crawlStart) / 1000)),
-          maxRecordBytes: o.maxRecordBytes,
-          pipeline: { ...extract, langs: o.langs, window: extractor.window },
-          logger,
-          onIssue: warn,
-          ...(io.signal ? { signal: io.signal } : {}),
-        });
+        const crawlCpu = process.cpuUsage();
+        let ing: IngestStats;
+        if (plan && plan.tasks > 1 && o.executor === "slurm" && !allCrawled(runDir, plan)) {
+          // the crawl's arrays and the rest of the run after them are submitted; this process ends here
+          const jobs = submitCrawl(command, runDir, plan, o, io);
+          slurmJobs = jobs;
+          logger.log("info", "slurm_submitted", jobs);
+          if (stopReason) stopReason = "submitted";
+          break;
+        }
+        if (plan && plan.tasks > 1) {
+          const c = await crawlByTasks(runDir, plan, o, io, progress, logger);
+          if (c.failed.length > 0) {
+            taskFailure = c.failed;
+            if (stopReason) stopReason = "tasks_failed";
+            break;
+          }
+          ing = c.ing;
+          if (io.signal?.aborted) {
+            if (stopReason) stopReason = "interrupted";
+            break;
+          }
+        } else {
+          io.stderr.write(`round 1: crawling ${sources.length} source${sources.length === 1 ? "" : "s"}\n`);
+          const crawl = crawlProgress(sources.filter((x) => !store.isFileDone(x.name)).map((x) => x.name), sample ? packageRoot() : io.cwd);
+          const fileNo = plan ? new Map(plan.files.map((f, i) => [f.name, i])) : undefined;
+          // the one task's lock: a `mathcorpus task` started by hand on this run waits its turn
+          const taskLock = plan ? RunLock.acquire(taskDir(runDir, 0), "round 1 crawl (task 0)") : undefined;
+          try {
+            ing = await ingest(sources, store, extractor, lang, {
+              onTick: (t) => progress.update(() => crawl(t, (Date.now() - crawlStart) / 1000)),
+              maxRecordBytes: o.maxRecordBytes,
+              pipeline: { ...extract, langs: o.langs, window: extractor.window },
+              logger,
+              onIssue: warn,
+              ...(fileNo ? { fileNo: (name: string) => fileNo.get(name) } : {}),
+              ...(io.signal ? { signal: io.signal } : {}),
+            });
+            if (plan && !io.signal?.aborted) {
+              store.checkpoint();
+              writeMarker(runDir, crawlMarker(0, ing, (Date.now() - crawlStart) / 1000));
+            }
+          } finally {
+            taskLock?.release();
+          }
+        }
         progress.done();
         noteSources = false;
         failedSources = ing.failed;
@@ -283,6 +354,7 @@ async function roundsLocked(
           documents: ing.kept,
           url_dups: ing.urlDups,
           dropped: { warc: ing.warc.dropped.toJSON(), extract: ing.extract.dropped.toJSON() },
+          ...(plan ? { tasks: plan.tasks } : {}),
         };
         if (failedSources.length > 0 && !o.allowFailedSources) {
           // training on a partial crawl would make round 1 final without those files: a rerun
@@ -295,16 +367,26 @@ async function roundsLocked(
           if (stopReason) stopReason = "sources_failed";
           break;
         }
-        if (store.docCount() === 0) throw new InputError(`round 1: no documents were stored from the sources: ${whyNoDocuments(ing)}`);
+        if (plan && plan.tasks > 1 && store.meta("url_dedup") === undefined) {
+          // the reduce after the crawl map: URLs stored by several tasks keep their first copy
+          const removed = dedupUrlsAcrossTasks(stores, logger);
+          store.setMeta("url_dedup", String(removed));
+          if (removed > 0) io.stderr.write(`round 1: ${removed} URL duplicate${removed === 1 ? "" : "s"} across tasks removed\n`);
+        }
+        // this process's CPU for the crawl (with the reduce after it): with tasks, the coordinator's share
+        const cpu = process.cpuUsage(crawlCpu);
+        crawlSummary.coordinator_cpu_seconds = +((cpu.user + cpu.system) / 1e6).toFixed(3);
+        crawlSummary.seconds = +((Date.now() - crawlStart) / 1000).toFixed(3);
+        if (stores.docCount() === 0) throw new InputError(`round 1: no documents were stored from the sources: ${whyNoDocuments(ing)}`);
       } else if (noteSources) {
         noteSources = false;
-        warn(`round ${round}: --sources is read by round 1 only; this round re-scores the ${store.docCount()} stored documents (start a new run to crawl other sources)`);
+        warn(`round ${round}: --sources is read by round 1 only; this round re-scores the ${stores.docCount()} stored documents (start a new run to crawl other sources)`);
       }
       if (io.signal?.aborted) {
         if (stopReason) stopReason = "interrupted";
         break;
       }
-      const s = await runRound(store, round, cfg, {
+      const s = await runRound(stores, round, cfg, {
         logger,
         seeds,
         onStep: (step) => {
@@ -352,7 +434,7 @@ async function roundsLocked(
     const lastDone = store.lastDoneRound();
     if (command === "run" && benchmarks && lastDone && !io.signal?.aborted) {
       // clean the final selection: exact and near duplicates, benchmark contamination
-      cleaned = await cleanRound(store, lastDone, benchmarks.index, DEFAULT_MINHASH, logger, {
+      cleaned = await cleanRound(stores, lastDone, benchmarks.index, DEFAULT_MINHASH, logger, {
         onProgress: (text) => progress.update(() => `clean: ${text}`),
         ...(io.signal ? { signal: io.signal } : {}),
       });
@@ -362,18 +444,20 @@ async function roundsLocked(
     let manifest: Manifest | undefined;
     if (cleaned && !io.signal?.aborted) {
       const out = o.out ?? path.join(runDir, "export");
-      manifest = exportRound(store, cleaned.round, runDir, out, { shardTokens: o.shardTokens, shardDocs: 0, seed: o.seed, pageSize: exportSpecs.pageSize.default, force: false, countTokens }, shardProgress(progress));
+      manifest = exportRound(stores, cleaned.round, runDir, out, { shardTokens: o.shardTokens, shardDocs: 0, seed: o.seed, pageSize: exportSpecs.pageSize.default, force: false, countTokens }, shardProgress(progress));
       progress.done();
-      if (!o.json) io.stdout.write(runSummary(store, summaries, cleaned, manifest, shownPath(io.cwd, out)));
+      if (!o.json) io.stdout.write(runSummary(stores, summaries, cleaned, manifest, shownPath(io.cwd, out)));
     }
-    if (o.json) io.stdout.write(JSON.stringify({ run: shownPath(io.cwd, runDir), crawl: crawlSummary, rounds: summaries, ...(command === "run" ? { stop_reason: io.signal?.aborted ? "interrupted" : stopReason } : {}), clean: cleaned ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources }, null, 2) + "\n");
+    if (o.json) io.stdout.write(JSON.stringify({ run: shownPath(io.cwd, runDir), crawl: crawlSummary, rounds: summaries, ...(command === "run" ? { stop_reason: io.signal?.aborted ? "interrupted" : stopReason } : {}), clean: cleaned ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources, ...(taskFailure ? { failed_tasks: taskFailure } : {}), ...(slurmJobs ? { slurm: slurmJobs } : {}), coordinator_cpu_seconds: cpuSeconds() }, null, 2) + "\n");
     logger.log("info", `${command}_done`, { rounds: summaries.length });
     if (io.signal?.aborted) return EXIT.interrupted;
+    if (taskFailure) return taskFailure.some((f) => f.failed_sources.length > 0 && !f.error) ? EXIT.partial : Math.max(...taskFailure.map((f) => f.exit ?? 1));
     return failedSources.length > 0 ? EXIT.partial : EXIT.ok;
   } finally {
     progress.done();
     await Promise.all([extractor.close(), lang.close()]);
-    store.close();
+    if (stores) stores.close();
+    else store.close();
     await session.close();
   }
 }

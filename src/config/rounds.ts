@@ -3,6 +3,10 @@ import { UsageError } from "../core/errors.js";
 import type { OptionSpecs, Resolved } from "../core/options.js";
 import { checkTokenizer } from "../core/tokens.js";
 import { checkEngine, engineOptionSpecs } from "./classify.js";
+import { checkTasks } from "../plan/plan.js";
+
+/** The executors that launch a run's tasks. */
+export const EXECUTORS = ["local", "slurm"];
 
 /** Options of `round` and `run`: selection, domains, annotation, convergence. */
 export const roundOptionSpecs = {
@@ -25,6 +29,24 @@ export const roundOptionSpecs = {
   domainShare: { type: "number", default: 0.1, arg: "SHARE", help: "a host with more than this share of its pages selected is math-related (the paper: 10%)" },
   minDomainPages: { type: "number", default: 3, arg: "N", help: "hosts with fewer stored pages are never math-related (one selected page is not a math site)" },
   autoAccept: { type: "number", arg: "SHARE", help: "accept URL prefixes of math-related hosts whose selected share is at least SHARE (unattended runs) [default: none; 0.5 on the bundled sample]" },
+  tasks: {
+    type: "number",
+    arg: "N",
+    help: "split the run into N tasks, fixed when it starts (plan.json): each reads its share of the files into its own store, and the result is the same for any N [default: 1]",
+  },
+  executor: {
+    type: "string",
+    default: "local",
+    arg: "local|slurm",
+    help: "what launches the tasks of a run of several: local (worker processes on this machine) or slurm (sbatch job arrays, then the rest of the run as a job after them; this command submits and returns)",
+  },
+  workers: { type: "number", default: os.availableParallelism(), arg: "N", help: "tasks run at once: local processes, or Slurm's array throttle (%N) [default: one per core]" },
+  slurmPartition: { type: "string", arg: "NAME", help: "sbatch --partition of the jobs [default: the cluster's]" },
+  slurmAccount: { type: "string", arg: "NAME", help: "sbatch --account [default: the cluster's]" },
+  slurmQos: { type: "string", arg: "NAME", help: "sbatch --qos [default: the cluster's]" },
+  slurmTime: { type: "string", arg: "TIME", help: "sbatch --time per task, e.g. 2:00:00 [default: the partition's]" },
+  slurmMem: { type: "string", arg: "SIZE", help: "sbatch --mem per task, e.g. 8G [default: the partition's]" },
+  slurmCpus: { type: "number", arg: "N", help: "sbatch --cpus-per-task [default: the task's --threads]" },
   scoreProcesses: { type: "number", default: os.availableParallelism(), arg: "N", help: "scoring threads (fastText processes with --engine binary)" },
   ...engineOptionSpecs,
 } as const satisfies OptionSpecs;
@@ -43,5 +65,8 @@ export function validateRoundOptions(o: RoundOptions): void {
   if (!Number.isInteger(o.minDomainPages) || o.minDomainPages < 1) throw new UsageError(`--min-domain-pages expects a whole number ≥ 1, got ${o.minDomainPages}`);
   checkEngine(o.engine);
   if (o.tokenizer !== undefined) checkTokenizer(o.tokenizer);
+  if (o.tasks !== undefined) checkTasks(o.tasks);
+  if (!EXECUTORS.includes(o.executor)) throw new UsageError(`--executor expects one of ${EXECUTORS.join(", ")}, got ${o.executor}`);
+  if (!Number.isInteger(o.workers) || o.workers < 1) throw new UsageError(`--workers expects a whole number ≥ 1, got ${o.workers}`);
   if (!Number.isInteger(o.scoreProcesses) || o.scoreProcesses < 1) throw new UsageError(`--score-processes expects a whole number ≥ 1, got ${o.scoreProcesses}`);
 }

@@ -1,0 +1,155 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Io } from "../core/io.js";
+import type { Logger } from "../core/log.js";
+import type { Progress } from "../core/progress.js";
+import { lastError, runLocal } from "../executors/local.js";
+import { type TaskMarker, ingestOfMarkers, readMarker, taskDone } from "../plan/crawl.js";
+import { type Plan, assign, readPlan } from "../plan/plan.js";
+import { maxArraySize, roundsArgs, slurmPlan, submitSlurm } from "../executors/slurm.js";
+import { nullLogger } from "../core/log.js";
+import type { WarcOptions } from "../config/warc.js";
+import { resolveSources } from "../warc/source.js";
+import { warcReading } from "./warcrun.js";
+import type { IngestStats } from "../rounds/ingest.js";
+import { shownPath } from "../core/paths.js";
+
+/** A crawl task that did not finish. */
+export interface FailedTask {
+  task: number;
+  exit: number | null;
+  log: string;
+  failed_sources: string[];
+  error?: string;
+}
+
+/** A local file's size (for balancing the plan by size), or null for URLs and files that cannot be read. */
+export function localSize(name: string, cwd: string): number | null {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(name)) return null;
+  try {
+    return fs.statSync(path.resolve(cwd, name)).size;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Round 1's crawl of a run split into tasks: the tasks not done are launched by the executor, and
+ * what the tasks run now recorded is summed. Tasks that failed are returned (with `--allow-failed-sources`,
+ * tasks whose only failure is unreadable sources are not: the round goes on without those files).
+ */
+export async function crawlByTasks(
+  runDir: string,
+  plan: Plan,
+  o: { workers: number; threads: number; allowFailedSources: boolean },
+  io: Io,
+  progress: Progress,
+  logger: Logger,
+): Promise<{ ing: IngestStats; failed: FailedTask[] }> {
+  const all = Array.from({ length: plan.tasks }, (_, t) => t);
+  const before = all.filter((t) => taskDone(runDir, "crawl", t));
+  const todo = all.filter((t) => !before.includes(t));
+  const workers = Math.min(o.workers, Math.max(1, todo.length));
+  // the machine's extraction threads shared among the processes at once
+  const threads = o.threads === 0 ? 0 : Math.max(1, Math.floor(Math.max(o.threads, os.availableParallelism()) / workers));
+  io.stderr.write(`round 1: crawling ${plan.files.length} files in ${plan.tasks} tasks: ${todo.length} to run (${workers} at once, ${threads} extraction thread${threads === 1 ? "" : "s"} each), ${before.length} done before\n`);
+  logger.log("info", "crawl_tasks", { tasks: plan.tasks, todo, workers, threads });
+  let done = 0;
+  let running = 0;
+  const started = Date.now();
+  const line = () => `round 1: tasks ${done}/${todo.length} finished, ${running} running  ${((Date.now() - started) / 1000).toFixed(0)}s`;
+  const exits = await runLocal({
+    runDir,
+    stage: "crawl",
+    tasks: todo,
+    workers,
+    args: ["--threads", String(threads)],
+    ...(io.signal ? { signal: io.signal } : {}),
+    onStart: () => {
+      running++;
+      progress.update(line);
+    },
+    onExit: (e) => {
+      running--;
+      done++;
+      logger.log(e.code === 0 ? "info" : "warn", "task_exit", { stage: "crawl", task: e.task, code: e.code, signal: e.signal });
+      progress.update(line);
+    },
+  });
+  progress.done();
+  const markers = todo.map((t) => readMarker(runDir, "crawl", t)).filter((m): m is TaskMarker => m !== undefined && m.status === "done");
+  const failed: FailedTask[] = [];
+  const sourcesOnly: TaskMarker[] = [];
+  for (const e of exits) {
+    if (taskDone(runDir, "crawl", e.task)) continue;
+    if (io.signal?.aborted) continue; // interrupted, not failed: a rerun runs it
+    const m = readMarker(runDir, "crawl", e.task);
+    if (m && m.status === "failed" && !m.error && m.failed_sources.length > 0 && e.code === 4) {
+      sourcesOnly.push(m);
+      if (o.allowFailedSources) continue;
+    }
+    const error = m?.error ?? (e.signal ? `killed by ${e.signal}` : lastError(e.log));
+    failed.push({ task: e.task, exit: e.code, log: e.log, failed_sources: m?.failed_sources ?? [], ...(error ? { error } : {}) });
+  }
+  for (const f of failed) {
+    const why = f.error ?? (f.failed_sources.length ? `could not read ${f.failed_sources.join(", ")} to the end` : `exit ${f.exit}`);
+    io.stderr.write(`error: round 1: crawl task ${f.task} failed (${f.exit === null ? "killed" : `exit ${f.exit}`}): ${why}\n  log: ${shownPath(io.cwd, f.log)}\n`);
+  }
+  if (failed.length > 0) {
+    io.stderr.write(`round 1: stopped: ${failed.length} of ${plan.tasks} crawl tasks failed, so the rounds do not start. \`mathcorpus status --run ${shownPath(io.cwd, runDir)}\` shows them; after the fix, run this again: only the tasks not done run\n`);
+  }
+  return { ing: ingestOfMarkers([...markers, ...sourcesOnly]), failed };
+}
+
+/** Every crawl task of the plan is done. */
+export function allCrawled(runDir: string, plan: Plan): boolean {
+  for (let t = 0; t < plan.tasks; t++) if (!taskDone(runDir, "crawl", t)) return false;
+  return true;
+}
+
+type SlurmAsk = { workers: number; threads: number } & { [K in "slurmPartition" | "slurmAccount" | "slurmQos" | "slurmTime" | "slurmMem"]?: string | undefined } & { slurmCpus?: number | undefined };
+
+function slurmFor(command: "run" | "round", runDir: string, plan: Pick<Plan, "tasks">, todo: number[], o: SlurmAsk, env: Record<string, string | undefined>) {
+  const workers = Math.max(1, o.workers);
+  // a task's extraction threads: what it asks the cluster for (--slurm-cpus), else --threads
+  const threads = o.slurmCpus ?? Math.max(1, o.threads);
+  return slurmPlan({
+    runDir,
+    command,
+    todo,
+    tasks: plan.tasks,
+    workers,
+    threads,
+    max: maxArraySize(env),
+    resources: { partition: o.slurmPartition, account: o.slurmAccount, qos: o.slurmQos, time: o.slurmTime, mem: o.slurmMem, cpus: o.slurmCpus },
+  });
+}
+
+/** Submits the crawl tasks not done as Slurm arrays and the rest of the run after them; says so. */
+export function submitCrawl(command: "run" | "round", runDir: string, plan: Plan, o: SlurmAsk, io: Io): { arrays: string[]; rounds: string } {
+  const todo = Array.from({ length: plan.tasks }, (_, t) => t).filter((t) => !taskDone(runDir, "crawl", t));
+  const p = slurmFor(command, runDir, plan, todo, o, io.env);
+  const jobs = submitSlurm(runDir, p, io.env);
+  const shown = shownPath(io.cwd, runDir);
+  io.stderr.write(
+    `round 1: submitted the crawl's ${todo.length} task${todo.length === 1 ? "" : "s"} of ${plan.tasks} as Slurm array job${jobs.arrays.length === 1 ? "" : "s"} ${jobs.arrays.join(", ")} (${o.workers} at once), and the rest of the run as job ${jobs.rounds} after ${jobs.arrays.length === 1 ? "it" : "them"} (afterok).\n` +
+      `  scripts and logs: ${path.join(shown, "slurm")}; follow it with \`mathcorpus status --run ${shown}\` or squeue\n`,
+  );
+  return jobs;
+}
+
+/** `--dry-run` with Slurm: the scripts and the sbatch calls the run would make (its plan as it is, or would be). */
+export async function slurmDryRun(command: "run" | "round", o: SlurmAsk & WarcOptions & { sources: string[]; tasks?: number | undefined }, runDir: string, io: Io): Promise<string> {
+  let plan = readPlan(runDir);
+  if (!plan) {
+    const sources = await resolveSources(o.sources, warcReading(o, io, nullLogger).resolve);
+    plan = { format: 1, run_id: "(dry run)", tasks: o.tasks ?? 1, created: "", ...assign(sources.map((x) => ({ name: x.name, bytes: localSize(x.name, io.cwd) })), o.tasks ?? 1) };
+  }
+  const todo = Array.from({ length: plan.tasks }, (_, t) => t).filter((t) => !taskDone(runDir, "crawl", t));
+  const p = slurmFor(command, runDir, plan, todo, o, io.env);
+  let t = `# ${path.join(runDir, "slurm", "crawl.sbatch")}\n${p.crawlScript}\n# ${path.join(runDir, "slurm", "rounds.sbatch")}\n${p.roundsScript}\n# would submit (nothing was submitted):\n`;
+  p.arrayArgs.forEach((a, i) => (t += `sbatch ${a.join(" ")}    # → ARRAY${i}\n`));
+  t += `sbatch ${roundsArgs(runDir, p.arrayArgs.map((_, i) => `ARRAY${i}`)).join(" ")}\n`;
+  return t;
+}

@@ -1,0 +1,182 @@
+import fs from "node:fs";
+import path from "node:path";
+import { toExtractOptions } from "../config/extract.js";
+import { EXIT, InputError, UsageError } from "../core/errors.js";
+import type { Io } from "../core/io.js";
+import { type OptionSpecs, type ParsedCommandLine, parseCommandLine, renderHelp } from "../core/options.js";
+import { packageRoot } from "../core/paths.js";
+import { LangId } from "../extract/lang.js";
+import { Extractor } from "../extract/pool.js";
+import { STAGES, type Stage, crawlMarker, readMarker, taskLogPath, writeMarker } from "../plan/crawl.js";
+import { type Plan, readPlan, taskDir, taskFiles } from "../plan/plan.js";
+import { type IngestStats, ingest } from "../rounds/ingest.js";
+import { ExtractStats } from "../extract/pipeline.js";
+import { WarcStats } from "../warc/pages.js";
+import { RunLock } from "../store/lock.js";
+import { openTaskStore } from "../store/stores.js";
+import { resolveSources } from "../warc/source.js";
+import type { Command } from "./command.js";
+import { roundSpecs } from "./rounds.js";
+import { openSession } from "./session.js";
+import { warcReading } from "./warcrun.js";
+
+const specs = {
+  run: { type: "string", arg: "DIR", help: "the run folder (its plan.json and config.json say what the task does)" },
+  stage: { type: "string", default: "crawl", arg: "STAGE", help: `the stage to run: ${STAGES.join(", ")}` },
+  task: { type: "number", arg: "I", help: "the task's index, from 0 [default: $SLURM_ARRAY_TASK_ID plus $MC_TASK_OFFSET, else $JOB_COMPLETION_INDEX]" },
+  threads: { type: "number", arg: "N", help: "extraction worker threads of this task [default: the run's --threads]" },
+} as const satisfies OptionSpecs;
+
+/** The task's index: --task, else Slurm's array index (plus an offset, for arrays split under MaxArraySize), else Kubernetes'. */
+export function taskIndex(given: number | undefined, env: Record<string, string | undefined>, tasks: number): number {
+  let t = given;
+  let from = "--task";
+  if (t === undefined && env.SLURM_ARRAY_TASK_ID !== undefined) {
+    t = Number(env.SLURM_ARRAY_TASK_ID) + Number(env.MC_TASK_OFFSET ?? 0);
+    from = "SLURM_ARRAY_TASK_ID";
+  } else if (t === undefined && env.JOB_COMPLETION_INDEX !== undefined) {
+    t = Number(env.JOB_COMPLETION_INDEX);
+    from = "JOB_COMPLETION_INDEX";
+  }
+  if (t === undefined) throw new UsageError("which task? give --task I (or run it as a Slurm array element or a Kubernetes Indexed Job, which set the index)");
+  if (!Number.isInteger(t) || t < 0 || t >= tasks) throw new UsageError(`${from} gives task ${t}, but the run has tasks 0 to ${tasks - 1}`);
+  return t;
+}
+
+/** The options a task runs with: the run's config.json over the defaults of `round`. */
+type RunOptions = ParsedCommandLine<typeof roundSpecs>["options"] & { sample?: boolean };
+
+function runOptions(runDir: string, cwd: string): RunOptions {
+  const file = path.join(runDir, "config.json");
+  let config: Record<string, unknown>;
+  try {
+    config = JSON.parse(fs.readFileSync(file, "utf8")) as Record<string, unknown>;
+  } catch (err) {
+    throw new InputError(`${file}: cannot be read (${(err as Error).message}); a task runs on a run that \`mathcorpus run\` or \`round\` has started`);
+  }
+  const o: Record<string, unknown> = { ...parseCommandLine("round", roundSpecs, [], cwd).options };
+  for (const [k, v] of Object.entries(config)) if (k in roundSpecs || k === "sample") o[k] = v;
+  return o as RunOptions;
+}
+
+const emptyIngest = (): IngestStats => ({ files: 0, failed: [], skipped: 0, pages: 0, kept: 0, urlDups: 0, warc: new WarcStats(), extract: new ExtractStats() });
+
+/** A signal that also fires when the executor that started this process goes away (its pipe on stdin closes). */
+function withParent(signal: AbortSignal | undefined, env: Record<string, string | undefined>): AbortSignal | undefined {
+  if (env.MC_PARENT_PIPE !== "1") return signal;
+  const parent = new AbortController();
+  process.stdin.on("error", () => parent.abort());
+  process.stdin.on("end", () => parent.abort());
+  process.stdin.on("close", () => parent.abort());
+  process.stdin.resume();
+  // listening only: the pipe must not keep this process alive once the task is over
+  (process.stdin as NodeJS.ReadStream & { unref?: () => void }).unref?.();
+  return signal ? AbortSignal.any([signal, parent.signal]) : parent.signal;
+}
+
+/**
+ * Round 1's crawl of one task: its files (plan order) into its own store, then its marker. The
+ * same code runs under every executor. Exit 0 when done (or done before), 4 when sources could not
+ * be read to their end (a rerun retries them), 2 when the task is running elsewhere.
+ */
+export async function crawlTask(runDir: string, plan: Plan, t: number, threads: number | undefined, io: Io): Promise<number> {
+  const lock = (() => {
+    try {
+      return RunLock.acquire(taskDir(runDir, t), `task crawl ${t}`);
+    } catch (err) {
+      if (err instanceof UsageError) throw new UsageError(`task ${t}: ${err.message}`);
+      throw err;
+    }
+  })();
+  const signal = withParent(io.signal, io.env);
+  try {
+    if (readMarker(runDir, "crawl", t)?.status === "done") {
+      io.stderr.write(`task ${t}: crawl already done\n`);
+      return EXIT.ok;
+    }
+    const o = runOptions(runDir, io.cwd);
+    const extract = toExtractOptions(o);
+    const session = openSession(io, path.join(taskDir(runDir, t), "crawl.jsonl"));
+    const started = Date.now();
+    const store = openTaskStore(runDir, plan, t);
+    const extractor = new Extractor({ ...extract, features: true }, threads ?? o.threads);
+    const lang = new LangId();
+    try {
+      const files = taskFiles(plan, t);
+      const reading = warcReading(o, o.sample === true ? { ...io, cwd: packageRoot() } : io, session.logger);
+      const sources = files.length ? await resolveSources(files.map((f) => f.name), reading.resolve) : [];
+      const no = new Map(files.map((f) => [f.name, f.no]));
+      io.stderr.write(`task ${t}: crawling ${files.length} file${files.length === 1 ? "" : "s"} of ${plan.files.length}\n`);
+      let ing;
+      try {
+        ing = await ingest(sources, store, extractor, lang, {
+          maxRecordBytes: o.maxRecordBytes,
+          pipeline: { ...extract, langs: o.langs, window: extractor.window },
+          logger: session.logger,
+          onIssue: session.warn,
+          fileNo: (name) => no.get(name),
+          ...(signal ? { signal } : {}),
+        });
+      } catch (err) {
+        if (signal?.aborted) {
+          io.stderr.write(`task ${t}: interrupted; a rerun goes on from the files it finished\n`);
+          return EXIT.interrupted;
+        }
+        // recorded for `status`; the files finished before stay done
+        writeMarker(runDir, { ...crawlMarker(t, emptyIngest(), (Date.now() - started) / 1000, (err as Error).message) });
+        throw err;
+      }
+      if (signal?.aborted) {
+        io.stderr.write(`task ${t}: interrupted; a rerun goes on from the files it finished\n`);
+        return EXIT.interrupted;
+      }
+      // done only once its writes are durable: the store is checkpointed before the marker is written
+      store.checkpoint();
+      const m = crawlMarker(t, ing, (Date.now() - started) / 1000);
+      writeMarker(runDir, m);
+      for (const f of ing.failed) io.stderr.write(`error: ${f}: could not be read to its end; not stored (a rerun of task ${t} retries it)\n`);
+      io.stderr.write(`task ${t}: ${m.status}: ${ing.files} files crawled, ${ing.skipped} already done; ${ing.pages} pages, ${ing.kept} documents stored, ${ing.urlDups} URL duplicates\n`);
+      return m.status === "done" ? EXIT.ok : EXIT.partial;
+    } finally {
+      await Promise.all([extractor.close(), lang.close()]);
+      store.close();
+      await session.close();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+export const command: Command = {
+  name: "task",
+  summary: "run one task of a run split into tasks (what executors launch: local processes, Slurm array elements, Kubernetes pods)",
+  async run(argv: string[], io: Io): Promise<number> {
+    const cl = parseCommandLine("task", specs, argv, io.cwd);
+    if (cl.help) {
+      io.stdout.write(
+        renderHelp(
+          "task",
+          "--run DIR [--stage crawl] [--task I]",
+          "Run one task of a run that `mathcorpus run --tasks N` planned.",
+          specs,
+          "A task is a function of the run's frozen plan (plan.json) and its index: it reads the files the plan gives it\ninto its own store (tasks/NNNNN/work.sqlite) and records its end in tasks/NNNNN/<stage>.json once its writes are\ndurable. Rerunning a finished task does nothing; a task that died is simply run again. Its output goes to\nstderr (the local executor appends it to tasks/NNNNN/<stage>.log).",
+        ),
+      );
+      return EXIT.ok;
+    }
+    const o = cl.options;
+    if (!o.run) throw new UsageError("--run DIR is required: the run whose task this is");
+    if (!(STAGES as readonly string[]).includes(o.stage)) throw new UsageError(`--stage expects one of ${STAGES.join(", ")}, got ${o.stage}`);
+    if (o.threads !== undefined && (!Number.isInteger(o.threads) || o.threads < 0 || o.threads > 256)) throw new UsageError(`--threads expects a whole number from 0 to 256, got ${o.threads}`);
+    const runDir = path.resolve(io.cwd, o.run);
+    if (!fs.existsSync(runDir)) throw new InputError(`--run ${o.run}: no such run folder (is it on a file system this node sees?)`);
+    const plan = readPlan(runDir);
+    if (!plan) throw new InputError(`${runDir}: no plan.json: this is not a run split into tasks (start it with \`mathcorpus run --tasks N\`), or the folder is not the run's as this node sees it`);
+    const t = taskIndex(o.task, io.env, plan.tasks);
+    if (cl.dryRun) {
+      io.stdout.write(JSON.stringify({ command: "task", ...o, task: t, files: taskFiles(plan, t), log: taskLogPath(runDir, o.stage as Stage, t) }, null, 2) + "\n");
+      return EXIT.ok;
+    }
+    return crawlTask(runDir, plan, t, o.threads, io);
+  },
+};

@@ -48,7 +48,7 @@ async function gunzip(files: string[]): Promise<number> {
 
 type Out = {
   crawl: { documents: number; seconds: number; coordinator_cpu_seconds: number };
-  rounds: Array<{ documents: number; selected: number; timings: Record<string, number> }>;
+  rounds: Array<{ documents: number; selected: number; timings: Record<string, number>; cpu: Record<string, number> }>;
   coordinator_cpu_seconds: number;
 };
 
@@ -87,9 +87,11 @@ async function main(argv: string[]): Promise<void> {
         const docs = out.crawl.documents;
         const after = Object.values(out.rounds[0]!.timings).reduce((a, b) => a + b, 0);
         const afterCpu = out.coordinator_cpu_seconds - out.crawl.coordinator_cpu_seconds;
+        // scoring is the per-page part of what follows the crawl in the coordinator (the rest: start-up, seeds, model reads, training file)
+        const scoreCpu = out.rounds[0]!.cpu.score ?? 0;
         console.log(
           `${t === 1 ? "one process      " : `${t} tasks, ${workers} workers`}: round 1 ${seconds.toFixed(1)} s = ${(seconds / floor).toFixed(1)}x gunzip; crawl ${out.crawl.seconds.toFixed(1)} s (${(docs / out.crawl.seconds).toFixed(0)} pages/s, ${docs} stored); ` +
-            `after the crawl ${after.toFixed(1)} s; coordinator CPU: crawl ${out.crawl.coordinator_cpu_seconds.toFixed(1)} s = ${((1000 * out.crawl.coordinator_cpu_seconds) / docs).toFixed(3)} ms/page, rest of round 1 ${afterCpu.toFixed(1)} s = ${((1000 * afterCpu) / docs).toFixed(3)} ms/page; selected ${out.rounds[0]!.selected}`,
+            `after the crawl ${after.toFixed(1)} s; coordinator CPU: crawl ${out.crawl.coordinator_cpu_seconds.toFixed(1)} s = ${((1000 * out.crawl.coordinator_cpu_seconds) / docs).toFixed(3)} ms/page, rest of the invocation ${afterCpu.toFixed(1)} s = ${((1000 * afterCpu) / docs).toFixed(3)} ms/page, of which scoring ${scoreCpu.toFixed(1)} s = ${((1000 * scoreCpu) / docs).toFixed(3)} ms/page; selected ${out.rounds[0]!.selected}`,
         );
         fs.rmSync(run, { recursive: true, force: true });
       }

@@ -5,7 +5,8 @@ import type { Io } from "../core/io.js";
 import type { Logger } from "../core/log.js";
 import type { Progress } from "../core/progress.js";
 import { lastError, runLocal } from "../executors/local.js";
-import { type TaskMarker, ingestOfMarkers, readMarker, taskDone } from "../plan/crawl.js";
+import { type TaskMarker, clearMarker, ingestOfMarkers, readMarker, stepKey, taskDone } from "../plan/crawl.js";
+import { InputError } from "../core/errors.js";
 import { type Plan, assign, readPlan } from "../plan/plan.js";
 import { maxArraySize, roundsArgs, slurmPlan, submitSlurm } from "../executors/slurm.js";
 import { nullLogger } from "../core/log.js";
@@ -64,7 +65,7 @@ export async function crawlByTasks(
     stage: "crawl",
     tasks: todo,
     workers,
-    args: ["--threads", String(threads)],
+    args: ["--stage", "crawl", "--threads", String(threads)],
     ...(io.signal ? { signal: io.signal } : {}),
     onStart: () => {
       running++;
@@ -152,4 +153,44 @@ export async function slurmDryRun(command: "run" | "round", o: SlurmAsk & WarcOp
   p.arrayArgs.forEach((a, i) => (t += `sbatch ${a.join(" ")}    # → ARRAY${i}\n`));
   t += `sbatch ${roundsArgs(runDir, p.arrayArgs.map((_, i) => `ARRAY${i}`)).join(" ")}\n`;
   return t;
+}
+
+/**
+ * Round `round`'s scoring map as tasks on the local executor: each task not done scores its own
+ * store with the round's model. A task that fails is an error naming it and its log (a rerun runs
+ * only the tasks not done).
+ */
+export async function scoreByTasks(runDir: string, plan: Plan, round: number, o: { workers: number; scoreProcesses: number }, io: Io, progress: Progress, logger: Logger): Promise<void> {
+  const key = stepKey("score", round);
+  const todo = Array.from({ length: plan.tasks }, (_, t) => t).filter((t) => !taskDone(runDir, key, t));
+  if (todo.length === 0) return;
+  const workers = Math.min(o.workers, todo.length);
+  const threads = Math.max(1, Math.floor(Math.max(o.scoreProcesses, os.availableParallelism()) / workers));
+  let done = 0;
+  const exits = await runLocal({
+    runDir,
+    stage: key,
+    tasks: todo,
+    workers,
+    args: ["--stage", "score", "--round", String(round), "--threads", String(threads)],
+    ...(io.signal ? { signal: io.signal } : {}),
+    onExit: (e) => {
+      done++;
+      logger.log(e.code === 0 ? "info" : "warn", "task_exit", { stage: key, task: e.task, code: e.code, signal: e.signal });
+      progress.update(() => `round ${round}: score tasks ${done}/${todo.length} finished`);
+    },
+  });
+  progress.done();
+  if (io.signal?.aborted) throw new Error(`scoring of round ${round} interrupted`);
+  const failed = exits.filter((e) => !taskDone(runDir, key, e.task));
+  if (failed.length > 0) {
+    const f = failed[0]!;
+    const why = f.signal ? `killed by ${f.signal}` : (lastError(f.log) ?? `exit ${f.code}`);
+    throw new InputError(`round ${round}: ${failed.length} scoring task${failed.length === 1 ? "" : "s"} failed, task ${f.task} first: ${why} (log: ${shownPath(io.cwd, f.log)}); run this again to rerun only the tasks not done`);
+  }
+}
+
+/** Forgets round `round`'s finished scoring tasks (its model was trained again). */
+export function clearScoreMarkers(runDir: string, plan: Plan, round: number): void {
+  for (let t = 0; t < plan.tasks; t++) clearMarker(runDir, stepKey("score", round), t);
 }

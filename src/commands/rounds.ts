@@ -29,7 +29,7 @@ import { RunLock } from "../store/lock.js";
 import { RunStores } from "../store/stores.js";
 import { frozenPlan, readPlan, taskDir } from "../plan/plan.js";
 import { crawlMarker, dedupUrlsAcrossTasks, writeMarker } from "../plan/crawl.js";
-import { type FailedTask, allCrawled, crawlByTasks, localSize, slurmDryRun, submitCrawl } from "./crawltasks.js";
+import { type FailedTask, allCrawled, clearScoreMarkers, crawlByTasks, localSize, scoreByTasks, slurmDryRun, submitCrawl } from "./crawltasks.js";
 import { hasSbatch } from "../executors/slurm.js";
 import { WorkStore } from "../store/store.js";
 import { absoluteSpec, isLocalSpec, resolveSources } from "../warc/source.js";
@@ -371,7 +371,10 @@ async function roundsLocked(
           // the reduce after the crawl map: URLs stored by several tasks keep their first copy
           const removed = dedupUrlsAcrossTasks(stores, logger);
           store.setMeta("url_dedup", String(removed));
-          if (removed > 0) io.stderr.write(`round 1: ${removed} URL duplicate${removed === 1 ? "" : "s"} across tasks removed\n`);
+          if (removed > 0) io.stderr.write(`round 1: ${removed} URL duplicate${removed === 1 ? "" : "s"} across tasks removed: ${stores.docCount()} documents\n`);
+          // the crawl's counts after its reduce: the documents kept, every URL duplicate
+          crawlSummary.documents = (crawlSummary.documents as number) - removed;
+          crawlSummary.url_dups = (crawlSummary.url_dups as number) + removed;
         }
         // this process's CPU for the crawl (with the reduce after it): with tasks, the coordinator's share
         const cpu = process.cpuUsage(crawlCpu);
@@ -397,6 +400,13 @@ async function roundsLocked(
         onProgress: (text) => progress.update(() => `round ${round}: ${text}`),
         warn,
         ...(io.signal ? { signal: io.signal } : {}),
+        ...(plan && plan.tasks > 1
+          ? {
+              // the scoring map runs as tasks, each over its own store
+              scoreByTasks: (r: number) => scoreByTasks(runDir, plan!, r, o, io, progress, logger),
+              onTrained: (r: number) => clearScoreMarkers(runDir, plan!, r),
+            }
+          : {}),
       });
       progress.done();
       if (s.cutoff_rule.startsWith("calibrated") && s.held_out_recall < 0.5) {

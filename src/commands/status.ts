@@ -5,7 +5,7 @@ import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
 import { shownPath } from "../core/paths.js";
 import { lastError } from "../executors/local.js";
-import { STAGES, type Stage, readMarker, taskLogPath } from "../plan/crawl.js";
+import { readMarker, stepKey, taskLogPath } from "../plan/crawl.js";
 import { readPlan, taskDir, taskFiles } from "../plan/plan.js";
 import { RunLock } from "../store/lock.js";
 import { WorkStore } from "../store/store.js";
@@ -28,15 +28,16 @@ export interface TaskStatus {
 }
 
 /** The state of every task of a stage: its marker, else whether a live process holds its lock. */
-export function stageStatus(runDir: string, stage: Stage): TaskStatus[] {
+export function stageStatus(runDir: string, stage: string): TaskStatus[] {
   const plan = readPlan(runDir);
   if (!plan) return [];
   const out: TaskStatus[] = [];
   for (let t = 0; t < plan.tasks; t++) {
     const m = readMarker(runDir, stage, t);
     const log = taskLogPath(runDir, stage, t);
-    const running = RunLock.holder(taskDir(runDir, t)) !== undefined;
-    const state: TaskState = running ? "running" : m?.status ?? "pending";
+    // the task's lock is held by whichever of its steps runs: a step already done is not that one
+    const running = m?.status !== "done" && RunLock.holder(taskDir(runDir, t)) !== undefined;
+    const state: TaskState = running ? "running" : (m?.status ?? "pending");
     const s: TaskStatus = { task: t, state, files: taskFiles(plan, t).length, log };
     if (state === "failed") {
       const why = m?.error ?? (m?.failed_sources.length ? `could not read ${m.failed_sources.length} source${m.failed_sources.length === 1 ? "" : "s"} to the end: ${m.failed_sources.join(", ")}` : undefined) ?? lastError(log);
@@ -64,7 +65,6 @@ export const command: Command = {
     const runDir = path.resolve(io.cwd, o.run);
     if (!fs.existsSync(path.join(runDir, "work.sqlite")) && !fs.existsSync(path.join(runDir, "plan.json"))) throw new InputError(`--run ${o.run}: no run there (no work.sqlite or plan.json)`);
     const plan = readPlan(runDir);
-    const stages = Object.fromEntries(STAGES.map((s) => [s, stageStatus(runDir, s)]));
     let rounds: Array<{ round: number; step: string; selected: number | null }> = [];
     if (fs.existsSync(path.join(runDir, "work.sqlite"))) {
       const store = new WorkStore(path.join(runDir, "work.sqlite"));
@@ -74,6 +74,9 @@ export const command: Command = {
         store.close();
       }
     }
+    // the crawl, then each round's scoring (as tasks in a run of several)
+    const keys = ["crawl", ...(plan && plan.tasks > 1 ? rounds.filter((r) => r.step !== "train" && r.step !== "ingest").map((r) => stepKey("score", r.round)) : [])];
+    const stages = Object.fromEntries(keys.map((k) => [k, stageStatus(runDir, k)]));
     if (o.json) {
       io.stdout.write(JSON.stringify({ run: shownPath(io.cwd, runDir), tasks: plan?.tasks ?? 1, files: plan?.files.length ?? null, stages, rounds }, null, 2) + "\n");
       return EXIT.ok;

@@ -7,7 +7,10 @@ import { type OptionSpecs, type ParsedCommandLine, parseCommandLine, renderHelp 
 import { packageRoot } from "../core/paths.js";
 import { LangId } from "../extract/lang.js";
 import { Extractor } from "../extract/pool.js";
-import { STAGES, type Stage, crawlMarker, readMarker, taskLogPath, writeMarker } from "../plan/crawl.js";
+import { STAGES, type Stage, crawlMarker, readMarker, scoreMarker, stepKey, taskLogPath, writeMarker } from "../plan/crawl.js";
+import { openScorer } from "../classify/scorer.js";
+import { checkEngine } from "../config/classify.js";
+import { scoreParts } from "../rounds/round.js";
 import { type Plan, readPlan, taskDir, taskFiles } from "../plan/plan.js";
 import { type IngestStats, ingest } from "../rounds/ingest.js";
 import { ExtractStats } from "../extract/pipeline.js";
@@ -24,7 +27,8 @@ const specs = {
   run: { type: "string", arg: "DIR", help: "the run folder (its plan.json and config.json say what the task does)" },
   stage: { type: "string", default: "crawl", arg: "STAGE", help: `the stage to run: ${STAGES.join(", ")}` },
   task: { type: "number", arg: "I", help: "the task's index, from 0 [default: $SLURM_ARRAY_TASK_ID plus $MC_TASK_OFFSET, else $JOB_COMPLETION_INDEX]" },
-  threads: { type: "number", arg: "N", help: "extraction worker threads of this task [default: the run's --threads]" },
+  round: { type: "number", arg: "N", help: "with --stage score: the round whose model scores the task's documents" },
+  threads: { type: "number", arg: "N", help: "extraction (crawl) or scoring (score) threads of this task [default: the run's --threads / --score-processes]" },
 } as const satisfies OptionSpecs;
 
 /** The task's index: --task, else Slurm's array index (plus an offset, for arrays split under MaxArraySize), else Kubernetes'. */
@@ -80,14 +84,7 @@ function withParent(signal: AbortSignal | undefined, env: Record<string, string 
  * be read to their end (a rerun retries them), 2 when the task is running elsewhere.
  */
 export async function crawlTask(runDir: string, plan: Plan, t: number, threads: number | undefined, io: Io): Promise<number> {
-  const lock = (() => {
-    try {
-      return RunLock.acquire(taskDir(runDir, t), `task crawl ${t}`);
-    } catch (err) {
-      if (err instanceof UsageError) throw new UsageError(`task ${t}: ${err.message}`);
-      throw err;
-    }
-  })();
+  const lock = taskLock(runDir, t, `task crawl ${t}`);
   const signal = withParent(io.signal, io.env);
   try {
     if (readMarker(runDir, "crawl", t)?.status === "done") {
@@ -147,6 +144,56 @@ export async function crawlTask(runDir: string, plan: Plan, t: number, threads: 
   }
 }
 
+/**
+ * Round `round`'s scoring of one task: its store's documents scored with the round's model (the
+ * run's models/round-N/model.bin), then its marker. A done task is not run again.
+ */
+export async function scoreTask(runDir: string, plan: Plan, t: number, round: number, threads: number | undefined, io: Io): Promise<number> {
+  const key = stepKey("score", round);
+  const lock = taskLock(runDir, t, `task ${key} ${t}`);
+  try {
+    if (readMarker(runDir, key, t)?.status === "done") {
+      io.stderr.write(`task ${t}: round ${round}'s scoring already done\n`);
+      return EXIT.ok;
+    }
+    const o = runOptions(runDir, io.cwd);
+    const model = path.join(runDir, "models", `round-${round}`, "model.bin");
+    if (!fs.existsSync(model)) throw new InputError(`${model}: round ${round} has no model yet: its training comes before its scoring tasks`);
+    const session = openSession(io, path.join(taskDir(runDir, t), `${key}.jsonl`));
+    const started = Date.now();
+    const store = openTaskStore(runDir, plan, t);
+    const n = threads ?? o.scoreProcesses;
+    const scorer = openScorer(model, n, (why) => session.logger.log("warn", "binary_scoring", { round, why }), checkEngine(o.engine));
+    try {
+      const signal = withParent(io.signal, io.env);
+      const scored = await scoreParts([store], round, scorer, n, session.logger, undefined, signal);
+      store.checkpoint();
+      writeMarker(runDir, scoreMarker(round, t, scored, (Date.now() - started) / 1000));
+      io.stderr.write(`task ${t}: round ${round}: ${scored} documents scored\n`);
+      return EXIT.ok;
+    } catch (err) {
+      if (io.signal?.aborted) return EXIT.interrupted;
+      throw err;
+    } finally {
+      await scorer.close();
+      store.close();
+      await session.close();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
+/** Task `t`'s lock (one process per task at a time); held elsewhere: a usage error naming the holder. */
+function taskLock(runDir: string, t: number, what: string): RunLock {
+  try {
+    return RunLock.acquire(taskDir(runDir, t), what);
+  } catch (err) {
+    if (err instanceof UsageError) throw new UsageError(`task ${t}: ${err.message}`);
+    throw err;
+  }
+}
+
 export const command: Command = {
   name: "task",
   summary: "run one task of a run split into tasks (what executors launch: local processes, Slurm array elements, Kubernetes pods)",
@@ -174,8 +221,12 @@ export const command: Command = {
     if (!plan) throw new InputError(`${runDir}: no plan.json: this is not a run split into tasks (start it with \`mathcorpus run --tasks N\`), or the folder is not the run's as this node sees it`);
     const t = taskIndex(o.task, io.env, plan.tasks);
     if (cl.dryRun) {
-      io.stdout.write(JSON.stringify({ command: "task", ...o, task: t, files: taskFiles(plan, t), log: taskLogPath(runDir, o.stage as Stage, t) }, null, 2) + "\n");
+      io.stdout.write(JSON.stringify({ command: "task", ...o, task: t, files: taskFiles(plan, t), log: taskLogPath(runDir, stepKey(o.stage as Stage, o.round), t) }, null, 2) + "\n");
       return EXIT.ok;
+    }
+    if (o.stage === "score") {
+      if (o.round === undefined || !Number.isInteger(o.round) || o.round < 1) throw new UsageError(`--stage score needs --round N (a whole number ≥ 1), got ${o.round}`);
+      return scoreTask(runDir, plan, t, o.round, o.threads, io);
     }
     return crawlTask(runDir, plan, t, o.threads, io);
   },

@@ -4,7 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { packageRoot } from "../core/paths.js";
 import pLimit from "p-limit";
-import { type Stage, taskLogPath } from "../plan/crawl.js";
+import { taskLogPath } from "../plan/crawl.js";
 import { taskDir } from "../plan/plan.js";
 
 /** How one task process ended. */
@@ -18,12 +18,13 @@ export interface TaskExit {
 
 export interface LocalOptions {
   runDir: string;
-  stage: Stage;
+  /** The step the tasks run (plan/crawl stepKey: "crawl", "score-2"): names their logs. */
+  stage: string;
   /** The tasks to run (those not done). */
   tasks: number[];
   /** Processes at once. */
   workers: number;
-  /** More arguments for each `mathcorpus task` (e.g. --threads N). */
+  /** The arguments of each `mathcorpus task` after --run and --task (--stage, --round, --threads). */
   args: string[];
   signal?: AbortSignal;
   onStart?: (task: number) => void;
@@ -59,7 +60,7 @@ export async function runLocal(o: LocalOptions): Promise<TaskExit[]> {
           fs.mkdirSync(taskDir(o.runDir, t), { recursive: true });
           const fd = fs.openSync(log, "a");
           try {
-            const argv = [taskCli(), "task", "--run", o.runDir, "--stage", o.stage, "--task", String(t), ...o.args];
+            const argv = [taskCli(), "task", "--run", o.runDir, "--task", String(t), ...o.args];
             fs.writeSync(fd, `--- ${new Date().toISOString()} local executor: mathcorpus ${argv.slice(1).join(" ")}\n`);
             const child = spawn(process.execPath, argv, { stdio: ["pipe", fd, fd], env: { ...process.env, MC_PARENT_PIPE: "1" } });
             live.add(child);

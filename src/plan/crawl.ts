@@ -10,9 +10,12 @@ import { WarcStats } from "../warc/pages.js";
 import type { DropReason } from "../warc/reasons.js";
 import { taskDir } from "./plan.js";
 
-/** The stages a task runs. Round 1's crawl is the one distributed so far; the others run in the coordinator. */
-export const STAGES = ["crawl"] as const;
+/** The stages a task runs: round 1's crawl, and each round's scoring. The rest runs in the coordinator. */
+export const STAGES = ["crawl", "score"] as const;
 export type Stage = (typeof STAGES)[number];
+
+/** What a task's marker and log are named by: "crawl", or "score-N" for round N's scoring. */
+export const stepKey = (stage: Stage, round?: number): string => (stage === "score" ? `score-${round}` : stage);
 
 /**
  * What a task left when it ended (`tasks/NNNNN/crawl.json`), written atomically after its store
@@ -21,7 +24,8 @@ export type Stage = (typeof STAGES)[number];
  * skipped) or an error (`error`).
  */
 export interface TaskMarker {
-  stage: Stage;
+  /** stepKey: "crawl" or "score-N". */
+  stage: string;
   task: number;
   status: "done" | "failed";
   files: number;
@@ -37,10 +41,10 @@ export interface TaskMarker {
   finished: string;
 }
 
-export const markerPath = (runDir: string, stage: Stage, t: number): string => path.join(taskDir(runDir, t), `${stage}.json`);
-export const taskLogPath = (runDir: string, stage: Stage, t: number): string => path.join(taskDir(runDir, t), `${stage}.log`);
+export const markerPath = (runDir: string, stage: string, t: number): string => path.join(taskDir(runDir, t), `${stage}.json`);
+export const taskLogPath = (runDir: string, stage: string, t: number): string => path.join(taskDir(runDir, t), `${stage}.log`);
 
-export function readMarker(runDir: string, stage: Stage, t: number): TaskMarker | undefined {
+export function readMarker(runDir: string, stage: string, t: number): TaskMarker | undefined {
   try {
     return JSON.parse(fs.readFileSync(markerPath(runDir, stage, t), "utf8")) as TaskMarker;
   } catch {
@@ -48,7 +52,7 @@ export function readMarker(runDir: string, stage: Stage, t: number): TaskMarker 
   }
 }
 
-export function taskDone(runDir: string, stage: Stage, t: number): boolean {
+export function taskDone(runDir: string, stage: string, t: number): boolean {
   return readMarker(runDir, stage, t)?.status === "done";
 }
 
@@ -57,8 +61,13 @@ export function writeMarker(runDir: string, m: TaskMarker): void {
   writeAtomic(markerPath(runDir, m.stage, m.task), JSON.stringify(m) + "\n");
 }
 
-export function clearMarker(runDir: string, stage: Stage, t: number): void {
+export function clearMarker(runDir: string, stage: string, t: number): void {
   fs.rmSync(markerPath(runDir, stage, t), { force: true });
+}
+
+/** A scoring task's marker: `documents` scored. */
+export function scoreMarker(round: number, t: number, documents: number, seconds: number): TaskMarker {
+  return { stage: stepKey("score", round), task: t, status: "done", files: 0, skipped: 0, failed_sources: [], pages: 0, documents, url_dups: 0, bytes: 0, dropped: { warc: {}, extract: {} }, seconds, finished: new Date().toISOString() };
 }
 
 /** A crawl task's marker from what its ingest did. */

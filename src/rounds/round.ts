@@ -71,6 +71,11 @@ export interface RoundSummary {
   seconds: number;
   /** Seconds per step of this invocation (train, score, select: selection + domains + promotion). */
   timings: Record<string, number>;
+  /**
+   * CPU seconds of this process per step (all its threads: scoring threads included; the fastText
+   * training process is not), what a run's coordinator spends on the step.
+   */
+  cpu: Record<string, number>;
   /** What scored the pages: "linear" (the model's weights read in-process) or "fasttext-binary". */
   engine: string;
   /** The tokenizer of `selected_tokens` (the run's). */
@@ -85,6 +90,13 @@ export interface RoundDeps {
   onProgress?: (text: string) => void;
   /** An interrupt: stops training (the fastText process) and scoring between batches. */
   signal?: AbortSignal;
+  /**
+   * A run of several tasks: the scoring map runs as tasks (each scores its own store with the
+   * round's model) instead of in this process; rejects when one fails.
+   */
+  scoreByTasks?: (round: number) => Promise<void>;
+  /** The round's model was (re)trained: scores made with another model must not count as done. */
+  onTrained?: (round: number) => void;
   /** A warning for the user (the command writes it to stderr and the log). */
   warn?: (message: string) => void;
 }
@@ -124,8 +136,12 @@ function sampleNegatives(stores: RunStores, k: number, seed: number): StoredDoc[
   return chosen.map((id) => st.get(stores.partOf(id))!.get(id) as StoredDoc);
 }
 
-async function scoreAll(stores: RunStores, round: number, scorer: TextScorer, threads: number, logger: Logger, onProgress?: (text: string) => void, signal?: AbortSignal): Promise<number> {
-  const total = stores.docCount();
+/**
+ * Scores every document of `parts` with round `round`'s model into their `scores` (the scoring
+ * map: the coordinator runs it over every part of a run of one task; a scoring task over its own).
+ */
+export async function scoreParts(parts: WorkStore[], round: number, scorer: TextScorer, threads: number, logger: Logger, onProgress?: (text: string) => void, signal?: AbortSignal): Promise<number> {
+  const total = parts.reduce((n, p) => n + p.docCount(), 0);
   const started = Date.now();
   let scored = 0;
   const report = (k: number) => {
@@ -141,7 +157,7 @@ async function scoreAll(stores: RunStores, round: number, scorer: TextScorer, th
     const pool = new LinearScorePool(scorer.model, threads);
     let fromText = 0;
     try {
-      for (const store of stores.parts) {
+      for (const store of parts) {
         store.clearRound(round, ["scores"]);
         const inflight: Array<Promise<void>> = [];
         for (const rows of store.iterFeatures(1000)) {
@@ -165,7 +181,7 @@ async function scoreAll(stores: RunStores, round: number, scorer: TextScorer, th
     return n;
   }
   const binary = scorer as Scorer;
-  for (const store of stores.parts) {
+  for (const store of parts) {
     store.clearRound(round, ["scores"]);
     const inflight: Array<Promise<void>> = [];
     for (const rows of store.iterDocs<{ id: number; text: string }>("text", 512)) {
@@ -333,9 +349,14 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
   const t0 = Date.now();
   const timings: Record<string, number> = {};
   let tStep = Date.now();
+  const cpu: Record<string, number> = {};
+  let cpuStep = process.cpuUsage();
   const lap = (name: string) => {
     timings[name] = (Date.now() - tStep) / 1000;
     tStep = Date.now();
+    const d = process.cpuUsage(cpuStep);
+    cpu[name] = +((d.user + d.system) / 1e6).toFixed(3);
+    cpuStep = process.cpuUsage();
   };
   const store = stores.coord;
   store.setRound(round, {});
@@ -364,6 +385,7 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
       ...(onProgress ? { onProgress: trainProgressLines(onProgress) } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
+    deps.onTrained?.(round);
     store.setRound(round, { step: "score", model: path.relative(cfg.runDir, r.model) });
     row = store.round(round)!;
   }
@@ -372,7 +394,8 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
   try {
     if (!after(row.step, "score")) {
       deps.onStep?.("score");
-      await scoreAll(stores, round, scorer, cfg.scoreProcesses, deps.logger, deps.onProgress, deps.signal);
+      if (deps.scoreByTasks) await deps.scoreByTasks(round);
+      else await scoreParts(stores.parts, round, scorer, cfg.scoreProcesses, deps.logger, deps.onProgress, deps.signal);
       store.setRound(round, { step: "select" });
     }
     lap("score");
@@ -423,6 +446,7 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
       new_pages: conv.newPages,
       seconds: (Date.now() - t0) / 1000,
       timings,
+      cpu,
       engine: scorer.engine,
       tokenizer: store.tokenizer(),
     };

@@ -97,11 +97,16 @@ describe("Slurm job arrays", () => {
       if (!running) await new Promise((r) => setTimeout(r, 200));
     }
     expect(running).toMatch(/^\d+_\d+$/);
+    // once it is at work (it has said so in its log), not while its process is still starting
+    const logFile = path.join(run, "slurm", "logs", `crawl_${running}.out`);
+    while (Date.now() < end && !(fs.existsSync(logFile) && /^task \d+: crawling/m.test(fs.readFileSync(logFile, "utf8")))) await new Promise((r) => setTimeout(r, 100));
     execFileSync("scontrol", ["requeue", running], { env: cluster.env as NodeJS.ProcessEnv });
-    // a requeued job waits ~2 minutes before it may start again unless told otherwise
+    // a requeued job waits ~2 minutes before it may start again unless told otherwise, once it is pending again
+    const pendEnd = Date.now() + 30_000;
+    while (Date.now() < pendEnd && squeue(["-r", "-t", "PD", "-j", running, "-o", "%i"]) === "") await new Promise((r) => setTimeout(r, 100));
     spawnSync("scontrol", ["update", `JobId=${running}`, "StartTime=now"], { env: cluster.env as NodeJS.ProcessEnv });
     await waitJobs([...out.slurm.arrays, out.slurm.rounds], 240);
-    const log = fs.readFileSync(path.join(run, "slurm", "logs", `crawl_${running}.out`), "utf8");
+    const log = fs.readFileSync(logFile, "utf8");
     expect(log.match(/^task \d+: (crawling|crawl already done)/gm)!.length).toBeGreaterThanOrEqual(2); // it ran twice, appending to its log
     const status = JSON.parse((await runCli(["status", "--run", run, "--json"])).stdout) as { stages: { crawl: Array<{ state: string }> }; rounds: Array<{ step: string }> };
     expect(status.stages.crawl.map((s) => s.state)).toEqual(["done", "done", "done", "done"]);

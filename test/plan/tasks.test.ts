@@ -62,14 +62,18 @@ describe("a run split into tasks", () => {
     const ja = JSON.parse(one.stdout) as { rounds: Array<Record<string, unknown>>; crawl: { documents: number } };
     const jb = JSON.parse(four.stdout) as { rounds: Array<Record<string, unknown>>; crawl: { documents: number; tasks: number } };
     expect(jb.crawl.tasks).toBe(4);
-    const strip = (r: Record<string, unknown>) => ({ ...r, seconds: 0, timings: {} });
+    const strip = (r: Record<string, unknown>) => ({ ...r, seconds: 0, timings: {}, cpu: {} });
     expect(jb.rounds.map(strip)).toEqual(ja.rounds.map(strip));
     // status: every crawl task done
     const st = await runCli(["status", "--run", path.join(dir, "four"), "--json"]);
     expect(st.code).toBe(0);
-    const status = JSON.parse(st.stdout) as { tasks: number; stages: { crawl: Array<{ state: string }> }; rounds: Array<{ step: string }> };
+    const status = JSON.parse(st.stdout) as { tasks: number; stages: Record<string, Array<{ state: string }>>; rounds: Array<{ step: string }> };
     expect(status.tasks).toBe(4);
-    expect(status.stages.crawl.map((s) => s.state)).toEqual(["done", "done", "done", "done"]);
+    expect(status.stages.crawl!.map((s) => s.state)).toEqual(["done", "done", "done", "done"]);
+    // every round's scoring ran as tasks too, each over its own store
+    expect(Object.keys(status.stages)).toEqual(["crawl", ...status.rounds.map((_, i) => `score-${i + 1}`)]);
+    for (const [k, v] of Object.entries(status.stages)) expect(v.map((s) => s.state), k).toEqual(["done", "done", "done", "done"]);
+    expect(fs.readFileSync(path.join(dir, "four", "tasks", "00002", "score-1.log"), "utf8")).toMatch(/task 2: round 1: \d+ documents scored/);
     expect(status.rounds.every((r) => r.step === "done")).toBe(true);
 
     // a task SIGKILLed mid-way (with its coordinator): the rerun runs what is not done and ends identical

@@ -21,15 +21,15 @@ import { packageRoot, shownPath } from "../core/paths.js";
 import { Progress, formatRate } from "../core/progress.js";
 import { LangId } from "../extract/lang.js";
 import { Extractor } from "../extract/pool.js";
-import { type IngestStats, crawlProgress, ingest, whyNoDocuments } from "../rounds/ingest.js";
+import { type IngestStats, whyNoDocuments } from "../rounds/ingest.js";
 import { type RoundConfig, type RoundSummary, runRound } from "../rounds/round.js";
 import { convergedAt } from "../rounds/stop.js";
 import { loadSeeds } from "../rounds/seeds.js";
 import { RunLock } from "../store/lock.js";
 import { RunStores } from "../store/stores.js";
-import { frozenPlan, readPlan, taskDir } from "../plan/plan.js";
-import { crawlMarker, dedupUrlsAcrossTasks, writeMarker } from "../plan/crawl.js";
-import { type FailedTask, allCrawled, clearScoreMarkers, crawlByTasks, localSize, scoreByTasks, slurmDryRun, submitCrawl } from "./crawltasks.js";
+import { frozenPlan, readPlan } from "../plan/plan.js";
+import { dedupUrlsAcrossTasks } from "../plan/crawl.js";
+import { type FailedTask, allCrawled, crawlInProcess, clearScoreMarkers, crawlByTasks, localSize, scoreByTasks, slurmDryRun, submitCrawl } from "./launch.js";
 import { hasSbatch } from "../executors/slurm.js";
 import { WorkStore } from "../store/store.js";
 import { absoluteSpec, isLocalSpec, resolveSources } from "../warc/source.js";
@@ -315,28 +315,7 @@ async function roundsLocked(
             break;
           }
         } else {
-          io.stderr.write(`round 1: crawling ${sources.length} source${sources.length === 1 ? "" : "s"}\n`);
-          const crawl = crawlProgress(sources.filter((x) => !store.isFileDone(x.name)).map((x) => x.name), sample ? packageRoot() : io.cwd);
-          const fileNo = plan ? new Map(plan.files.map((f, i) => [f.name, i])) : undefined;
-          // the one task's lock: a `mathcorpus task` started by hand on this run waits its turn
-          const taskLock = plan ? RunLock.acquire(taskDir(runDir, 0), "round 1 crawl (task 0)") : undefined;
-          try {
-            ing = await ingest(sources, store, extractor, lang, {
-              onTick: (t) => progress.update(() => crawl(t, (Date.now() - crawlStart) / 1000)),
-              maxRecordBytes: o.maxRecordBytes,
-              pipeline: { ...extract, langs: o.langs, window: extractor.window },
-              logger,
-              onIssue: warn,
-              ...(fileNo ? { fileNo: (name: string) => fileNo.get(name) } : {}),
-              ...(io.signal ? { signal: io.signal } : {}),
-            });
-            if (plan && !io.signal?.aborted) {
-              store.checkpoint();
-              writeMarker(runDir, crawlMarker(0, ing, (Date.now() - crawlStart) / 1000));
-            }
-          } finally {
-            taskLock?.release();
-          }
+          ing = await crawlInProcess({ runDir, plan, sources, store, extractor, lang, o, extract, cwd: sample ? packageRoot() : io.cwd, progress, logger, warn, started: crawlStart }, io);
         }
         progress.done();
         noteSources = false;

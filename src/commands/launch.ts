@@ -5,9 +5,16 @@ import type { Io } from "../core/io.js";
 import type { Logger } from "../core/log.js";
 import type { Progress } from "../core/progress.js";
 import { lastError, runLocal } from "../executors/local.js";
-import { type TaskMarker, clearMarker, ingestOfMarkers, readMarker, stepKey, taskDone } from "../plan/crawl.js";
+import { type TaskMarker, clearMarker, crawlMarker, ingestOfMarkers, readMarker, stepKey, taskDone, writeMarker } from "../plan/crawl.js";
+import type { ExtractOptions } from "../extract/extract.js";
+import type { LangId } from "../extract/lang.js";
+import type { Extractor } from "../extract/pool.js";
+import { crawlProgress, ingest } from "../rounds/ingest.js";
+import { RunLock } from "../store/lock.js";
+import type { WorkStore } from "../store/store.js";
+import type { WarcSource } from "../warc/source.js";
 import { InputError } from "../core/errors.js";
-import { type Plan, assign, readPlan } from "../plan/plan.js";
+import { type Plan, assign, readPlan, taskDir } from "../plan/plan.js";
 import { maxArraySize, roundsArgs, slurmPlan, submitSlurm } from "../executors/slurm.js";
 import { nullLogger } from "../core/log.js";
 import type { WarcOptions } from "../config/warc.js";
@@ -193,4 +200,53 @@ export async function scoreByTasks(runDir: string, plan: Plan, round: number, o:
 /** Forgets round `round`'s finished scoring tasks (its model was trained again). */
 export function clearScoreMarkers(runDir: string, plan: Plan, round: number): void {
   for (let t = 0; t < plan.tasks; t++) clearMarker(runDir, stepKey("score", round), t);
+}
+
+/**
+ * Round 1's crawl in this process: a run of one task (and runs begun before plans). Its task's
+ * lock is held, so a `mathcorpus task` started by hand on the run waits its turn, and its marker
+ * is written once the store is durable.
+ */
+export async function crawlInProcess(
+  c: {
+    runDir: string;
+    plan: Plan | undefined;
+    sources: WarcSource[];
+    store: WorkStore;
+    extractor: Extractor;
+    lang: LangId;
+    o: { maxRecordBytes: number; langs: string[] };
+    extract: ExtractOptions;
+    /** Where the sources' relative names resolve (the package, for the bundled sample). */
+    cwd: string;
+    progress: Progress;
+    logger: Logger;
+    warn: (message: string) => void;
+    started: number;
+  },
+  io: Io,
+): Promise<IngestStats> {
+  const { plan, store } = c;
+  io.stderr.write(`round 1: crawling ${c.sources.length} source${c.sources.length === 1 ? "" : "s"}\n`);
+  const crawl = crawlProgress(c.sources.filter((x) => !store.isFileDone(x.name)).map((x) => x.name), c.cwd);
+  const fileNo = plan ? new Map(plan.files.map((f, i) => [f.name, i])) : undefined;
+  const taskLock = plan ? RunLock.acquire(taskDir(c.runDir, 0), "round 1 crawl (task 0)") : undefined;
+  try {
+    const ing = await ingest(c.sources, store, c.extractor, c.lang, {
+      onTick: (t) => c.progress.update(() => crawl(t, (Date.now() - c.started) / 1000)),
+      maxRecordBytes: c.o.maxRecordBytes,
+      pipeline: { ...c.extract, langs: c.o.langs, window: c.extractor.window },
+      logger: c.logger,
+      onIssue: c.warn,
+      ...(fileNo ? { fileNo: (name: string) => fileNo.get(name) } : {}),
+      ...(io.signal ? { signal: io.signal } : {}),
+    });
+    if (plan && !io.signal?.aborted) {
+      store.checkpoint();
+      writeMarker(c.runDir, crawlMarker(0, ing, (Date.now() - c.started) / 1000));
+    }
+    return ing;
+  } finally {
+    taskLock?.release();
+  }
 }

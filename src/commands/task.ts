@@ -186,11 +186,15 @@ export async function scoreTask(runDir: string, plan: Plan, t: number, round: nu
 
 /** Task `t`'s lock (one process per task at a time); held elsewhere: a usage error naming the holder. */
 function taskLock(runDir: string, t: number, what: string): RunLock {
-  try {
-    return RunLock.acquire(taskDir(runDir, t), what);
-  } catch (err) {
-    if (err instanceof UsageError) throw new UsageError(`task ${t}: ${err.message}`);
-    throw err;
+  // `status` probes the lock for an instant: a task that starts just then tries again for 2 s
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return RunLock.acquire(taskDir(runDir, t), what);
+    } catch (err) {
+      if (!(err instanceof UsageError)) throw err;
+      if (attempt >= 20) throw new UsageError(`task ${t}: ${err.message}`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 100);
+    }
   }
 }
 

@@ -1,4 +1,3 @@
-import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Io } from "../core/io.js";
@@ -9,7 +8,7 @@ import { type TaskMarker, clearMarker, crawlMarker, ingestOfMarkers, readMarker,
 import type { ExtractOptions } from "../extract/extract.js";
 import type { LangId } from "../extract/lang.js";
 import type { Extractor } from "../extract/pool.js";
-import { crawlProgress, ingest } from "../rounds/ingest.js";
+import { crawlProgress, ingest, localSize } from "../rounds/ingest.js";
 import { RunLock } from "../store/lock.js";
 import type { WorkStore } from "../store/store.js";
 import type { WarcSource } from "../warc/source.js";
@@ -30,16 +29,6 @@ export interface FailedTask {
   log: string;
   failed_sources: string[];
   error?: string;
-}
-
-/** A local file's size (for balancing the plan by size), or null for URLs and files that cannot be read. */
-export function localSize(name: string, cwd: string): number | null {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(name)) return null;
-  try {
-    return fs.statSync(path.resolve(cwd, name)).size;
-  } catch {
-    return null;
-  }
 }
 
 /**

@@ -12,9 +12,7 @@ import { openScorer } from "../classify/scorer.js";
 import { checkEngine } from "../config/classify.js";
 import { scoreParts } from "../rounds/round.js";
 import { type Plan, readPlan, taskDir, taskFiles } from "../plan/plan.js";
-import { type IngestStats, ingest } from "../rounds/ingest.js";
-import { ExtractStats } from "../extract/pipeline.js";
-import { WarcStats } from "../warc/pages.js";
+import { emptyIngest, ingest } from "../rounds/ingest.js";
 import { RunLock } from "../store/lock.js";
 import { openTaskStore } from "../store/stores.js";
 import { resolveSources } from "../warc/source.js";
@@ -62,8 +60,6 @@ function runOptions(runDir: string, cwd: string): RunOptions {
   for (const [k, v] of Object.entries(config)) if (k in roundSpecs || k === "sample") o[k] = v;
   return o as RunOptions;
 }
-
-const emptyIngest = (): IngestStats => ({ files: 0, failed: [], skipped: 0, pages: 0, kept: 0, urlDups: 0, warc: new WarcStats(), extract: new ExtractStats() });
 
 /** A signal that also fires when the executor that started this process goes away (its pipe on stdin closes). */
 function withParent(signal: AbortSignal | undefined, env: Record<string, string | undefined>): AbortSignal | undefined {

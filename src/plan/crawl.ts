@@ -3,10 +3,8 @@ import path from "node:path";
 import { writeAtomic } from "../core/atomic.js";
 import type { Logger } from "../core/log.js";
 import { mergeSorted } from "../core/merge.js";
-import { ExtractStats } from "../extract/pipeline.js";
-import type { IngestStats } from "../rounds/ingest.js";
+import { type IngestStats, emptyIngest } from "../rounds/ingest.js";
 import type { RunStores } from "../store/stores.js";
-import { WarcStats } from "../warc/pages.js";
 import type { DropReason } from "../warc/reasons.js";
 import { taskDir } from "./plan.js";
 
@@ -92,9 +90,8 @@ export function crawlMarker(t: number, ing: IngestStats, seconds: number, error?
 
 /** What several crawl tasks did, summed as one ingest's statistics (for the round-1 lines and JSON). */
 export function ingestOfMarkers(markers: TaskMarker[]): IngestStats {
-  const warc = new WarcStats();
-  const extract = new ExtractStats();
-  const total: IngestStats = { files: 0, failed: [], skipped: 0, pages: 0, kept: 0, urlDups: 0, warc, extract };
+  const total = emptyIngest();
+  const { warc, extract } = total;
   for (const m of markers) {
     total.files += m.files;
     total.skipped += m.skipped;

@@ -27,6 +27,9 @@ export interface IngestStats {
   extract: ExtractStats;
 }
 
+/** Statistics of a crawl that has read nothing yet. */
+export const emptyIngest = (): IngestStats => ({ files: 0, failed: [], skipped: 0, pages: 0, kept: 0, urlDups: 0, warc: new WarcStats(), extract: new ExtractStats() });
+
 /** The crawl so far (for a progress line). */
 export interface CrawlTick {
   /** Files finished in this invocation (stored or failed). */
@@ -67,7 +70,7 @@ function pathOf(url: string): string {
  * normalised URL is already stored are dropped as url_dup.
  */
 export async function ingest(sources: WarcSource[], store: WorkStore, extractor: Extractor, lang: LangId, o: IngestOptions): Promise<IngestStats> {
-  const total: IngestStats = { files: 0, failed: [], skipped: 0, pages: 0, kept: 0, urlDups: 0, warc: new WarcStats(), extract: new ExtractStats() };
+  const total = emptyIngest();
   for (const source of sources) {
     if (o.signal?.aborted) break;
     if (store.isFileDone(source.name)) {
@@ -162,20 +165,23 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
   return total;
 }
 
+/** A local file's size, or null for URLs and files that cannot be read (for ETAs and balancing a plan by size). */
+export function localSize(name: string, cwd: string): number | null {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(name)) return null;
+  try {
+    return fs.statSync(path.resolve(cwd, name)).size;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * The crawl's progress line: files, pages, pages kept, rates and an ETA — by bytes when every
  * file to read is local (its size is known), else by files once one is done.
  */
 export function crawlProgress(names: string[], cwd: string): (t: CrawlTick, seconds: number) => string {
-  const sizes = names.map((n) => {
-    if (/^https?:\/\//i.test(n)) return undefined;
-    try {
-      return fs.statSync(path.resolve(cwd, n)).size;
-    } catch {
-      return undefined;
-    }
-  });
-  const totalBytes = sizes.every((b) => b !== undefined) ? sizes.reduce((a, b) => a! + b!, 0)! : undefined;
+  const sizes = names.map((n) => localSize(n, cwd));
+  const totalBytes = sizes.every((b) => b !== null) ? sizes.reduce((a, b) => a! + b!, 0)! : undefined;
   return (t, seconds) => {
     let eta = "-";
     if (totalBytes !== undefined && t.bytes > 0) eta = formatDuration((seconds * (totalBytes - t.bytes)) / t.bytes);

@@ -48,8 +48,15 @@ const CR = 13;
 const LF = 10;
 const WARC = Buffer.from("WARC/");
 const NL_WARC = Buffer.from("\nWARC/");
-/** Bytes of a block kept to find a next record that a too-large Content-Length swallowed. */
-const TAIL = 512;
+/**
+ * A block that holds a line starting `WARC/` may be a record whose Content-Length is too large
+ * and swallowed the records after it. The bytes from that line on are kept until the block's end
+ * shows whether its length was right (the next record starts there: the line was content, e.g. a
+ * page quoting a WARC record) or wrong (reading goes on from the line). Past this many bytes the
+ * length is judged wrong at once, so memory stays bounded.
+ */
+export const MAX_SHADOW_BYTES = 16 << 20;
+const EDGE = NL_WARC.length - 1;
 
 type State = "seek" | "header" | "block" | "trailer";
 
@@ -67,7 +74,13 @@ interface Pending {
   parts?: Buffer[];
   kept?: number;
   cut?: boolean;
-  tail?: Buffer;
+  /** The block's last bytes seen, to find a `\nWARC/` that straddles two chunks. */
+  edge?: Buffer;
+  /** Decoded offset of the first line inside the block that starts `WARC/`. */
+  shadowAt?: number;
+  /** The bytes from `shadowAt` on, while the block's end is not yet reached. */
+  shadow?: Buffer[];
+  shadowBytes?: number;
   /** CR/LF bytes seen after the block. */
   ends?: number;
 }
@@ -132,11 +145,34 @@ export class Framer {
   /** Ends the stream: a record still open is reported as truncated. */
   finish(): Array<FramedRecord | FrameError> {
     this.out = [];
-    if (this.state === "trailer") this.finalize(this.dec, undefined);
-    else if (this.state === "header" || this.state === "block") this.fail("truncated_record", "the file ends inside this record");
-    else if (this.carry && this.carry.length > 0 && !this.inGarbage) this.garbage(this.dec - this.carry.length);
+    this.end();
     this.carry = null;
     return this.out;
+  }
+
+  private end(): void {
+    const r = this.rec;
+    if (this.state === "block" && r?.shadow) {
+      // the file ends inside a block that holds a record header: its Content-Length was too large
+      this.rewind(r, `Content-Length ${r.contentLength} runs past the end of the file`, Buffer.alloc(0));
+      this.end();
+    } else if (this.state === "trailer") this.finalize(this.dec, undefined);
+    else if (this.state === "header" || this.state === "block") this.fail("truncated_record", "the file ends inside this record");
+    else if (this.carry && this.carry.length > 0 && !this.inGarbage) this.garbage(this.dec - this.carry.length);
+  }
+
+  /**
+   * Fails the open record (its Content-Length ran over the record header found in its block)
+   * and reads on from that header: the kept bytes, then `rest` of the current chunk.
+   */
+  private rewind(r: Pending, what: string, rest: Buffer, at = r.shadowAt!, kept = r.shadow!): void {
+    const bytes = Buffer.concat([...kept, rest]);
+    const where = this.opts.plain ? `offset ${at}` : `decompressed offset ${at}`;
+    this.fail("length_mismatch", `${what}; reading on from the record at ${where}`);
+    this.state = "seek";
+    this.inGarbage = false;
+    this.carry = null;
+    this.scan(bytes, at);
   }
 
   private reset(): void {
@@ -230,7 +266,7 @@ export class Framer {
       case "header":
         return this.header(chunk, i);
       case "block":
-        return this.block(chunk, i);
+        return this.block(chunk, i, base);
       case "trailer":
         return this.trailer(chunk, i, base);
     }
@@ -296,7 +332,7 @@ export class Framer {
     return end;
   }
 
-  private block(chunk: Buffer, i: number): number {
+  private block(chunk: Buffer, i: number, base: number): number {
     const r = this.rec!;
     const take = Math.min(r.remaining!, chunk.length - i);
     if (r.keep) {
@@ -308,12 +344,53 @@ export class Framer {
       }
       if (k < take) r.cut = true;
     }
-    // the block's last bytes: if its Content-Length was too large, the next record starts in them
     const piece = chunk.subarray(i, i + take);
-    r.tail = take >= TAIL ? piece.subarray(take - TAIL) : Buffer.concat([r.tail ?? Buffer.alloc(0), piece]).subarray(-TAIL);
+    if (r.shadow) this.keepShadow(r, piece);
+    else this.findShadow(r, piece, base + i);
+    r.edge = take >= EDGE ? piece.subarray(take - EDGE) : Buffer.concat([r.edge ?? Buffer.alloc(0), piece]).subarray(-EDGE);
     r.remaining! -= take;
     if (r.remaining === 0) this.state = "trailer";
+    if (r.shadow && r.shadowBytes! > MAX_SHADOW_BYTES) {
+      this.rewind(r, `Content-Length ${r.contentLength} runs more than ${MAX_SHADOW_BYTES >> 20} MB past a record header inside it`, chunk.subarray(i + take));
+      return chunk.length;
+    }
     return i + take;
+  }
+
+  /** Looks for a line starting `WARC/` in a piece of block (or across its edge with the last piece). */
+  private findShadow(r: Pending, piece: Buffer, pieceAt: number): void {
+    // "WARC/" then a look at the byte before: `W` is far rarer in pages than a line feed, so
+    // this costs a memchr over the block, not a check at every line
+    let k = -1;
+    for (let w = piece.indexOf(WARC, 1); w >= 0; w = piece.indexOf(WARC, w + 1)) {
+      if (piece[w - 1] === LF) {
+        k = w - 1;
+        break;
+      }
+    }
+    if (k >= 0) {
+      r.shadowAt = pieceAt + k + 1;
+      r.shadow = [];
+      r.shadowBytes = 0;
+      this.keepShadow(r, piece.subarray(k + 1));
+      return;
+    }
+    const edge = r.edge;
+    if (!edge || edge.length === 0) return;
+    const j = Buffer.concat([edge, piece.subarray(0, EDGE)]).indexOf(NL_WARC);
+    if (j < 0) return;
+    const fromEdge = edge.subarray(j + 1);
+    r.shadowAt = pieceAt - fromEdge.length;
+    r.shadow = [];
+    r.shadowBytes = 0;
+    this.keepShadow(r, fromEdge);
+    this.keepShadow(r, piece);
+  }
+
+  private keepShadow(r: Pending, bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    r.shadow!.push(Buffer.from(bytes));
+    r.shadowBytes! += bytes.length;
   }
 
   private trailer(chunk: Buffer, i: number, base: number): number {
@@ -321,6 +398,7 @@ export class Framer {
     while (i < chunk.length && (chunk[i] === CR || chunk[i] === LF)) i++;
     const r = this.rec!;
     r.ends = (r.ends ?? 0) + (i - from);
+    if (r.shadow) this.keepShadow(r, chunk.subarray(from, i));
     if (i === chunk.length) return i;
     if (chunk.length - i < WARC.length) {
       this.carry = Buffer.from(chunk.subarray(i));
@@ -336,16 +414,22 @@ export class Framer {
       this.finalize(base + i, undefined);
       return i;
     }
-    this.fail("length_mismatch", `Content-Length ${r.contentLength} does not end where the next record starts`);
-    this.inGarbage = true;
-    const tail = r.tail ?? Buffer.alloc(0);
-    const k = tail.indexOf(WARC);
-    if (k >= 0) {
-      // rewind: the next record began inside the bytes the too-large Content-Length took
-      const rest = Buffer.concat([tail.subarray(k), chunk.subarray(i)]);
-      this.scan(rest, base + i - (tail.length - k));
+    const what = `Content-Length ${r.contentLength} does not end where the next record starts`;
+    if (r.shadow) {
+      // the next record began inside the bytes the too-large Content-Length took
+      this.rewind(r, what, chunk.subarray(i));
       return chunk.length;
     }
+    const edge = r.ends === 0 ? r.edge : undefined;
+    const j = edge ? Buffer.concat([edge, chunk.subarray(i, i + EDGE)]).indexOf(NL_WARC) : -1;
+    if (edge && j >= 0 && j < edge.length) {
+      // the block took only the first bytes of the next record's version line
+      const head = edge.subarray(j + 1);
+      this.rewind(r, what, chunk.subarray(i), base + i - head.length, [head]);
+      return chunk.length;
+    }
+    this.fail("length_mismatch", `Content-Length ${r.contentLength} does not end where the next record starts`);
+    this.inGarbage = true;
     return i;
   }
 

@@ -68,6 +68,14 @@ function looksLikeWarcMember(b: Buffer): boolean {
   }
 }
 
+/** The first offset in `buf` where a gzip member that holds a WARC record starts, or -1. */
+export function firstWarcMember(buf: Buffer): number {
+  for (let i = buf.indexOf(MAGIC[0]); i >= 0; i = buf.indexOf(MAGIC[0], i + 1)) {
+    if (buf[i + 1] === MAGIC[1] && buf[i + 2] === MAGIC[2] && looksLikeWarcMember(buf.subarray(i))) return i;
+  }
+  return -1;
+}
+
 /** Finds the next offset at or after `from` where a WARC-bearing gzip member starts, or -1. */
 async function resync(win: ByteWindow, from: number): Promise<number> {
   const probe = 4200;

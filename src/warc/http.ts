@@ -22,8 +22,13 @@ export interface HttpOptions {
   dispatcher?: Dispatcher;
   signal?: AbortSignal;
   logger?: Logger;
-  /** Read chunk size hint. */
   userAgent?: string;
+}
+
+/** How a transfer ended: `confirmed` when a length, chunked framing or a 416 showed it was the file's end. */
+export interface TransferEnd {
+  confirmed: boolean;
+  at: number;
 }
 
 export const DEFAULT_HTTP: HttpOptions = {
@@ -95,7 +100,7 @@ export async function* httpBytes(
   url: string,
   start: number,
   opts: HttpOptions,
-  { allowMarkup = false }: { allowMarkup?: boolean } = {},
+  { allowMarkup = false, onEnd }: { allowMarkup?: boolean; onEnd?: (end: TransferEnd) => void } = {},
 ): AsyncGenerator<Buffer> {
   let pos = start;
   let attempt = 0;
@@ -124,6 +129,7 @@ export async function* httpBytes(
       retryAfter = header(h, "retry-after");
       if (res.statusCode === 416 && pos > 0) {
         await res.body.dump();
+        onEnd?.({ confirmed: true, at: pos });
         return;
       }
       if (RETRY_STATUS.has(res.statusCode) || (res.statusCode >= 500 && res.statusCode < 600)) {
@@ -155,6 +161,7 @@ export async function* httpBytes(
           throw new SourceError(url, `asked for bytes from ${pos}, got Content-Range ${JSON.stringify(header(h, "content-range"))}`, pos);
         }
       }
+      const before = pos;
       for await (const raw of res.body as AsyncIterable<Buffer>) {
         let chunk = raw;
         if (skip > 0) {
@@ -169,7 +176,20 @@ export async function* httpBytes(
         attempt = 0;
         yield chunk;
       }
-      return;
+      // A body with a length or chunked framing that ended is whole (undici fails a short one).
+      // A body without either ends when the connection closes, which a cut transfer does too:
+      // ask for the bytes after it, and only a 416 (or a check that brings nothing) ends the file.
+      const total = /\/(\d+)\s*$/.exec(header(h, "content-range") ?? "")?.[1];
+      if (header(h, "content-length") !== undefined || /chunked/i.test(header(h, "transfer-encoding") ?? "") || (total !== undefined && Number(total) === pos)) {
+        onEnd?.({ confirmed: true, at: pos });
+        return;
+      }
+      if (pos === before) {
+        onEnd?.({ confirmed: false, at: pos });
+        return;
+      }
+      opts.logger?.log("info", "http_check_end", { url, offset: pos, note: "the body had no length; asking for the bytes after it" });
+      continue;
     } catch (err) {
       if (opts.signal?.aborted) throw err;
       if (err instanceof SourceError || !isRetryable(err)) {

@@ -5,7 +5,7 @@ import type { Logger } from "../core/log.js";
 import { Counters } from "../core/stats.js";
 import { ByteWindow } from "./bytes.js";
 import { Framer, isFrameError } from "./framer.js";
-import { type DecodeEvent, decodeGzip, decodePlain } from "./gzip.js";
+import { type DecodeEvent, decodeGzip, decodePlain, firstWarcMember } from "./gzip.js";
 import type { Page } from "./page.js";
 import { type DropReason, type ErrorReason, isErrorReason } from "./reasons.js";
 import { toPage } from "./record.js";
@@ -92,9 +92,21 @@ async function openDecoder(source: WarcSource, stats: WarcStats, issue: (r: Erro
   }
   if (head[0] === 0x1f && head[1] === 0x8b) return { events: decodeGzip(win, source.name), plain: false };
   if (head.subarray(0, 5).toString("latin1") === "WARC/") return { events: decodePlain(win), plain: true };
-  issue("not_warc", 0, `${source.name}: not a WARC file: ${describeStart(head)}`);
+  // junk before the first record: the decoders skip it (with one error) if a record follows soon
+  await win.fill(0, JUNK_SCAN);
+  const first = win.from(0).subarray(0, JUNK_SCAN);
+  const member = firstWarcMember(first);
+  const line = VERSION_LINE.exec(first.toString("latin1"));
+  const record = line ? line.index + 1 : -1;
+  if (member >= 0 && (record < 0 || member < record)) return { events: decodeGzip(win, source.name), plain: false };
+  if (record >= 0) return { events: decodePlain(win), plain: true };
+  issue("not_warc", 0, `${source.name}: not a WARC file: ${describeStart(head)}${first.length >= JUNK_SCAN ? ` (and no WARC record in its first ${JUNK_SCAN >> 20} MB)` : ""}`);
   return undefined;
 }
+
+/** How far into a file that does not start with a record one is looked for. */
+const JUNK_SCAN = 1 << 20;
+const VERSION_LINE = /\nWARC\/\d+\.\d+\r?\n/;
 
 /**
  * Streams the HTML pages of one WARC source. Everything else is counted in `stats` under a
@@ -123,10 +135,18 @@ export async function* readPages(source: WarcSource, opts: ReadOptions, stats: W
       keepBlock: (type) => type === "response",
       maxBlockBytes: opts.maxRecordBytes,
     });
+    // A transfer whose end nothing confirmed (no length, no 416) and that stops inside a record
+    // was cut: that fails the source (exit 4) instead of passing for a truncated file.
+    const inputIssue = (reason: ErrorReason, offset: number | undefined, message: string) => {
+      if ((reason === "truncated_gzip" || reason === "truncated_record") && source.endConfirmed?.() === false) {
+        throw new SourceError(source.name, `the transfer ends at byte ${stats.bytesIn} without a length, inside a record (${message}): the transfer was cut, not the file`, stats.bytesIn);
+      }
+      issue(reason, offset, message);
+    };
     const handle = async function* (items: ReturnType<Framer["push"]>): AsyncGenerator<Page> {
       for (const item of items) {
         if (isFrameError(item)) {
-          issue(item.reason, item.offset, item.message);
+          inputIssue(item.reason, item.offset, item.message);
           continue;
         }
         stats.records++;
@@ -141,7 +161,7 @@ export async function* readPages(source: WarcSource, opts: ReadOptions, stats: W
       }
     };
     for await (const ev of dec.events) {
-      if (ev.kind === "error") issue(ev.reason, ev.offset, ev.message);
+      if (ev.kind === "error") inputIssue(ev.reason, ev.offset, ev.message);
       yield* handle(framer.push(ev));
     }
     yield* handle(framer.finish());

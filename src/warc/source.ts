@@ -11,6 +11,11 @@ export interface WarcSource {
   name: string;
   /** The file's bytes from `start` to its end. */
   open(start?: number): AsyncIterable<Buffer>;
+  /**
+   * For a transfer (HTTP): whether the last `open` was seen to reach the file's end, by a length,
+   * chunked framing or a 416 — not merely a closed connection. Undefined for local files.
+   */
+  endConfirmed?: () => boolean | undefined;
 }
 
 export const DEFAULT_CC_BASE_URL = "https://data.commoncrawl.org";
@@ -45,7 +50,15 @@ export function localSource(file: string, name = file): WarcSource {
 }
 
 export function httpSource(url: string, http: HttpOptions): WarcSource {
-  return { name: url, open: (start = 0) => httpBytes(url, start, http) };
+  let confirmed: boolean | undefined;
+  return {
+    name: url,
+    open: (start = 0) => {
+      confirmed = undefined;
+      return httpBytes(url, start, http, { onEnd: (end) => (confirmed = end.confirmed) });
+    },
+    endConfirmed: () => confirmed,
+  };
 }
 
 /** Picks segments from a listing's segment ids by index, range or id. */

@@ -15,6 +15,13 @@ export interface Faults {
   contentType?: string;
   /** Change the ETag after the first request (the file "changed"). */
   changeEtag?: boolean;
+  /**
+   * For successive requests: send no Content-Length, then close the connection cleanly after this
+   * many body bytes (to the client, an HTTP/1.1 body without a length ends when the connection does).
+   */
+  closeEarly?: number[];
+  /** Answer every request without Content-Length (the body ends with the connection). */
+  noLength?: boolean;
 }
 
 export interface RequestLog {
@@ -74,6 +81,16 @@ export async function startFaultServer(files: Map<string, Buffer>, faults: Map<s
     };
     if (status === 206) headers["content-range"] = `bytes ${start}-${body.length - 1}/${body.length}`;
     res.writeHead(status, headers);
+    const early = f.closeEarly?.shift();
+    if (early !== undefined || f.noLength) {
+      const part = body.subarray(start);
+      const head = [`HTTP/1.1 ${status} ${status === 206 ? "Partial Content" : "OK"}`, `content-type: ${headers["content-type"]}`, "accept-ranges: bytes", `etag: ${etag}`, "connection: close"];
+      if (status === 206) head.push(`content-range: ${headers["content-range"]}`);
+      const sock = res.socket!;
+      sock.write(`${head.join("\r\n")}\r\n\r\n`);
+      sock.end(part.subarray(0, early ?? part.length));
+      return;
+    }
     const reset = f.resetAfter?.shift();
     const stall = f.stallAfter?.shift();
     const part = body.subarray(start);

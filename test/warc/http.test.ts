@@ -94,6 +94,41 @@ describe("HTTP sources: the pages read over a faulty network equal the local rea
     });
   });
 
+  it("a body without Content-Length that a closed connection cuts is resumed with Range, not taken for the end", async () => {
+    await serve("/a.warc.gz", { closeEarly: [40_000, 30_000] }, async (s) => {
+      const { pages, stats } = await readAll(httpSource(`${s.url}/a.warc.gz`, opts()));
+      expect(pages.map(comparable)).toEqual(local);
+      expect(stats.dropped.toJSON()).toEqual((await readAll(CC)).stats.dropped.toJSON());
+      expect(stats.bytesIn).toBe(size);
+      // each end of a body without a length is checked by asking for the bytes after it
+      expect(s.requests.map((r) => [r.status, r.range])).toEqual([
+        [200, undefined],
+        [206, "bytes=40000-"],
+        [206, "bytes=70000-"],
+      ]);
+    });
+  });
+
+  it("a server that cuts every body without a length and ignores Range fails the source (exit 4), never a silent end", async () => {
+    await serve("/a.warc.gz", { closeEarly: [40_000, 40_000, 40_000], ignoreRange: true }, async (s) => {
+      const { pages, stats } = await readAll(httpSource(`${s.url}/a.warc.gz`, opts()));
+      expect(pages.length).toBeGreaterThan(0);
+      expect(pages.length).toBeLessThan(local.length);
+      expect(stats.filesFailed).toBe(1);
+      expect(stats.dropped.get("source_failed")).toBe(1);
+      expect(stats.issues.find((i) => i.reason === "source_failed")!.message).toMatch(/a\.warc\.gz @40000: the transfer ends at byte 40000 without a length.*cut/);
+    });
+  });
+
+  it("a whole file served without Content-Length is read once and its end confirmed", async () => {
+    await serve("/a.warc.gz", { noLength: true }, async (s) => {
+      const { pages, stats } = await readAll(httpSource(`${s.url}/a.warc.gz`, opts()));
+      expect(pages.map(comparable)).toEqual(local);
+      expect(stats.filesFailed).toBe(0);
+      expect(s.requests.map((r) => r.status)).toEqual([200, 416]);
+    });
+  });
+
   it("an HTML error page served as 200 is never parsed as WARC", async () => {
     await serve("/a.warc.gz", { contentType: "text/html; charset=utf-8" }, async (s) => {
       const { pages, stats } = await readAll(httpSource(`${s.url}/a.warc.gz`, opts()));

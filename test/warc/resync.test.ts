@@ -1,0 +1,121 @@
+import fs from "node:fs";
+import path from "node:path";
+import zlib from "node:zlib";
+import { describe, expect, it } from "vitest";
+import { fixture, readAll, tmpDir } from "../helpers.js";
+import { MAX_SHADOW_BYTES } from "../../src/warc/framer.js";
+import { gzipMember, members, noiseHtml, responseRecord } from "./build.js";
+
+/**
+ * Findings of the chaos campaign ([harden] #19, finding 1): a wrong Content-Length in a plain or
+ * whole-file-gzip WARC, and junk before the first gzip member, must not lose the records after them.
+ */
+function write(name: string, data: Buffer): string {
+  const file = path.join(tmpDir(), name);
+  fs.writeFileSync(file, data);
+  return file;
+}
+
+const URLS = Array.from({ length: 16 }, (_, i) => `https://site${i}.example/page/${i}`);
+const RECORDS = URLS.map((u, i) => responseRecord(u, `<html><head><title>page ${i}</title></head><body><p>${"text ".repeat(200 + i)}</p></body></html>`));
+
+/** The records with record `at`'s WARC Content-Length replaced by `cl(n)`. */
+function withLength(at: number, cl: (n: number) => string): Buffer[] {
+  return RECORDS.map((r, i) =>
+    i !== at ? r : Buffer.from(r.toString("latin1").replace(/Content-Length: (\d+)\r\n\r\nHTTP/, (_m, n: string) => `Content-Length: ${cl(Number(n))}\r\n\r\nHTTP`), "latin1"),
+  );
+}
+
+describe("a wrong Content-Length loses only its own record (plain and whole-file gzip)", () => {
+  for (const [label, cl] of [
+    ["huge", () => "999999999999"],
+    ["+1,000", (n: number) => String(n + 1000)],
+    ["+100,000 (several records swallowed)", (n: number) => String(n + 100_000)],
+    ["+6 (into the next record's version line)", (n: number) => String(n + 6)],
+  ] as const) {
+    for (const gz of [false, true]) {
+      it(`${label}, ${gz ? "one gzip member for the whole file" : "plain"}`, async () => {
+        const recs = withLength(1, cl);
+        const bytes = Buffer.concat(recs);
+        const file = write(gz ? "cl.warc.gz" : "cl.warc", gz ? zlib.gzipSync(bytes) : bytes);
+        const { pages, stats } = await readAll(file);
+        expect(pages.map((p) => p.url)).toEqual(URLS.filter((_, i) => i !== 1));
+        expect(stats.dropped.toJSON()).toEqual({ length_mismatch: 1 });
+        expect(stats.issues[0]).toMatchObject({ reason: "length_mismatch", offset: RECORDS[0]!.length });
+        const declared = cl(Number(/Content-Length: (\d+)\r\n\r\nHTTP/.exec(RECORDS[1]!.toString("latin1"))![1]));
+        expect(stats.issues[0]!.message).toContain(`Content-Length ${declared} `);
+        expect(stats.issues[0]!.message).toMatch(/reading on from the record at (decompressed )?offset \d+/);
+        // the records after it keep their own offsets
+        if (!gz) expect(pages[1]!.offset).toBe(recs[0]!.length + recs[1]!.length);
+      });
+    }
+  }
+
+  it("a huge Content-Length followed by more than 16 MB of records: judged wrong at the cap, every later record read", async () => {
+    const big = Array.from({ length: 200 }, (_, i) => responseRecord(`https://big${i}.example/`, noiseHtml(90_000, i + 1)));
+    const bad = withLength(0, () => "99999999999")[0]!;
+    const bytes = Buffer.concat([bad, ...big]);
+    expect(bytes.length).toBeGreaterThan(MAX_SHADOW_BYTES);
+    const { pages, stats } = await readAll(write("big.warc", bytes));
+    expect(pages.map((p) => p.url)).toEqual(big.map((_, i) => `https://big${i}.example/`));
+    expect(stats.dropped.toJSON()).toEqual({ length_mismatch: 1 });
+    expect(stats.issues[0]!.message).toMatch(/runs more than 16 MB past a record header inside it; reading on from the record at offset \d+/);
+  });
+
+  it("the last record with a huge Content-Length is reported as a mismatch or truncation, nothing else lost", async () => {
+    const recs = withLength(15, () => "999999999");
+    const { pages, stats } = await readAll(write("last.warc", Buffer.concat(recs)));
+    expect(pages.map((p) => p.url)).toEqual(URLS.slice(0, 15));
+    expect(stats.dropped.toJSON()).toEqual({ truncated_record: 1 });
+  });
+
+  it("a well-framed page that quotes a WARC record is one page, not split", async () => {
+    const quoted = "WARC/1.0\r\nWARC-Type: response\r\nWARC-Record-ID: <urn:uuid:1>\r\nContent-Length: 5\r\n\r\nhello\r\n\r\n";
+    const recs = [...RECORDS.slice(0, 2), responseRecord("https://spec.example/warc", `<html><body><pre>\n${quoted}</pre><p>${"more ".repeat(500)}</p></body></html>`, "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"), ...RECORDS.slice(2)];
+    for (const gz of [false, true]) {
+      const bytes = Buffer.concat(recs);
+      const { pages, stats } = await readAll(write(gz ? "spec.warc.gz" : "spec.warc", gz ? zlib.gzipSync(bytes) : bytes));
+      expect(pages.map((p) => p.url)).toEqual([URLS[0], URLS[1], "https://spec.example/warc", ...URLS.slice(2)]);
+      expect(pages[2]!.body.toString("latin1")).toContain("hello");
+      expect(stats.dropped.toJSON()).toEqual({});
+    }
+  });
+});
+
+describe("junk before the first record", () => {
+  const CC = fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz");
+
+  for (const junk of ["x", "\0", "junk before the file\n", "\x1f"]) {
+    it(`${JSON.stringify(junk)} before the first gzip member of a Common-Crawl-style file is skipped with one error`, async () => {
+      const bytes = Buffer.concat([Buffer.from(junk, "latin1"), ...RECORDS.map(gzipMember)]);
+      const { pages, stats } = await readAll(write("junk.warc.gz", bytes));
+      expect(pages.map((p) => p.url)).toEqual(URLS);
+      expect(pages[0]!.offset).toBe(junk.length);
+      expect(stats.dropped.toJSON()).toEqual({ corrupt_gzip: 1 });
+      expect(stats.issues[0]).toMatchObject({ reason: "corrupt_gzip", offset: 0 });
+      expect(stats.filesFailed).toBe(0);
+    });
+  }
+
+  it("a junk byte before a real Common Crawl excerpt loses no page", async () => {
+    const all = (await readAll(CC)).pages.map((p) => p.url);
+    const { pages, stats } = await readAll(write("cc.warc.gz", Buffer.concat([Buffer.from("J"), fs.readFileSync(CC)])));
+    expect(pages.map((p) => p.url)).toEqual(all);
+    expect(stats.dropped.get("corrupt_gzip")).toBe(1);
+    expect(members(CC).length).toBeGreaterThan(16);
+  });
+
+  it("junk before the first record of a plain WARC is skipped with one error", async () => {
+    const { pages, stats } = await readAll(write("junk.warc", Buffer.concat([Buffer.from("garbage line\r\n\r\n"), ...RECORDS])));
+    expect(pages.map((p) => p.url)).toEqual(URLS);
+    expect(stats.dropped.toJSON()).toEqual({ bad_record: 1 });
+    expect(stats.issues[0]).toMatchObject({ reason: "bad_record", offset: 0 });
+  });
+
+  it("a file with no WARC record in its first megabyte is still not a WARC", async () => {
+    const { pages, stats } = await readAll(write("page.warc.gz", Buffer.from(`<html>${"x".repeat(100_000)}</html>`)));
+    expect(pages).toHaveLength(0);
+    expect(stats.dropped.toJSON()).toEqual({ not_warc: 1 });
+    expect(stats.filesFailed).toBe(1);
+  });
+});

@@ -54,13 +54,31 @@ export interface RunOptions {
 }
 
 /**
- * Runs the binary to completion; rejects with its stderr tail on failure. It runs with core
- * dumps off (`ulimit -c 0`): a run that `accept` expects to stop with an exception must not
- * leave a core file of the model's size behind.
+ * The shell that runs the binary: core dumps off (a run that `accept` expects to stop with an
+ * exception must not leave a core file of the model's size behind); the binary dies with this
+ * process, even with a SIGKILL that no handler sees: a watcher reads the stdin pipe that only
+ * this process writes to, and its end (this process gone) kills the binary. SIGTERM, INT and
+ * HUP are passed on. The exit status is the binary's.
  */
+const GUARD = [
+  "ulimit -c 0",
+  "exec 3<&0",
+  '"$0" "$@" </dev/null &',
+  "child=$!",
+  "trap 'kill -TERM $child 2>/dev/null' TERM INT HUP",
+  "(while IFS= read -r _; do :; done; kill -KILL $child 2>/dev/null) <&3 &",
+  "watch=$!",
+  "exec 3<&-",
+  "while :; do wait $child; code=$?; kill -0 $child 2>/dev/null || break; done",
+  "kill $watch 2>/dev/null",
+  "exit $code",
+].join("\n");
+
+/** Runs the binary to completion; rejects with its stderr tail on failure. */
 export function runFastText(args: string[], opts: RunOptions = {}): Promise<void> {
   return new Promise((resolve, reject) => {
-    const proc = spawn("/bin/sh", ["-c", 'ulimit -c 0; exec "$0" "$@"', fasttextBinary(), ...args], { stdio: ["ignore", "pipe", "pipe"], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+    const proc = spawn("/bin/sh", ["-c", GUARD, fasttextBinary(), ...args], { stdio: ["pipe", "pipe", "pipe"], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+    proc.stdin.on("error", () => {});
     let tail = "";
     const take = (d: Buffer) => {
       const s = d.toString();
@@ -74,6 +92,7 @@ export function runFastText(args: string[], opts: RunOptions = {}): Promise<void
     if (opts.signal?.aborted) stop();
     opts.signal?.addEventListener("abort", stop, { once: true });
     proc.on("close", (code, signal) => {
+      proc.stdin.destroy();
       opts.signal?.removeEventListener("abort", stop);
       if (opts.signal?.aborted) reject(new Error(`fastText ${args[0]} interrupted`));
       else if (code === 0 || opts.accept?.(tail)) resolve();

@@ -93,6 +93,65 @@ class Reader {
   }
 }
 
+/**
+ * Why a fastText model file is damaged (cut short or padded: a full disk while it was written),
+ * or undefined when its structure adds up to its size. Reads the header and dictionary only, and
+ * checks the matrices' sizes against the file's: cheap enough to run on every resume.
+ * Quantised models are not checked.
+ */
+export function modelFileProblem(file: string): string | undefined {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    return "missing";
+  }
+  const fd = fs.openSync(file, "r");
+  try {
+    for (let have = Math.min(size, 1 << 20); ; have = Math.min(size, have * 4)) {
+      const buf = Buffer.alloc(have);
+      fs.readSync(fd, buf, 0, have, 0);
+      try {
+        const r = new Reader(buf);
+        if (r.i32() !== MAGIC) return "bad magic number";
+        r.i32(); // version
+        const dim = r.i32();
+        for (let i = 0; i < 11; i++) r.i32(); // ws … lrUpdateRate
+        r.f64(); // t
+        const words = r.i32();
+        r.i32(); // nwords
+        r.i32(); // nlabels
+        r.i64(); // ntokens
+        const pruned = r.i64();
+        for (let i = 0; i < words; i++) {
+          r.cstr();
+          r.i64();
+          r.u8();
+        }
+        if (pruned > 0) r.off += pruned * 8;
+        let end = r.off;
+        for (const matrix of ["input", "output"]) {
+          if (end + 17 > size) return `the file ends inside the ${matrix} matrix's header`;
+          const head = Buffer.alloc(17);
+          fs.readSync(fd, head, 0, 17, end);
+          if (head[0] !== 0) return undefined; // quantised: not checked
+          const m = Number(head.readBigInt64LE(1));
+          const n = Number(head.readBigInt64LE(9));
+          if (n !== dim || m < 0) return `the ${matrix} matrix is ${m}×${n} in a model of dimension ${dim}`;
+          end += 17 + m * n * 4;
+          if (end > size) return `the ${matrix} matrix runs past the end of the file (${size} bytes; ${end} expected at least)`;
+        }
+        return end === size ? undefined : `${size - end} bytes after the output matrix`;
+      } catch (err) {
+        if (!(err instanceof RangeError)) throw err;
+        if (have >= size) return "the file ends inside its dictionary";
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 const SOFTMAX = 3;
 const SUPERVISED = 3;
 

@@ -3,7 +3,9 @@ import { InputError } from "../core/errors.js";
 import path from "node:path";
 import { once } from "node:events";
 import { sha256File } from "../core/hash.js";
-import { fasttextVersion, runFastText } from "./fasttext.js";
+import { fsyncPath } from "../core/atomic.js";
+import { FastTextError, fasttextVersion, runFastText } from "./fasttext.js";
+import { modelFileProblem } from "./linear.js";
 
 export { sha256File };
 import { LABEL_MATH, LABEL_OTHER, fastTextLine } from "./features.js";
@@ -105,23 +107,34 @@ export async function trainModel(pos: TextDoc[], neg: TextDoc[], modelPath: stri
   const threads = opts.deterministic ? 1 : opts.threads;
   const a = opts.args;
   const model = `${prefix}.bin`;
-  // After saving the model the binary writes every word's vector as text to PREFIX.vec: 6 of
+  // The binary writes PARTIAL.bin, unchecked (a full disk leaves it cut short and the binary
+  // still exits 0): it becomes MODEL.bin only once its structure adds up to its size and it is
+  // on disk, so a model file in place is always a whole one.
+  const partial = `${prefix}.partial`;
+  // After saving the model the binary writes every word's vector as text to PARTIAL.vec: 6 of
   // 14 s measured on 2,700 pages (110,783 words × 256 numbers, 303 MB), wasted on a classifier.
   // A directory in its place makes that write fail at once, after the model is closed; the
   // binary then stops with "cannot be opened for saving vectors", which counts as success when
   // a new model file is there.
-  const vectors = `${prefix}.vec`;
+  const vectors = `${partial}.vec`;
   fs.rmSync(vectors, { recursive: true, force: true });
+  fs.rmSync(`${partial}.bin`, { force: true });
   fs.rmSync(model, { force: true });
   fs.mkdirSync(vectors);
   try {
     await runFastText(
-      ["supervised", "-input", trainFile, "-output", prefix, "-dim", String(a.dim), "-lr", String(a.lr), "-wordNgrams", String(a.wordNgrams), "-minCount", String(a.minCount), "-epoch", String(a.epoch), "-bucket", String(a.bucket), "-loss", a.loss, "-thread", String(threads), "-verbose", "2"],
-      { ...(opts.onProgress ? { onStderr: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}), accept: (tail) => tail.includes(VECTORS_REFUSED) && fs.existsSync(model) },
+      ["supervised", "-input", trainFile, "-output", partial, "-dim", String(a.dim), "-lr", String(a.lr), "-wordNgrams", String(a.wordNgrams), "-minCount", String(a.minCount), "-epoch", String(a.epoch), "-bucket", String(a.bucket), "-loss", a.loss, "-thread", String(threads), "-verbose", "2"],
+      { ...(opts.onProgress ? { onStderr: opts.onProgress } : {}), ...(opts.signal ? { signal: opts.signal } : {}), accept: (tail) => tail.includes(VECTORS_REFUSED) && fs.existsSync(`${partial}.bin`) },
     );
+    const problem = modelFileProblem(`${partial}.bin`);
+    if (problem) throw damagedModel(model, problem);
+    fsyncPath(`${partial}.bin`);
+    fs.renameSync(`${partial}.bin`, model);
+    fsyncPath(path.dirname(model));
   } finally {
     fs.rmSync(trainFile, { force: true });
     fs.rmSync(vectors, { recursive: true, force: true });
+    fs.rmSync(`${partial}.bin`, { force: true });
   }
   return {
     model,
@@ -133,6 +146,28 @@ export async function trainModel(pos: TextDoc[], neg: TextDoc[], modelPath: stri
     fasttext: fasttextVersion(),
   };
 }
+
+/**
+ * The error for a model the binary wrote damaged. With the disk (nearly) full, it is that
+ * disk's error (ENOSPC: main says to free space and rerun); else an internal fastText error.
+ */
+function damagedModel(model: string, problem: string): Error {
+  const dir = path.dirname(model);
+  let free: number | undefined;
+  try {
+    const st = fs.statfsSync(dir);
+    free = st.bavail * st.bsize;
+  } catch {
+    free = undefined;
+  }
+  if (free !== undefined && free < FULL_DISK_BYTES) {
+    return Object.assign(new Error(`fastText could not write the whole model ${model} (${problem}); ${free} bytes are left on the disk holding ${dir}. The round is not advanced: the model is trained again on rerun`), { code: "ENOSPC" });
+  }
+  return new FastTextError(`fastText wrote a damaged model ${model} (${problem}; ${free === undefined ? "free space unknown" : `${free} bytes free`})`);
+}
+
+/** Free space under which a damaged model is blamed on a full disk. */
+const FULL_DISK_BYTES = 64 << 20;
 
 /** Sidecar path: MODEL.bin → MODEL.json. */
 export function sidecarPath(model: string): string {

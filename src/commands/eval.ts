@@ -1,3 +1,4 @@
+import { writeAtomic } from "../core/atomic.js";
 import fs from "node:fs";
 import path from "node:path";
 import { type DataOptions, loadTrainingData } from "../classify/data.js";
@@ -93,8 +94,8 @@ export const command: Command = {
       fs.mkdirSync(dir, { recursive: true });
       const base = path.basename(model).replace(/\.(bin|ftz)$/, "");
       const json = { model: o.model, split: o.split, seeds: o.seeds, negatives: o.negatives, cutoff: cutoff ?? null, ...metricsJson(m) };
-      fs.writeFileSync(path.join(dir, `${base}.eval.json`), JSON.stringify(json, null, 2) + "\n");
-      fs.writeFileSync(path.join(dir, `${base}.pr.svg`), prCurveSvg(pos, neg, `${base}: ${o.split} split`));
+      writeAtomic(path.join(dir, `${base}.eval.json`), JSON.stringify(json, null, 2) + "\n");
+      writeAtomic(path.join(dir, `${base}.pr.svg`), prCurveSvg(pos, neg, `${base}: ${o.split} split`));
       io.stdout.write(o.json ? JSON.stringify(json, null, 2) + "\n" : metricsTable(m, `${o.split} evaluation of ${path.basename(model)}`));
       io.stderr.write(`eval: ${pos.length} positives, ${neg.length} negatives; ROC-AUC ${m.rocAuc.toFixed(4)}; recall ${m.at1pctFpr.recall.toFixed(4)} at 1% FPR; report in ${shownPath(io.cwd, dir)}/${base}.eval.json and .pr.svg\n`);
       return EXIT.ok;

@@ -1,3 +1,4 @@
+import { writeAtomic } from "../core/atomic.js";
 import fs from "node:fs";
 import { type TokenizerName, checkTokenizer, tokenCounter } from "../core/tokens.js";
 import { checkEngine } from "../config/classify.js";
@@ -201,7 +202,7 @@ async function roundsLocked(
     throw err;
   }
   config.tokenizer = tokenizer;
-  fs.writeFileSync(path.join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
+  writeAtomic(path.join(runDir, "config.json"), JSON.stringify(config, null, 2) + "\n");
   const progress = new Progress(io.stderr);
   const session = openSession(io, path.join(runDir, "logs", `${command}.jsonl`), () => progress.done());
   const { logger, warn } = session;

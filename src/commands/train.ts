@@ -1,4 +1,4 @@
-import fs from "node:fs";
+import { writeAtomic } from "../core/atomic.js";
 import path from "node:path";
 import { type DataOptions, loadTrainingData } from "../classify/data.js";
 import { evaluate } from "../classify/metrics.js";
@@ -95,7 +95,7 @@ export const command: Command = {
         cutoff_1pct_fpr: metrics ? +metrics.at1pctFpr.threshold.toFixed(6) : null,
         metrics: metrics ? metricsJson(metrics) : null,
       };
-      fs.writeFileSync(sidecarPath(result.model), JSON.stringify(sidecar, null, 2) + "\n");
+      writeAtomic(sidecarPath(result.model), JSON.stringify(sidecar, null, 2) + "\n");
       session.logger.log("info", "trained", sidecar);
       if (o.json) io.stdout.write(JSON.stringify(sidecar, null, 2) + "\n");
       else if (metrics) io.stdout.write(metricsTable(metrics, "held-out evaluation"));

@@ -14,8 +14,13 @@ export function fsyncPath(p: string): void {
 /** Writes `data` to `file` atomically: temp file, fsync, rename, fsync of the folder. */
 export function writeAtomic(file: string, data: string): void {
   const tmp = `${file}.tmp`;
-  fs.writeFileSync(tmp, data);
-  fsyncPath(tmp);
-  fs.renameSync(tmp, file);
+  try {
+    fs.writeFileSync(tmp, data);
+    fsyncPath(tmp);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
   fsyncPath(path.dirname(file));
 }

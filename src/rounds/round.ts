@@ -3,6 +3,7 @@ import path from "node:path";
 import { fastTextLine } from "../classify/features.js";
 import { type EvalMetrics, cutoffForFpr, evaluate, pointAt, prCurveSvg } from "../classify/metrics.js";
 import { metricsJson } from "../classify/report.js";
+import { modelFileProblem } from "../classify/linear.js";
 import { LinearScorePool, LinearScorer, Scorer, type TextScorer, openScorer } from "../classify/scorer.js";
 import { type TextDoc, docSetHash, splitKey } from "../classify/seeds.js";
 import { Reservoir, isHeldOut } from "../classify/split.js";
@@ -13,6 +14,7 @@ import { countLine } from "../core/progress.js";
 import type { TokenCounter } from "../core/tokens.js";
 import type { WorkStore } from "../store/store.js";
 import type { RunStores } from "../store/stores.js";
+import { writeAtomic } from "../core/atomic.js";
 import { mergeSorted } from "../core/merge.js";
 import { calibrateCutoff } from "./cutoff.js";
 import { autoAccept, convergence, discoverDomains, promote } from "./domains.js";
@@ -289,7 +291,10 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
   }
   const negHeld = negatives.filter(held).map((d) => d.doc);
   const model = path.join(cfg.runDir, "models", `round-${round}`, "model.bin");
-  if (!after(row.step, "train") || !fs.existsSync(model)) {
+  // a model damaged in place (a full disk under a version that wrote it directly) is trained again
+  const damaged = after(row.step, "train") ? modelFileProblem(model) : undefined;
+  if (damaged && damaged !== "missing") deps.warn?.(`round ${round}: ${path.relative(cfg.runDir, model)} is damaged (${damaged}): training it again`);
+  if (!after(row.step, "train") || damaged) {
     deps.onStep?.("train");
     const onProgress = deps.onProgress;
     const r = await trainModel(posTrain, negTrain, model, {
@@ -378,11 +383,11 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
       cutoff_1pct_fpr: +cutoffForFpr(negScores, 0.01).toFixed(6),
       metrics: summary.held_out,
     };
-    fs.writeFileSync(sidecarPath(model), JSON.stringify(sidecar, null, 2) + "\n");
+    writeAtomic(sidecarPath(model), JSON.stringify(sidecar, null, 2) + "\n");
     const reports = path.join(cfg.runDir, "reports");
     fs.mkdirSync(reports, { recursive: true });
-    fs.writeFileSync(path.join(reports, `round-${round}.eval.json`), JSON.stringify({ round, model: summary.model, cutoff: summary.cutoff, cutoff_rule: sel.rule, ...summary.held_out, scores: { positives: posScores, negatives: negScores } }) + "\n");
-    fs.writeFileSync(path.join(reports, `round-${round}.pr.svg`), prCurveSvg(posScores, negScores, `round ${round}: held-out seeds vs held-out sampled pages`));
+    writeAtomic(path.join(reports, `round-${round}.eval.json`), JSON.stringify({ round, model: summary.model, cutoff: summary.cutoff, cutoff_rule: sel.rule, ...summary.held_out, scores: { positives: posScores, negatives: negScores } }) + "\n");
+    writeAtomic(path.join(reports, `round-${round}.pr.svg`), prCurveSvg(posScores, negScores, `round ${round}: held-out seeds vs held-out sampled pages`));
     store.setRound(round, { step: "done", cutoff: summary.cutoff, cutoff_rule: sel.rule, selected: sel.selected, selected_tokens: sel.tokens, summary: JSON.stringify(summary) });
     store.db.prepare("UPDATE rounds SET finished_at = ? WHERE round = ?").run(new Date().toISOString(), round);
     deps.logger.log("info", "round_done", { ...summary });

@@ -1,3 +1,4 @@
+import { checkFolderPath } from "../core/outputs.js";
 import { writeAtomic } from "../core/atomic.js";
 import fs from "node:fs";
 import path from "node:path";
@@ -78,7 +79,8 @@ export const command: Command = {
     const side = fs.existsSync(sidecarPath(model)) ? (JSON.parse(fs.readFileSync(sidecarPath(model), "utf8")) as { held_out_share?: number; cutoff_1pct_fpr?: number | null }) : undefined;
     const share = o.split === "all" ? 1 - 1e-12 : (o.heldOut ?? side?.held_out_share);
     if (share === undefined) throw new UsageError("eval: the model has no sidecar; give --held-out SHARE or --split all");
-    const session = openSession(io, o.log);
+    if (o.report) checkFolderPath("--report", path.resolve(io.cwd, o.report), o.report);
+    const session = openSession(io, o.log, undefined, "--log");
     const scorer = openScorer(model, undefined, (why) => session.warn(`scoring with the fastText binary: ${why}`), checkEngine(o.engine));
     const extractor = new Extractor(extract, o.threads);
     const lang = new LangId();

@@ -1,3 +1,4 @@
+import { checkFolderPath } from "../core/outputs.js";
 import path from "node:path";
 import { EXIT, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
@@ -47,6 +48,7 @@ export const command: Command = {
       io.stdout.write(JSON.stringify({ command: "export", ...o, out }, null, 2) + "\n");
       return EXIT.ok;
     }
+    checkFolderPath("--out", out, o.out ?? path.join(o.run, "export"));
     const run = openRunLocked(runDir, "export");
     const store = run.store;
     try {

@@ -1,4 +1,5 @@
-import fs from "node:fs";
+import { writeAtomic } from "../core/atomic.js";
+import { checkOutputFile } from "../core/outputs.js";
 import path from "node:path";
 import { EXIT, UsageError } from "../core/errors.js";
 import { type Io, writeLine } from "../core/io.js";
@@ -56,7 +57,8 @@ export const command: Command = {
     }
     if (cl.positionals.length === 0) throw new UsageError("extract: name at least one SOURCE (see mathcorpus extract --help)");
     const progress = new Progress(io.stderr);
-    const session = openSession(io, o.log, () => progress.done());
+    if (o.stats) checkOutputFile("--stats", path.resolve(io.cwd, o.stats), o.stats);
+    const session = openSession(io, o.log, () => progress.done(), "--log");
     const { logger, warn } = session;
     const extractor = new Extractor(extractOpts, o.threads);
     const lang = new LangId();
@@ -85,7 +87,7 @@ export const command: Command = {
     }
     const seconds = (Date.now() - started) / 1000;
     const summary = { seconds, ...stats.toJSON(), warc: warcStats.files > 0 ? warcStats.toJSON() : undefined };
-    if (o.stats) fs.writeFileSync(path.resolve(io.cwd, o.stats), JSON.stringify(summary, null, 2) + "\n");
+    if (o.stats) writeAtomic(path.resolve(io.cwd, o.stats), JSON.stringify(summary, null, 2) + "\n");
     logger.log("info", "summary", summary);
     await session.close();
     const top = Object.entries(stats.langs.toJSON()).sort((a, b) => (b[1] as number) - (a[1] as number)).slice(0, 5).map(([k, v]) => `${k}=${v}`).join(" ");

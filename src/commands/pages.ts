@@ -1,4 +1,5 @@
-import fs from "node:fs";
+import { writeAtomic } from "../core/atomic.js";
+import { checkOutputFile } from "../core/outputs.js";
 import path from "node:path";
 import { EXIT, UsageError } from "../core/errors.js";
 import { type Io, writeLine } from "../core/io.js";
@@ -63,10 +64,12 @@ export const command: Command = {
     }
     if (cl.positionals.length === 0) throw new UsageError("pages: name at least one SOURCE (see mathcorpus pages --help)");
     const o = cl.options;
+    if (o.stats) checkOutputFile("--stats", path.resolve(io.cwd, o.stats), o.stats);
+    if (o.log) checkOutputFile("--log", path.resolve(io.cwd, o.log), o.log);
     const logger: Logger = o.log ? fileLogger(path.resolve(io.cwd, o.log)) : nullLogger;
     try {
       const result = await readWarcSources(cl.positionals, o, io, logger, (page) => writeLine(io.stdout, line(page, o.jsonl)));
-      if (o.stats) fs.writeFileSync(path.resolve(io.cwd, o.stats), JSON.stringify({ seconds: result.seconds, ...result.stats.toJSON() }, null, 2) + "\n");
+      if (o.stats) writeAtomic(path.resolve(io.cwd, o.stats), JSON.stringify({ seconds: result.seconds, ...result.stats.toJSON() }, null, 2) + "\n");
       logger.log("info", "summary", { seconds: result.seconds, ...result.stats.toJSON() });
       io.stderr.write(summaryLine("pages", result));
       if (io.signal?.aborted) return EXIT.interrupted;

@@ -1,3 +1,4 @@
+import { checkFolderPath } from "../core/outputs.js";
 import { writeAtomic } from "../core/atomic.js";
 import fs from "node:fs";
 import { type TokenizerName, checkTokenizer, tokenCounter } from "../core/tokens.js";
@@ -102,6 +103,8 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   // a later invocation on the same run keeps the run's settings (selection rule, annotation
   // rule, seeds, classifier and extraction options) unless it sets them again: `mathcorpus round
   // --run DIR` continues the run as it was started
+  checkFolderPath("--run", path.resolve(io.cwd, o.run), o.run);
+  if (o.out) checkFolderPath("--out", path.resolve(io.cwd, o.out), o.out);
   const previous = readPreviousConfig(path.resolve(io.cwd, o.run));
   const taken: string[] = [];
   /** Options set by this invocation or taken from the run: the sample's defaults leave them alone. */

@@ -46,7 +46,7 @@ export const command: Command = {
     if (!o.model) throw new UsageError("score: --model MODEL.bin is required");
     if (cl.positionals.length === 0) throw new UsageError("score: name at least one SOURCE");
     if (!Number.isInteger(o.batch) || o.batch < 1) throw new UsageError(`--batch expects a whole number ≥ 1, got ${o.batch}`);
-    const session = openSession(io, o.log);
+    const session = openSession(io, o.log, undefined, "--log");
     const scorer = openScorer(o.model, o.processes, (why) => session.warn(`scoring with the fastText binary: ${why}`), checkEngine(o.engine));
     const extractor = new Extractor(extract, o.threads);
     const lang = new LangId();

@@ -1,6 +1,7 @@
 import path from "node:path";
 import type { Io } from "../core/io.js";
 import { type Logger, fileLogger, nullLogger } from "../core/log.js";
+import { checkOutputFile } from "../core/outputs.js";
 
 /** A command's logger and its warn-once channel to stderr. */
 export interface Session {
@@ -9,8 +10,12 @@ export interface Session {
   close(): Promise<void>;
 }
 
-/** `beforeWarning` clears a progress line before a warning is printed. */
-export function openSession(io: Io, logFile: string | undefined, beforeWarning?: () => void): Session {
+/**
+ * `beforeWarning` clears a progress line before a warning is printed. A log file the user named
+ * (`flag`, e.g. `--log`) must be a file in a folder that exists; one the run keeps is made with its folder.
+ */
+export function openSession(io: Io, logFile: string | undefined, beforeWarning?: () => void, flag?: string): Session {
+  if (logFile && flag) checkOutputFile(flag, path.resolve(io.cwd, logFile), logFile);
   const logger: Logger = logFile ? fileLogger(path.resolve(io.cwd, logFile)) : nullLogger;
   const warned = new Set<string>();
   return {

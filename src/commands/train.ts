@@ -55,7 +55,7 @@ export const command: Command = {
     if (!o.out) throw new UsageError("train: --out MODEL.bin is required");
     if (o.negatives.length === 0) throw new UsageError("train: --negatives needs at least one source");
     if (!o.out.endsWith(".bin")) throw new UsageError(`train: --out must end in .bin, got ${o.out}`);
-    const session = openSession(io, o.log);
+    const session = openSession(io, o.log, undefined, "--log");
     const extractor = new Extractor(extract, o.threads);
     const lang = new LangId();
     let scorer: TextScorer | undefined;

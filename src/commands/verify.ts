@@ -1,5 +1,6 @@
+import fs from "node:fs";
 import path from "node:path";
-import { EXIT, UsageError } from "../core/errors.js";
+import { EXIT, InputError, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
 import { readManifest, verifyShards } from "../export/verify.js";
@@ -19,6 +20,7 @@ export const command: Command = {
     const [dir] = cl.positionals;
     if (!dir || cl.positionals.length > 1) throw new UsageError("verify: name one export folder");
     const abs = path.resolve(io.cwd, dir);
+    if (!fs.existsSync(abs) || !fs.statSync(abs).isDirectory()) throw new InputError(`verify: ${dir}: no such folder`);
     const problems = verifyShards(abs);
     if (problems.length) {
       io.stderr.write(`verify: ${dir}: ${problems.length} problem${problems.length === 1 ? "" : "s"}:\n${problems.map((p) => `  ${p}`).join("\n")}\n`);

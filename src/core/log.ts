@@ -14,16 +14,25 @@ export const nullLogger: Logger = {
   async close() {},
 };
 
-/** Appends JSON lines to `file` (its folder is created). */
+/**
+ * Appends JSON lines to `file` (its folder is created). A write that fails (a full disk) stops
+ * the logging and is thrown by `close`, so the command ends with the disk's message.
+ */
 export function fileLogger(file: string): Logger {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const out = fs.createWriteStream(file, { flags: "a" });
+  let failed: Error | undefined;
+  out.on("error", (err) => (failed ??= err));
   return {
     log(level, event, fields = {}) {
-      out.write(JSON.stringify({ ts: new Date().toISOString(), level, event, ...fields }) + "\n");
+      if (!failed) out.write(JSON.stringify({ ts: new Date().toISOString(), level, event, ...fields }) + "\n");
     },
     close() {
-      return new Promise((resolve) => out.end(resolve));
+      return new Promise((resolve, reject) => {
+        const done = () => (failed ? reject(failed) : resolve());
+        if (failed || out.destroyed) done();
+        else out.end(done);
+      });
     },
   };
 }

@@ -118,6 +118,7 @@ export function parseCommandLine<O extends OptionSpecs>(
   // a boolean option is turned off with --no-NAME or --NAME=false (util.parseArgs knows neither
   // on every Node 20); the rest goes to parseArgs
   const booleans = new Map(Object.entries(specs).filter(([, s]) => s.type === "boolean").map(([n]) => [kebab(n), n]));
+  const valued = new Set(Object.entries(specs).filter(([, s]) => s.type !== "boolean").map(([n]) => kebab(n)));
   const set = new Map<string, boolean>();
   const rest: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -128,7 +129,13 @@ export function parseCommandLine<O extends OptionSpecs>(
     }
     const neg = /^--no-(.+)$/.exec(a);
     const eq = /^--([^=]+)=(true|false)$/.exec(a);
-    if (neg && booleans.has(neg[1]!)) set.set(neg[1]!, false);
+    const next = argv[i + 1];
+    if (/^--[^=]+$/.test(a) && valued.has(a.slice(2)) && next !== undefined && /^-(\d|\.\d)/.test(next)) {
+      // a negative number after an option is its value (util.parseArgs calls it ambiguous):
+      // the range check then says what the option takes
+      rest.push(`${a}=${next}`);
+      i++;
+    } else if (neg && booleans.has(neg[1]!)) set.set(neg[1]!, false);
     else if (eq && booleans.has(eq[1]!)) set.set(eq[1]!, eq[2] === "true");
     else rest.push(a);
   }

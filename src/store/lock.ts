@@ -1,3 +1,4 @@
+import { checkFolderPath } from "../core/outputs.js";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -32,7 +33,7 @@ export class RunLock {
 
   /** Takes the lock of `runDir` for `command`, or throws a UsageError naming its holder. */
   static acquire(runDir: string, command: string): RunLock {
-    if (fs.existsSync(runDir) && !fs.statSync(runDir).isDirectory()) throw new UsageError(`--run ${runDir} is a file, not a run directory`);
+    checkFolderPath("--run", runDir);
     fs.mkdirSync(runDir, { recursive: true });
     const infoFile = path.join(runDir, "lock.json");
     const db = new Database(path.join(runDir, "lock.sqlite"), { timeout: 0 });

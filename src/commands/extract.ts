@@ -72,7 +72,7 @@ export const command: Command = {
         window: extractor.window,
         onDrop: (raw, reason, message) => {
           logger.log("info", "dropped", { id: raw.id, url: raw.url, reason, ...(message ? { message } : {}) });
-          if (message && (reason === "undecodable" || reason === "extract_error")) warn(`${raw.url || raw.id}: ${reason}: ${message}`);
+          if (message && (reason === "undecodable" || reason.startsWith("extract_"))) warn(`${raw.url || raw.id}: ${reason}: ${message}`);
         },
       }, stats);
       for await (const d of docs) {

@@ -48,6 +48,8 @@ export interface ExtractOptions {
   filters: FilterOptions;
   /** Also compute the classifier's feature hashes (the work store keeps them for every round's scoring). */
   features?: boolean;
+  /** Longest one page may take on a worker (ms) before it is dropped as extract_timeout (pool.ts). */
+  pageTimeoutMs?: number;
 }
 
 /** Decode, parse, select, render and filter one page. Never throws: failures are drops. */

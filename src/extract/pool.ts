@@ -1,5 +1,6 @@
 import os from "node:os";
 import { Piscina } from "piscina";
+import { errorMessage } from "../core/errors.js";
 import { esmTaskOptions } from "../core/paths.js";
 import { type ExtractInput, type ExtractOptions, type ExtractOutcome, extractPage } from "./extract.js";
 
@@ -16,16 +17,55 @@ export function youngGenerationMb(threads: number, totalBytes = os.totalmem()): 
 }
 
 /**
+ * Old generation of each extraction worker (MB): a page's memory bound. A page that needs more
+ * ends its worker with an out-of-memory error and is dropped as `extract_memory`; the other
+ * pages that worker held are extracted again on a new one. A quarter of the machine's memory
+ * per worker, from 512 MB to 2 GB (a page is parsed from at most --max-html-chars characters:
+ * 4 M by default, which parse in well under 200 MB).
+ */
+export function oldGenerationMb(threads: number, totalBytes = os.totalmem()): number {
+  return Math.max(512, Math.min(2048, Math.floor(totalBytes / 2 ** 20 / Math.max(1, threads) / 4)));
+}
+
+/** Default time bound of one page's extraction on a worker (ms). */
+export const DEFAULT_PAGE_TIMEOUT_MS = 30_000;
+/** Pages that can be watched at once (more in flight run without a deadline). */
+const SLOTS = 1 << 14;
+/** Times a page is sent again when its worker was ended for another page's sake. */
+const RETRIES = 3;
+
+/** What a worker is given: the page, the options, and where to note when it started the page. */
+export interface ExtractTask {
+  input: ExtractInput;
+  opts: ExtractOptions;
+  /** Shared clock table: the worker writes Date.now() at `slot` when it starts the page, 0 when done. */
+  clock?: Float64Array;
+  slot?: number;
+}
+
+/**
  * Runs extraction on worker threads (piscina), one per core by default, or inline when
  * `threads` is 0 (tests, tiny inputs). Extraction is CPU-bound and pure, so threads scale it.
+ *
+ * Every page is bounded on the workers: in time by a watchdog (a page running longer than
+ * `pageTimeoutMs` has its worker ended and is dropped as `extract_timeout`; the clock starts
+ * when a worker starts the page, not when it is queued), and in memory by the worker's heap
+ * limit. Inline extraction has neither (the main thread cannot be stopped mid-page).
  */
 export class Extractor {
   private readonly pool: Piscina | null;
+  private readonly clock = new Float64Array(new SharedArrayBuffer(SLOTS * 8));
+  private readonly free: number[] = [];
+  private readonly watched = new Map<number, AbortController>();
+  private watchdog: NodeJS.Timeout | undefined;
+  private readonly timeoutMs: number;
 
   constructor(
     private readonly opts: ExtractOptions,
     threads = os.availableParallelism(),
   ) {
+    this.timeoutMs = opts.pageTimeoutMs ?? DEFAULT_PAGE_TIMEOUT_MS;
+    for (let i = SLOTS - 1; i >= 0; i--) this.free.push(i);
     this.pool =
       threads > 0
         ? new Piscina({
@@ -40,7 +80,7 @@ export class Extractor {
             // CC-style pages; 2 → 8 took extraction alone from 48.4 to 45.8 s (two runs each,
             // alternated)
             concurrentTasksPerWorker: 8,
-            resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb(threads) },
+            resourceLimits: { maxYoungGenerationSizeMb: youngGenerationMb(threads), maxOldGenerationSizeMb: oldGenerationMb(threads) },
           })
         : null;
   }
@@ -58,17 +98,63 @@ export class Extractor {
   }
 
   async extract(input: ExtractInput): Promise<ExtractOutcome> {
-    if (!this.pool) return extractPage(input, this.opts);
-    const body = input.body;
-    if (typeof body === "string") return (await this.pool.run({ input, opts: this.opts })) as ExtractOutcome;
-    // the body is a view into a larger buffer (an inflated member, a read chunk), which a
-    // structured clone would copy whole: copy just the body once and transfer it
-    const own = new Uint8Array(body.byteLength);
-    own.set(body);
-    return (await this.pool.run({ input: { ...input, body: own }, opts: this.opts }, { transferList: [own.buffer] })) as ExtractOutcome;
+    const pool = this.pool;
+    if (!pool) return extractPage(input, this.opts);
+    for (let attempt = 0; ; attempt++) {
+      const slot = this.free.pop();
+      const ac = new AbortController();
+      if (slot !== undefined) {
+        this.clock[slot] = 0;
+        this.watched.set(slot, ac);
+        this.startWatchdog();
+      }
+      // the body is a view into a larger buffer (an inflated member, a read chunk), which a
+      // structured clone would copy whole: copy just the body and transfer the copy
+      const sent = typeof input.body === "string" ? input.body : new Uint8Array(input.body);
+      const task: ExtractTask = { input: { ...input, body: sent }, opts: this.opts, ...(slot !== undefined ? { clock: this.clock, slot } : {}) };
+      let started = 0;
+      try {
+        return (await pool.run(task, { signal: ac.signal, ...(typeof sent === "string" ? {} : { transferList: [sent.buffer as ArrayBuffer] }) })) as ExtractOutcome;
+      } catch (err) {
+        started = slot !== undefined ? this.clock[slot]! : 0;
+        if (ac.signal.aborted) return { drop: "extract_timeout", message: `extraction ran over ${this.timeoutMs / 1000} s (--page-timeout); its worker was ended` };
+        const oom = (err as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY";
+        if (oom && started > 0) return { drop: "extract_memory", message: `extraction ran out of its worker's ${oldGenerationMb(this.threads)} MB heap` };
+        // the worker was ended for another page (its deadline or memory): this page goes again
+        if (attempt < RETRIES && (oom || /Terminating worker thread|worker exited/i.test(errorMessage(err)))) continue;
+        return { drop: "extract_error", message: `extraction worker failed: ${errorMessage(err)}` };
+      } finally {
+        if (slot !== undefined) {
+          this.watched.delete(slot);
+          this.clock[slot] = 0;
+          this.free.push(slot);
+        }
+      }
+    }
+  }
+
+  /** Checks the pages running on workers a few times per deadline; stops when none is watched. */
+  private startWatchdog(): void {
+    if (this.watchdog) return;
+    const every = Math.max(20, Math.min(1000, this.timeoutMs / 4));
+    this.watchdog = setInterval(() => {
+      if (this.watched.size === 0) {
+        clearInterval(this.watchdog);
+        this.watchdog = undefined;
+        return;
+      }
+      const now = Date.now();
+      for (const [slot, ac] of this.watched) {
+        const t = this.clock[slot]!;
+        if (t > 0 && now - t > this.timeoutMs) ac.abort(new Error("page timeout"));
+      }
+    }, every);
+    this.watchdog.unref();
   }
 
   async close(): Promise<void> {
+    if (this.watchdog) clearInterval(this.watchdog);
+    this.watchdog = undefined;
     await this.pool?.destroy();
   }
 }

@@ -53,6 +53,13 @@ const FEED = 16_384;
 
 /** Largest MathML (characters of markup) converted to LaTeX when it carries no TeX. */
 const MAX_MATHML = 50_000;
+/**
+ * Deepest MathML converted. mathml-to-latex's time grows much faster than the markup with
+ * nesting: a `<math>` nested 1,000 deep through `annotation-xml` (46 KB) took 47 s and 1.4 GB;
+ * real formulas nest a few dozen deep. A `<math>` inside a `<math>` (invalid, but in the wild)
+ * is read as its children, which keeps the converter on its linear path.
+ */
+export const MAX_MATHML_DEPTH = 64;
 /** The attributes read here and in math.ts imageTex; the parser keeps no others (outside MathML). */
 export const READ_ATTRIBUTES: ReadonlySet<string> = new Set(["class", "id", "style", "hidden", "aria-hidden", "role", "type", "display", "mode", "alttext", "encoding", "alt", "src", "data-src"]);
 const VOID_TAGS = new Set(["br", "hr", "img", "area", "base", "col", "input", "link", "meta", "param", "source", "track", "wbr", "embed"]);
@@ -114,7 +121,7 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS, byt
   /** MathJax 3 says display on its container, not on the MathML inside. */
   let mathDisplayHint = false;
   // MathML capture: markup for conversion, TeX annotation if any
-  let math: { display: boolean; markup: string[]; tex: string | null; inAnnotation: boolean; depth: number } | null = null;
+  let math: { display: boolean; markup: string[]; tex: string | null; inAnnotation: boolean; depth: number; tooDeep: boolean } | null = null;
 
   const top = () => stack[stack.length - 1]!;
   const addText = (t: string) => {
@@ -130,8 +137,9 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS, byt
         const parent = top();
         if (math) {
           math.depth++;
+          if (math.depth > MAX_MATHML_DEPTH) math.tooDeep = true;
           if (name === "annotation" && /x-tex|latex/i.test(attrs.encoding ?? "")) math.inAnnotation = true;
-          if (name !== "annotation" && name !== "annotation-xml") {
+          if (!math.tooDeep && name !== "annotation" && name !== "annotation-xml" && name !== "math") {
             math.markup.push(`<${name}${Object.entries(attrs).map(([k, v]) => ` ${k}="${v.replace(/"/g, "&quot;")}"`).join("")}>`);
           }
           stack.push({ tag: name, el: null, skip: true });
@@ -158,7 +166,7 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS, byt
             // skip the MathML subtree: its TeX is in alttext
             return;
           }
-          math = { display, markup: ["<math>"], tex: null, inAnnotation: false, depth: 0 };
+          math = { display, markup: ["<math>"], tex: null, inAnnotation: false, depth: 0, tooDeep: false };
           parser.keepAll = true; // the MathML markup is converted with all its attributes
           stack.push({ tag: name, el: null, skip: true });
           return;
@@ -205,7 +213,7 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS, byt
         if (inTitle) title += text;
         if (math) {
           if (math.inAnnotation) math.tex = (math.tex ?? "") + text;
-          else math.markup.push(text.replace(/&/g, "&amp;").replace(/</g, "&lt;"));
+          else if (!math.tooDeep) math.markup.push(text.replace(/&/g, "&amp;").replace(/</g, "&lt;"));
           return;
         }
         if (f.mathScript) {
@@ -225,13 +233,13 @@ export function buildTree(html: string, limits: TreeLimits = DEFAULT_LIMITS, byt
             math.markup.push("</math>");
             const markup = math.markup.join("");
             // conversion cost grows with the markup: very large MathML is left out, not converted
-            const tex = math.tex?.trim() ? math.tex : markup.length <= MAX_MATHML ? mathmlToTex(markup) : undefined;
+            const tex = math.tex?.trim() ? math.tex : markup.length <= MAX_MATHML && !math.tooDeep ? mathmlToTex(markup) : undefined;
             if (tex) current.children.push({ tex, display: math.display });
             math = null;
             parser.keepAll = false;
           } else {
+            if (!math.tooDeep && f.tag !== "annotation" && f.tag !== "annotation-xml" && f.tag !== "math") math.markup.push(`</${f.tag}>`);
             math.depth--;
-            if (f.tag !== "annotation" && f.tag !== "annotation-xml") math.markup.push(`</${f.tag}>`);
           }
           return;
         }

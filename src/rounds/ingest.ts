@@ -105,7 +105,13 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
     const fileNo = o.fileNo?.(source.name);
     store.beginFile();
     try {
-      for await (const d of extractDocs(raw(), extractor, lang, o.pipeline, ex)) {
+      // a page that broke its bounds (time, memory) or the extractor is logged with its URL
+      const onDrop = (d: { url?: string; id: string }, reason: string, message?: string) => {
+        if (!message || !reason.startsWith("extract_")) return;
+        o.logger.log("warn", "extract_drop", { url: d.url, reason, message });
+        o.onIssue?.(`${d.url ?? d.id}: ${reason}: ${message}`);
+      };
+      for await (const d of extractDocs(raw(), extractor, lang, { ...o.pipeline, onDrop }, ex)) {
         const { page: p, norm, n } = pages.get(d.id)!;
         pages.delete(d.id);
         const row: DocRow = {

@@ -13,7 +13,9 @@ import type { WorkStore } from "../store/store.js";
  */
 export async function seedsKey(dir: string, opts: ExtractOptions): Promise<string> {
   const h = crypto.createHash("sha256");
-  h.update(JSON.stringify({ ...opts, filters: SEED_FILTERS }) + "\n");
+  // the time bound changes no extracted text (a seed over it is dropped, and counted)
+  const { pageTimeoutMs: _bound, ...identity } = opts;
+  h.update(JSON.stringify({ ...identity, filters: SEED_FILTERS }) + "\n");
   for (const f of seedFiles(dir)) {
     const fh = crypto.createHash("sha256");
     for await (const chunk of fs.createReadStream(f)) fh.update(chunk as Buffer);

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { type ExtractOptions, extractPage } from "../../src/extract/extract.js";
-import { DEFAULT_FILTERS } from "../../src/extract/filters.js";
 import { Extractor } from "../../src/extract/pool.js";
 import { DEFAULT_LIMITS, MAX_MATHML_DEPTH } from "../../src/extract/tree.js";
 

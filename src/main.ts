@@ -1,3 +1,4 @@
+import { safeMessage } from "./core/terminal.js";
 import { COMMANDS } from "./commands/index.js";
 import { EXIT, MathcorpusError, environmentProblem, errorMessage } from "./core/errors.js";
 import type { Io } from "./core/io.js";
@@ -46,12 +47,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
     }
     if (err instanceof MathcorpusError) {
       // messages name their command ("clean: …") where they are used alone: said once here
-      io.stderr.write(`mathcorpus ${name}: ${err.message.startsWith(`${name}: `) ? err.message.slice(name.length + 2) : err.message}\n`);
+      io.stderr.write(`mathcorpus ${name}: ${safeMessage(err.message.startsWith(`${name}: `) ? err.message.slice(name.length + 2) : err.message)}\n`);
       return err.exitCode;
     }
     const env = environmentProblem(err);
     if (env) {
-      io.stderr.write(`mathcorpus ${name}: ${env}\n`);
+      io.stderr.write(`mathcorpus ${name}: ${safeMessage(env)}\n`);
       return EXIT.input;
     }
     io.stderr.write(`mathcorpus ${name}: internal error: ${errorMessage(err)}\n${err instanceof Error && err.stack ? err.stack + "\n" : ""}`);

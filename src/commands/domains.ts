@@ -1,3 +1,4 @@
+import { safeField } from "../core/terminal.js";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -99,8 +100,8 @@ export const command: Command = {
       } else {
         io.stdout.write(`round ${round}: ${hosts.length} math-related host${hosts.length === 1 ? "" : "s"}\n`);
         for (const h of hosts) {
-          io.stdout.write(`${h.host}\t${h.selected}/${h.pages} selected (${(100 * h.share).toFixed(1)}%)\n`);
-          for (const p of listed.filter((x) => x.host === h.host)) io.stdout.write(`  ${p.prefix}\t${p.selected}/${p.pages} (${(100 * p.share).toFixed(1)}%)\t${p.decision ?? "-"}\n`);
+          io.stdout.write(`${safeField(h.host)}\t${h.selected}/${h.pages} selected (${(100 * h.share).toFixed(1)}%)\n`);
+          for (const p of listed.filter((x) => x.host === h.host)) io.stdout.write(`  ${safeField(p.prefix)}\t${p.selected}/${p.pages} (${(100 * p.share).toFixed(1)}%)\t${p.decision ?? "-"}\n`);
         }
       }
       if (decisions.length) io.stderr.write(`domains: recorded ${decisions.length} decision${decisions.length === 1 ? "" : "s"} by ${o.who}; they apply from the next round\n`);

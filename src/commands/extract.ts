@@ -1,3 +1,4 @@
+import { tsvLine } from "../core/terminal.js";
 import { writeAtomic } from "../core/atomic.js";
 import { checkOutputFile } from "../core/outputs.js";
 import path from "node:path";
@@ -37,7 +38,7 @@ function docLine(d: Doc, jsonl: boolean): string {
   if (jsonl) {
     return JSON.stringify({ id: d.id, url: d.url, lang: d.lang, lang_confidence: Number(d.langConfidence.toFixed(4)), title: d.title, charset: d.charset, truncated: d.truncated, text: d.text });
   }
-  return [d.url || d.id, d.lang, d.langConfidence.toFixed(2), d.text.length, d.title.replace(/\s+/g, " ").slice(0, 80) || "-"].join("\t");
+  return tsvLine([d.url || d.id, d.lang, d.langConfidence.toFixed(2), d.text.length, d.title.replace(/\s+/g, " ").slice(0, 80) || "-"]);
 }
 
 export const command: Command = {

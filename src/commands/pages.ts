@@ -1,3 +1,4 @@
+import { tsvLine } from "../core/terminal.js";
 import { writeAtomic } from "../core/atomic.js";
 import { checkOutputFile } from "../core/outputs.js";
 import path from "node:path";
@@ -46,7 +47,7 @@ function line(p: Page, jsonl: boolean): string {
       truncated_reason: p.truncatedReason ?? null,
     });
   }
-  return [p.url, p.warcFile, p.offset, p.length, p.offsetKind, p.status, p.contentType || "-", p.truncated ? "truncated" : "-"].join("\t");
+  return tsvLine([p.url, p.warcFile, p.offset, p.length, p.offsetKind, p.status, p.contentType || "-", p.truncated ? "truncated" : "-"]);
 }
 
 export const command: Command = {

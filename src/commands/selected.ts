@@ -1,3 +1,4 @@
+import { tsvLine } from "../core/terminal.js";
 import path from "node:path";
 import { EXIT } from "../core/errors.js";
 import { type Io, writeLine } from "../core/io.js";
@@ -46,7 +47,7 @@ export const command: Command = {
       let n = 0;
       for (const { id: _id, ...r } of rows) {
         n++;
-        await writeLine(io.stdout, o.jsonl ? JSON.stringify({ ...r, score: +r.score.toFixed(6) }) : [r.url, r.domain, r.score.toFixed(6), r.first_round].join("\t"));
+        await writeLine(io.stdout, o.jsonl ? JSON.stringify({ ...r, score: +r.score.toFixed(6) }) : tsvLine([r.url, r.domain, r.score.toFixed(6), r.first_round]));
       }
       io.stderr.write(`selected: ${n} pages in round ${round}\n`);
       return EXIT.ok;

@@ -1,3 +1,4 @@
+import { safeMessage } from "../core/terminal.js";
 import path from "node:path";
 import type { Io } from "../core/io.js";
 import { type Logger, fileLogger, nullLogger } from "../core/log.js";
@@ -26,7 +27,7 @@ export function openSession(io: Io, logFile: string | undefined, beforeWarning?:
       if (warned.has(key) || warned.size >= 20) return;
       warned.add(key);
       beforeWarning?.();
-      io.stderr.write(`warning: ${message}\n`);
+      io.stderr.write(`warning: ${safeMessage(message)}\n`);
     },
     close: () => logger.close(),
   };

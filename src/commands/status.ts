@@ -1,3 +1,4 @@
+import { safeField } from "../core/terminal.js";
 import fs from "node:fs";
 import path from "node:path";
 import { EXIT, InputError } from "../core/errors.js";
@@ -88,7 +89,7 @@ export const command: Command = {
       t += `${stage}: ${count("done")} done, ${count("running")} running, ${count("failed")} failed, ${count("pending")} pending\n`;
       for (const x of tasks) {
         if (x.state === "done") continue;
-        t += `  task ${x.task}: ${x.state} (${x.files} file${x.files === 1 ? "" : "s"})  log ${shownPath(io.cwd, x.log)}${x.reason ? `\n    ${x.reason}` : ""}\n`;
+        t += `  task ${x.task}: ${x.state} (${x.files} file${x.files === 1 ? "" : "s"})  log ${shownPath(io.cwd, x.log)}${x.reason ? `\n    ${safeField(x.reason)}` : ""}\n`;
       }
     }
     for (const r of rounds) t += `round ${r.round}: ${r.step === "done" ? `done, ${r.selected} selected` : `stopped before step ${r.step}`}\n`;

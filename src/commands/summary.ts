@@ -1,3 +1,4 @@
+import { safeField } from "../core/terminal.js";
 import type { CleanSummary } from "../clean/clean.js";
 import type { Manifest } from "../export/verify.js";
 import type { RoundSummary } from "../rounds/round.js";
@@ -41,7 +42,7 @@ export function runSummary(stores: RunStores, rounds: RoundSummary[], cleaned: C
   // at crawl scale there are thousands: the first few, and how many more
   const hostCount = store.db.prepare("SELECT count(*) FROM domain_stats WHERE round = ? AND math_related = 1").pluck().get(cleaned.round) as number;
   const more = (shown: number, all: number) => (all > shown ? ` and ${all - shown} more (mathcorpus domains)` : "");
-  t += row("math-related hosts", (hosts.map((h) => `${h.host} (${h.selected}/${h.pages})`).join(", ") || "none") + more(hosts.length, hostCount));
+  t += row("math-related hosts", (hosts.map((h) => `${safeField(h.host)} (${h.selected}/${h.pages})`).join(", ") || "none") + more(hosts.length, hostCount));
   t += row("accepted prefixes", (accepted.slice(0, 10).map((a) => `${a.prefix} (${a.who})`).join(", ") || "none") + more(Math.min(10, accepted.length), accepted.length));
   t += row("removed by clean", Object.entries(cleaned.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none");
   t += row("exported", `${m.documents} documents, ${m.tokens} tokens in ${m.shards.length} shard(s) → ${out}`);

@@ -1,3 +1,4 @@
+import { safeMessage } from "../core/terminal.js";
 import fs from "node:fs";
 import path from "node:path";
 import { toExtractOptions } from "../config/extract.js";
@@ -127,7 +128,7 @@ export async function crawlTask(runDir: string, plan: Plan, t: number, threads: 
       store.checkpoint();
       const m = crawlMarker(t, ing, (Date.now() - started) / 1000);
       writeMarker(runDir, m);
-      for (const f of ing.failed) io.stderr.write(`error: ${f}: could not be read to its end; not stored (a rerun of task ${t} retries it)\n`);
+      for (const f of ing.failed) io.stderr.write(`error: ${safeMessage(f)}: could not be read to its end; not stored (a rerun of task ${t} retries it)\n`);
       io.stderr.write(`task ${t}: ${m.status}: ${ing.files} files crawled, ${ing.skipped} already done; ${ing.pages} pages, ${ing.kept} documents stored, ${ing.urlDups} URL duplicates\n`);
       return m.status === "done" ? EXIT.ok : EXIT.partial;
     } finally {

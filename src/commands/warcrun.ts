@@ -1,3 +1,4 @@
+import { safeMessage } from "../core/terminal.js";
 import type { Io } from "../core/io.js";
 import type { Logger } from "../core/log.js";
 import { Progress, formatBytes, formatRate } from "../core/progress.js";
@@ -35,7 +36,7 @@ export async function readWarcSources(
     if (warned.has(i.reason)) return;
     warned.add(i.reason);
     progress.done();
-    io.stderr.write(`warning: ${i.message}${i.reason === "source_failed" ? "" : ` (further ${i.reason} problems are counted in the summary and logged)`}\n`);
+    io.stderr.write(`warning: ${safeMessage(i.message)}${i.reason === "source_failed" ? "" : ` (further ${i.reason} problems are counted in the summary and logged)`}\n`);
   };
   const started = Date.now();
   for await (const page of streamPages(

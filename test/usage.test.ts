@@ -21,7 +21,7 @@ describe("bad usage gets a message, not a stack trace", () => {
     ["pages --log in a missing folder", ["pages", SAMPLE, "--log", path.join(dir, "missing", "x.log")], 2, /--log .*\/missing\/x\.log: the folder .*\/missing does not exist/],
     ["extract --stats DIR", ["extract", SAMPLE, "--stats", dir], 2, /--stats .*: is a folder/],
     ["round --run FILE/sub", ["round", "--run", path.join(file, "sub")], 2, /--run .*a-file\/sub: .*a-file is a file, not a folder/],
-    ["run --run FILE", ["run", "--run", file], 2, /--run .*a-file: .*a-file is a file, not a folder/],
+    ["run --run FILE", ["run", "--run", file], 2, /--run .*a-file is a file, not a run directory/],
     ["export --out FILE/sub", ["export", "--run", path.join(dir, "r"), "--out", path.join(file, "sub")], 2, /--out .*a-file\/sub: .*a-file is a file, not a folder/],
     ["verify on a missing folder", ["verify", path.join(dir, "nothing-here")], 3, /verify: .*nothing-here: no such folder/],
     ["--threads -1", ["extract", SAMPLE, "--threads", "-1"], 2, /--threads expects a whole number from 0 to 256, got -1/],

@@ -103,7 +103,7 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   // a later invocation on the same run keeps the run's settings (selection rule, annotation
   // rule, seeds, classifier and extraction options) unless it sets them again: `mathcorpus round
   // --run DIR` continues the run as it was started
-  checkFolderPath("--run", path.resolve(io.cwd, o.run), o.run);
+  checkFolderPath("--run", path.resolve(io.cwd, o.run), o.run, "run directory");
   if (o.out) checkFolderPath("--out", path.resolve(io.cwd, o.out), o.out);
   const previous = readPreviousConfig(path.resolve(io.cwd, o.run));
   const taken: string[] = [];

@@ -8,8 +8,9 @@ import { UsageError } from "./errors.js";
  */
 
 /** The nearest existing folder at or above `p`; throws when an existing entry on the way is a file. */
-function existingAncestor(flag: string, shown: string, p: string): string {
-  let at = path.resolve(p);
+function existingAncestor(flag: string, shown: string, p: string, what: string): string {
+  const target = path.resolve(p);
+  let at = target;
   for (;;) {
     let st: fs.Stats | undefined;
     try {
@@ -18,7 +19,10 @@ function existingAncestor(flag: string, shown: string, p: string): string {
       st = undefined;
     }
     if (st) {
-      if (!st.isDirectory()) throw new UsageError(`${flag} ${shown}: ${at} is a file, not a folder`);
+      if (!st.isDirectory()) {
+        if (at === target) throw new UsageError(`${flag} ${shown} is a file, not a ${what}`);
+        throw new UsageError(`${flag} ${shown}: ${at} is a file, not a folder`);
+      }
       return at;
     }
     const up = path.dirname(at);
@@ -27,9 +31,12 @@ function existingAncestor(flag: string, shown: string, p: string): string {
   }
 }
 
-/** A folder a command will create (or use) at `dir`: no file on its path, and writable where it will be made. */
-export function checkFolderPath(flag: string, dir: string, shown = dir): void {
-  const base = existingAncestor(flag, shown, dir);
+/**
+ * A folder a command will create (or use) at `dir`: no file on its path, and writable where it will be made.
+ * `what` names the folder in the message when `dir` itself is a file ("run directory").
+ */
+export function checkFolderPath(flag: string, dir: string, shown = dir, what = "folder"): void {
+  const base = existingAncestor(flag, shown, dir, what);
   try {
     fs.accessSync(base, fs.constants.W_OK);
   } catch {

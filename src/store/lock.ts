@@ -33,7 +33,7 @@ export class RunLock {
 
   /** Takes the lock of `runDir` for `command`, or throws a UsageError naming its holder. */
   static acquire(runDir: string, command: string): RunLock {
-    checkFolderPath("--run", runDir);
+    checkFolderPath("--run", runDir, runDir, "run directory");
     fs.mkdirSync(runDir, { recursive: true });
     const infoFile = path.join(runDir, "lock.json");
     const db = new Database(path.join(runDir, "lock.sqlite"), { timeout: 0 });

@@ -57,6 +57,11 @@ const NL_WARC = Buffer.from("\nWARC/");
  */
 export const MAX_SHADOW_BYTES = 16 << 20;
 const EDGE = NL_WARC.length - 1;
+/** A version line, as looked for after junk: WARC/1.0, then CRLF or LF. */
+const VERSION_LINE = /^WARC\/\d{1,3}\.\d{1,3}\r?\n/;
+/** What a version line cut by the end of a chunk may start with. */
+const VERSION_PREFIX = /^WARC\/\d{0,3}\.?\d{0,3}\r?$/;
+const VERSION_PROBE = 14;
 
 type State = "seek" | "header" | "block" | "trailer";
 
@@ -138,7 +143,7 @@ export class Framer {
     this.out = [];
     if (ev.kind === "data") this.onData(ev.data, ev.memberStart);
     else if (ev.kind === "member-end") this.onMemberEnd(ev.memberEnd);
-    else this.reset();
+    else if (!ev.intact) this.reset();
     return this.out;
   }
 
@@ -287,9 +292,16 @@ export class Framer {
       return i;
     }
     this.garbage(base + i);
-    const j = chunk.indexOf(NL_WARC, i);
-    if (j >= 0) return j + 1;
-    this.carry = Buffer.from(chunk.subarray(chunk.length - (NL_WARC.length - 1)));
+    // the next version line, even where the junk did not end with a line feed
+    for (let j = chunk.indexOf(WARC, i + 1); j >= 0; j = chunk.indexOf(WARC, j + 1)) {
+      const line = chunk.subarray(j, j + VERSION_PROBE).toString("latin1");
+      if (VERSION_LINE.test(line)) return j;
+      if (chunk.length - j < VERSION_PROBE && VERSION_PREFIX.test(line)) {
+        this.carry = Buffer.from(chunk.subarray(j));
+        return -1;
+      }
+    }
+    this.carry = Buffer.from(chunk.subarray(Math.max(i + 1, chunk.length - (WARC.length - 1))));
     return -1;
   }
 

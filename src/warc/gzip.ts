@@ -14,7 +14,8 @@ import type { ByteWindow } from "./bytes.js";
 export type DecodeEvent =
   | { kind: "data"; data: Buffer; memberStart: number }
   | { kind: "member-end"; memberStart: number; memberEnd: number }
-  | { kind: "error"; reason: "corrupt_gzip" | "truncated_gzip"; offset: number; message: string };
+  /** `intact`: the bytes around it still follow on (a failed trailer check after the data was handed on); else the stream breaks here. */
+  | { kind: "error"; reason: "corrupt_gzip" | "truncated_gzip"; offset: number; message: string; intact?: boolean };
 
 export interface GzipOptions {
   /** Bytes read ahead; members that fit in it are inflated in one call. */
@@ -56,16 +57,25 @@ function isZlibError(err: unknown, code: string): boolean {
   return typeof err === "object" && err !== null && (err as { code?: unknown }).code === code;
 }
 
+/** The first inflated bytes of a valid member starting at `b`, or undefined when none starts there. */
+function memberHead(b: Buffer): Buffer | undefined {
+  const h = parseGzipHeader(b);
+  if (typeof h !== "object") return undefined;
+  try {
+    return zlib.inflateRawSync(b.subarray(h.length, h.length + 4096), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
+  } catch {
+    return undefined;
+  }
+}
+
 /** True if a valid member starts at `b` and its first inflated bytes look like a WARC record. */
 function looksLikeWarcMember(b: Buffer): boolean {
-  const h = parseGzipHeader(b);
-  if (typeof h !== "object") return false;
-  try {
-    const head = zlib.inflateRawSync(b.subarray(h.length, h.length + 4096), { finishFlush: zlib.constants.Z_SYNC_FLUSH });
-    return head.subarray(0, 5).toString("latin1") === "WARC/";
-  } catch {
-    return false;
-  }
+  return memberHead(b)?.subarray(0, 5).toString("latin1") === "WARC/";
+}
+
+/** True if `b` starts with a gzip member that inflates (whatever it holds), not just the two magic bytes. */
+export function startsWithGzipMember(b: Buffer): boolean {
+  return b[0] === MAGIC[0] && b[1] === MAGIC[1] && b[2] === MAGIC[2] && (memberHead(b)?.length ?? 0) > 0;
 }
 
 /** The first offset in `buf` where a gzip member that holds a WARC record starts, or -1. */
@@ -101,6 +111,8 @@ async function resync(win: ByteWindow, from: number): Promise<number> {
  */
 async function* inflateStreaming(win: ByteWindow, memberStart: number, dataStart: number, fileName: string): AsyncGenerator<DecodeEvent, number> {
   const inf = zlib.createInflateRaw({ chunkSize: STREAM_STEP });
+  let crc: number | undefined = 0;
+  let size = 0;
   let fed = dataStart;
   let truncated = false;
   let stop = false;
@@ -120,7 +132,11 @@ async function* inflateStreaming(win: ByteWindow, memberStart: number, dataStart
     }
   })().catch((err: unknown) => inf.destroy(err instanceof Error ? err : new Error(String(err))));
   try {
-    for await (const c of inf) yield { kind: "data", data: c as Buffer, memberStart };
+    for await (const c of inf) {
+      crc = crc === undefined ? undefined : crc32(c as Buffer, crc);
+      size += (c as Buffer).length;
+      yield { kind: "data", data: c as Buffer, memberStart };
+    }
     await feeder;
   } catch (err) {
     if (truncated) throw Object.assign(new Error(`${fileName}: gzip member at ${memberStart} is cut off by the end of the file`), { truncated: true });
@@ -129,7 +145,28 @@ async function* inflateStreaming(win: ByteWindow, memberStart: number, dataStart
     stop = true;
     inf.destroy();
   }
-  return dataStart + inf.bytesWritten + 8;
+  const end = dataStart + inf.bytesWritten + 8;
+  await win.fill(end - 8, 8);
+  const bad = trailerMismatch(win.from(end - 8).subarray(0, 8), crc, size);
+  if (bad) {
+    // the data was handed on as it streamed: the damage is reported, and counted, at the end
+    yield { kind: "error", reason: "corrupt_gzip", offset: memberStart, message: `${fileName}: gzip member at offset ${memberStart} fails its ${bad} check (damaged data); its records are read but may be damaged`, intact: true };
+  }
+  return end;
+}
+
+/** Where a second record starts inside inflated bytes. */
+const NEXT_RECORD = Buffer.from("\r\n\r\nWARC/");
+
+/** zlib.crc32 (Node 20.15+); without it the check is skipped. */
+const crc32: (data: Buffer, value?: number) => number | undefined = typeof (zlib as { crc32?: unknown }).crc32 === "function" ? (d, v) => zlib.crc32(d, v) : () => undefined;
+
+/** "CRC32" or "length" when a member's trailer disagrees with its inflated bytes, else undefined. */
+function trailerMismatch(trailer: Buffer, crc: number | undefined, size: number): string | undefined {
+  if (trailer.length < 8) return undefined;
+  if (crc !== undefined && trailer.readUInt32LE(0) !== crc >>> 0) return "CRC32";
+  if (trailer.readUInt32LE(4) !== size % 2 ** 32) return "length";
+  return undefined;
 }
 
 /** Streams the decode events of a gzip file held by `win`, from its current start to its end. */
@@ -198,6 +235,24 @@ export async function* decodeGzip(win: ByteWindow, fileName: string, opts: GzipO
     if (end > win.end) {
       yield { kind: "error", reason: "truncated_gzip", offset: pos, message: `${fileName}: gzip member at offset ${pos} lacks its trailer (file truncated)` };
       return;
+    }
+    const bad = trailerMismatch(win.from(end - 8), crc32(inflated.buffer), inflated.buffer.length);
+    if (bad) {
+      // Damaged bytes that still inflate. A member of one record (Common Crawl's layout) is dropped,
+      // not read altered; a member of many records is read, as a streamed one is, and reported.
+      const many = inflated.buffer.indexOf(NEXT_RECORD) >= 0;
+      yield {
+        kind: "error",
+        reason: "corrupt_gzip",
+        offset: pos,
+        message: `${fileName}: gzip member at offset ${pos} fails its ${bad} check (damaged data); ${many ? "its records are read but may be damaged" : "its record is skipped"}`,
+        intact: many,
+      };
+      if (!many) {
+        win.discard(end);
+        pos = end;
+        continue;
+      }
     }
     yield { kind: "data", data: inflated.buffer, memberStart: pos };
     yield { kind: "member-end", memberStart: pos, memberEnd: end };

@@ -5,7 +5,7 @@ import type { Logger } from "../core/log.js";
 import { Counters } from "../core/stats.js";
 import { ByteWindow } from "./bytes.js";
 import { Framer, isFrameError } from "./framer.js";
-import { type DecodeEvent, decodeGzip, decodePlain, firstWarcMember } from "./gzip.js";
+import { type DecodeEvent, decodeGzip, decodePlain, firstWarcMember, startsWithGzipMember } from "./gzip.js";
 import type { Page } from "./page.js";
 import { type DropReason, type ErrorReason, isErrorReason } from "./reasons.js";
 import { toPage } from "./record.js";
@@ -84,13 +84,14 @@ async function* countingChunks(source: AsyncIterable<Buffer>, stats: WarcStats):
 /** Chooses the decoder from the first bytes: gzip members, or a plain WARC. */
 async function openDecoder(source: WarcSource, stats: WarcStats, issue: (r: ErrorReason, off: number | undefined, msg: string) => void): Promise<{ events: AsyncGenerator<DecodeEvent>; plain: boolean } | undefined> {
   const win = new ByteWindow(countingChunks(source.open(0), stats)[Symbol.asyncIterator]());
-  await win.fill(0, 64);
+  await win.fill(0, 8192);
   const head = win.from(0);
   if (head.length === 0) {
     issue("empty_file", 0, `${source.name}: empty file`);
     return undefined;
   }
-  if (head[0] === 0x1f && head[1] === 0x8b) return { events: decodeGzip(win, source.name), plain: false };
+  // two magic bytes alone do not make a gzip file: junk before a plain WARC may start with them
+  if (head[0] === 0x1f && head[1] === 0x8b && firstWarcMember(head) === 0) return { events: decodeGzip(win, source.name), plain: false };
   if (head.subarray(0, 5).toString("latin1") === "WARC/") return { events: decodePlain(win), plain: true };
   // junk before the first record: the decoders skip it (with one error) if a record follows soon
   await win.fill(0, JUNK_SCAN);
@@ -100,6 +101,8 @@ async function openDecoder(source: WarcSource, stats: WarcStats, issue: (r: Erro
   const record = line ? line.index + 1 : -1;
   if (member >= 0 && (record < 0 || member < record)) return { events: decodeGzip(win, source.name), plain: false };
   if (record >= 0) return { events: decodePlain(win), plain: true };
+  // a gzip file whose inflated bytes start with junk: its framer skips to the first record
+  if (startsWithGzipMember(first)) return { events: decodeGzip(win, source.name), plain: false };
   issue("not_warc", 0, `${source.name}: not a WARC file: ${describeStart(head)}${first.length >= JUNK_SCAN ? ` (and no WARC record in its first ${JUNK_SCAN >> 20} MB)` : ""}`);
   return undefined;
 }

@@ -6,7 +6,7 @@ import { memoryLogger } from "../../src/core/log.js";
 import { DEFAULT_HTTP, type HttpOptions } from "../../src/warc/http.js";
 import { httpSource } from "../../src/warc/source.js";
 import { comparable, fixture, readAll, runCli } from "../helpers.js";
-import { type FaultServer, type Faults, startFaultServer } from "./faultserver.js";
+import { type FaultServer, type Faults, startFaultServer } from "../../scripts/chaos/faultserver.js";
 
 const CC = fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz");
 const WGET = fixture("warc", "dolma-wget-sample-0000.warc.gz");

@@ -119,3 +119,69 @@ describe("junk before the first record", () => {
     expect(stats.filesFailed).toBe(1);
   });
 });
+
+describe("junk that does not end a line, or looks like gzip", () => {
+  it("junk between records without a line feed before the next version line loses no record (plain and whole-file gzip)", async () => {
+    const recs = [...RECORDS.slice(0, 3), Buffer.from("xyz"), ...RECORDS.slice(3)];
+    for (const gz of [false, true]) {
+      const bytes = Buffer.concat(recs);
+      const { pages, stats } = await readAll(write(gz ? "between.warc.gz" : "between.warc", gz ? zlib.gzipSync(bytes) : bytes));
+      expect(pages.map((p) => p.url)).toEqual(URLS);
+      expect(stats.dropped.toJSON()).toEqual({ bad_record: 1 });
+      if (!gz) expect(pages[3]!.offset).toBe(Buffer.concat(recs.slice(0, 4)).length);
+    }
+  });
+
+  it("junk that starts with the gzip magic before a plain WARC is skipped, not read as gzip", async () => {
+    const { pages, stats } = await readAll(write("fakegz.warc", Buffer.concat([Buffer.from([0x1f, 0x8b, 0x08, 0x00]), Buffer.from("junk\n"), ...RECORDS])));
+    expect(pages.map((p) => p.url)).toEqual(URLS);
+    expect(stats.dropped.toJSON()).toEqual({ bad_record: 1 });
+    expect(stats.filesFailed).toBe(0);
+  });
+
+  it("a whole-file gzip whose inflated bytes start with junk is read as gzip", async () => {
+    const { pages, stats } = await readAll(write("junkin.warc.gz", zlib.gzipSync(Buffer.concat([Buffer.from("junk line\n"), ...RECORDS]))));
+    expect(pages.map((p) => p.url)).toEqual(URLS);
+    expect(stats.dropped.toJSON()).toEqual({ bad_record: 1 });
+  });
+});
+
+describe("gzip trailers are checked (CRC32 and length)", () => {
+  /** `buf` with byte `at` (negative: from the end) xor-ed with 0xff. */
+  const flip = (buf: Buffer, at: number): Buffer => {
+    const b = Buffer.from(buf);
+    const i = at < 0 ? b.length + at : at;
+    b[i] = b[i]! ^ 0xff;
+    return b;
+  };
+
+  it("a one-record member that fails its CRC is dropped as corrupt_gzip; the others are read", async () => {
+    const gz = RECORDS.map(gzipMember);
+    gz[4] = flip(gz[4]!, -8); // first byte of the CRC32
+    gz[9] = flip(gz[9]!, -2); // the length
+    const { pages, stats } = await readAll(write("crc.warc.gz", Buffer.concat(gz)));
+    expect(pages.map((p) => p.url)).toEqual(URLS.filter((_, i) => i !== 4 && i !== 9));
+    expect(stats.dropped.toJSON()).toEqual({ corrupt_gzip: 2 });
+    expect(stats.issues.map((i) => [i.offset, /fails its (CRC32|length) check/.exec(i.message)?.[1]])).toEqual([
+      [Buffer.concat(gz.slice(0, 4)).length, "CRC32"],
+      [Buffer.concat(gz.slice(0, 9)).length, "length"],
+    ]);
+  });
+
+  it("a member of many records that fails its CRC is read and reported, in memory and streamed", async () => {
+    const small = flip(zlib.gzipSync(Buffer.concat(RECORDS)), -5);
+    const big = Array.from({ length: 40 }, (_, i) => responseRecord(`https://big${i}.example/`, noiseHtml(90_000, i + 1)));
+    const large = flip(zlib.gzipSync(Buffer.concat(big)), -7);
+    expect(large.length).toBeGreaterThan(1 << 20); // past the in-memory window: streamed
+    for (const [name, bytes, urls] of [
+      ["small.warc.gz", small, URLS],
+      ["large.warc.gz", large, big.map((_, i) => `https://big${i}.example/`)],
+    ] as const) {
+      const { pages, stats } = await readAll(write(name, bytes));
+      expect(pages.map((p) => p.url)).toEqual(urls);
+      expect(stats.dropped.toJSON()).toEqual({ corrupt_gzip: 1 });
+      expect(stats.issues[0]).toMatchObject({ reason: "corrupt_gzip", offset: 0 });
+      expect(stats.issues[0]!.message).toMatch(/fails its CRC32 check .*may be damaged/);
+    }
+  });
+});

@@ -22,6 +22,8 @@ export interface Faults {
   closeEarly?: number[];
   /** Answer every request without Content-Length (the body ends with the connection). */
   noLength?: boolean;
+  /** For successive requests: wait this many ms before sending the status line and headers. */
+  stallHeaders?: number[];
 }
 
 export interface RequestLog {
@@ -42,6 +44,16 @@ export async function startFaultServer(files: Map<string, Buffer>, faults: Map<s
   const sockets = new Set<import("node:net").Socket>();
   const served = new Map<string, number>();
   const server = http.createServer((req, res) => {
+    const f0 = faults.get((req.url ?? "/").split("?")[0]!);
+    const wait = f0?.stallHeaders?.shift();
+    if (wait !== undefined) {
+      const t = setTimeout(() => handle(req, res), wait);
+      res.on("close", () => clearTimeout(t));
+      return;
+    }
+    handle(req, res);
+  });
+  const handle = (req: http.IncomingMessage, res: http.ServerResponse) => {
     const path = (req.url ?? "/").split("?")[0]!;
     const f = faults.get(path) ?? {};
     const body = files.get(path);
@@ -105,7 +117,7 @@ export async function startFaultServer(files: Map<string, Buffer>, faults: Map<s
       return;
     }
     res.end(part);
-  });
+  };
   server.on("connection", (s) => {
     sockets.add(s);
     s.on("close", () => sockets.delete(s));

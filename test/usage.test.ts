@@ -53,3 +53,31 @@ describe("bad usage gets a message, not a stack trace", () => {
     expect(Date.now() - t0).toBeLessThan(5_000);
   });
 });
+
+describe("a log that the disk cannot take (/dev/full)", () => {
+  const WHIRL = path.join(ROOT, "test", "fixtures", "warc", "whirlwind.CC-MAIN-2024-22.warc.gz");
+  it.skipIf(!fs.existsSync("/dev/full"))("says the work is stored when only the log failed, and never hides the command's own error behind the log's", async () => {
+    const done = await runCli(["pages", WHIRL, "--log", "/dev/full"]);
+    expect(done.code).toBe(3);
+    expect(done.stderr).toMatch(/no space left on the disk \(writing the log \/dev\/full: ENOSPC[^)]*\): the command's work is done and stored; only its log lacks the lines from then on/);
+    expect(done.stderr).not.toMatch(STACK);
+    // the only negatives are a broken WARC: its issue is logged (the write fails), then train fails on its own
+    const broken = path.join(tmpDir(), "broken.warc");
+    fs.writeFileSync(broken, "WARC/1.0\r\nbroken");
+    const failed = await runCli(["train", "--seeds", path.join(ROOT, "seeds"), "--negatives", broken, "--out", path.join(tmpDir(), "m.bin"), "--log", "/dev/full"]);
+    expect(failed.code).toBe(3);
+    expect(failed.stderr).toMatch(/mathcorpus train: no negative training documents/);
+    expect(failed.stderr).not.toMatch(/writing the log|work is done/);
+  });
+
+  it.skipIf(!fs.existsSync("/dev/full"))("a log whose only line fails is not taken as written; abandoned, it closes quietly", async () => {
+    const { fileLogger } = await import("../src/core/log.js");
+    const one = fileLogger("/dev/full");
+    one.log("info", "x");
+    await expect(one.close()).rejects.toMatchObject({ code: "ENOSPC", logOnly: true, message: expect.stringMatching(/^writing the log \/dev\/full: /) });
+    const left = fileLogger("/dev/full");
+    left.log("info", "x");
+    left.abandon();
+    await expect(left.close()).resolves.toBeUndefined();
+  });
+});

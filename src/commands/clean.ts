@@ -72,6 +72,9 @@ export const command: Command = {
       }
       io.stderr.write(`clean: round ${round}: ${s.kept} of ${s.selected} selected pages kept; removed: ${Object.entries(s.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}; ${s.clusters} near-duplicate clusters; ${names.length} benchmarks (${index.counts.items} items)\n`);
       return EXIT.ok;
+    } catch (err) {
+      logger.abandon();
+      throw err;
     } finally {
       run.close();
       await logger.close();

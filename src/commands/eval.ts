@@ -101,6 +101,9 @@ export const command: Command = {
       io.stdout.write(o.json ? JSON.stringify(json, null, 2) + "\n" : metricsTable(m, `${o.split} evaluation of ${path.basename(model)}`));
       io.stderr.write(`eval: ${pos.length} positives, ${neg.length} negatives; ROC-AUC ${m.rocAuc.toFixed(4)}; recall ${m.at1pctFpr.recall.toFixed(4)} at 1% FPR; report in ${shownPath(io.cwd, dir)}/${base}.eval.json and .pr.svg\n`);
       return EXIT.ok;
+    } catch (err) {
+      session.abandon();
+      throw err;
     } finally {
       await Promise.all([scorer.close(), extractor.close(), lang.close(), session.close()]);
     }

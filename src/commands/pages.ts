@@ -75,6 +75,9 @@ export const command: Command = {
       io.stderr.write(summaryLine("pages", result));
       if (io.signal?.aborted) return EXIT.interrupted;
       return result.stats.filesFailed > 0 ? EXIT.partial : EXIT.ok;
+    } catch (err) {
+      logger.abandon();
+      throw err;
     } finally {
       await logger.close();
     }

@@ -446,6 +446,9 @@ async function roundsLocked(
     if (io.signal?.aborted) return EXIT.interrupted;
     if (taskFailure) return taskFailure.some((f) => f.failed_sources.length > 0 && !f.error) ? EXIT.partial : Math.max(...taskFailure.map((f) => f.exit ?? 1));
     return failedSources.length > 0 ? EXIT.partial : EXIT.ok;
+  } catch (err) {
+    session.abandon();
+    throw err;
   } finally {
     progress.done();
     await Promise.all([extractor.close(), lang.close()]);

@@ -79,6 +79,9 @@ export const command: Command = {
       }
       if (batch.length) send();
       while (inflight.length) await flushOne();
+    } catch (err) {
+      session.abandon();
+      throw err;
     } finally {
       await Promise.all([scorer.close(), extractor.close(), lang.close(), session.close()]);
     }

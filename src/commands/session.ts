@@ -9,6 +9,8 @@ export interface Session {
   logger: Logger;
   warn: (message: string) => void;
   close(): Promise<void>;
+  /** The command failed: `close` will not throw a log error over the command's own. */
+  abandon(): void;
 }
 
 /**
@@ -30,5 +32,6 @@ export function openSession(io: Io, logFile: string | undefined, beforeWarning?:
       io.stderr.write(`warning: ${safeMessage(message)}\n`);
     },
     close: () => logger.close(),
+    abandon: () => logger.abandon(),
   };
 }

@@ -131,6 +131,9 @@ export async function crawlTask(runDir: string, plan: Plan, t: number, threads: 
       for (const f of ing.failed) io.stderr.write(`error: ${safeMessage(f)}: could not be read to its end; not stored (a rerun of task ${t} retries it)\n`);
       io.stderr.write(`task ${t}: ${m.status}: ${ing.files} files crawled, ${ing.skipped} already done; ${ing.pages} pages, ${ing.kept} documents stored, ${ing.urlDups} URL duplicates\n`);
       return m.status === "done" ? EXIT.ok : EXIT.partial;
+    } catch (err) {
+      session.abandon();
+      throw err;
     } finally {
       await Promise.all([extractor.close(), lang.close()]);
       store.close();
@@ -169,6 +172,7 @@ export async function scoreTask(runDir: string, plan: Plan, t: number, round: nu
       io.stderr.write(`task ${t}: round ${round}: ${scored} documents scored\n`);
       return EXIT.ok;
     } catch (err) {
+      session.abandon();
       if (io.signal?.aborted) return EXIT.interrupted;
       throw err;
     } finally {

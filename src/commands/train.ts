@@ -105,6 +105,9 @@ export const command: Command = {
           "\n",
       );
       return EXIT.ok;
+    } catch (err) {
+      session.abandon();
+      throw err;
     } finally {
       await Promise.all([extractor.close(), lang.close(), scorer?.close(), session.close()]);
     }

@@ -73,11 +73,15 @@ export function environmentProblem(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== "string") return undefined;
   const what = errorMessage(err);
+  if ((err as { logOnly?: unknown }).logOnly === true && (code === "ENOSPC" || code === "EDQUOT")) {
+    return `no space left on the disk (${what}): the command's work is done and stored; only its log lacks the lines from then on. Free some before the next command`;
+  }
   if (code === "ENOSPC" || code === "EDQUOT" || code === "SQLITE_FULL") return `no space left on the disk (${what}): free some and rerun; a run resumes where it stopped`;
   if (code === "EACCES" || code === "EPERM" || code === "EROFS" || code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN") || code === "SQLITE_PERM") {
     return `cannot write here (${what}): check the folder's permissions, or choose another with --run / --out`;
   }
   if (code === "SQLITE_NOTADB" || code.startsWith("SQLITE_CORRUPT")) return `a database file is damaged or is not one of mathcorpus's (${what}): restore it, or start a new run (another --run DIR)`;
-  if (code === "SQLITE_IOERR" || code.startsWith("SQLITE_IOERR_") || code === "EIO") return `the disk failed to read or write (${what})`;
+  // SQLite reports a write refused by a full disk as SQLITE_FULL or as one of these
+  if (code === "SQLITE_IOERR" || code.startsWith("SQLITE_IOERR_") || code === "EIO") return `the disk failed to read or write (${what}; ${code}): if it is full, free some and rerun; a run resumes where it stopped`;
   return undefined;
 }

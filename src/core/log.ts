@@ -6,12 +6,16 @@ export type LogLevel = "debug" | "info" | "warn" | "error";
 /** JSON-lines log: one object a line, `ts`, `level`, `event`, then fields. */
 export interface Logger {
   log(level: LogLevel, event: string, fields?: Record<string, unknown>): void;
+  /** Ends the log; rejects when a write failed (a full disk), unless `abandon` was called. */
   close(): Promise<void>;
+  /** The command failed on its own: `close` ends the log without an error that would hide the command's. */
+  abandon(): void;
 }
 
 export const nullLogger: Logger = {
   log() {},
   async close() {},
+  abandon() {},
 };
 
 /**
@@ -22,6 +26,7 @@ export function fileLogger(file: string): Logger {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const out = fs.createWriteStream(file, { flags: "a" });
   let failed: Error | undefined;
+  let abandoned = false;
   out.on("error", (err) => (failed ??= err));
   return {
     log(level, event, fields = {}) {
@@ -29,12 +34,28 @@ export function fileLogger(file: string): Logger {
     },
     close() {
       return new Promise((resolve, reject) => {
-        const done = () => (failed ? reject(failed) : resolve());
+        const done = () => (failed && !abandoned ? reject(logFailure(file, failed)) : resolve());
         if (failed || out.destroyed) done();
-        else out.end(done);
+        // end's callback hears of a failed write before the 'error' event does
+        else
+          out.end((err?: Error | null) => {
+            if (err) failed ??= err;
+            done();
+          });
       });
     },
+    abandon() {
+      abandoned = true;
+    },
   };
+}
+
+/**
+ * A log write that failed, as the command's error: it keeps the cause's code (ENOSPC: a full
+ * disk) and says that only the log is short; `logOnly` tells the message that the work is stored.
+ */
+function logFailure(file: string, err: Error): Error {
+  return Object.assign(new Error(`writing the log ${file}: ${err.message}`, { cause: err }), { code: (err as { code?: unknown }).code, logOnly: true });
 }
 
 /** A logger that keeps lines in memory (tests). */
@@ -46,5 +67,6 @@ export function memoryLogger(): Logger & { lines: Array<Record<string, unknown>>
       lines.push({ level, event, ...fields });
     },
     async close() {},
+    abandon() {},
   };
 }

@@ -204,7 +204,9 @@ export async function* decodeGzip(win: ByteWindow, fileName: string, opts: GzipO
       };
     } catch (err) {
       const tooBigForWindow = isZlibError(err, "Z_BUF_ERROR") && !win.eof;
+      let streamed = false;
       if (tooBigForWindow || isZlibError(err, "ERR_BUFFER_TOO_LARGE")) {
+        streamed = true;
         try {
           const end = yield* inflateStreaming(win, pos, dataStart, fileName);
           yield { kind: "member-end", memberStart: pos, memberEnd: end };
@@ -216,9 +218,18 @@ export async function* decodeGzip(win: ByteWindow, fileName: string, opts: GzipO
         }
       }
       const truncated = isZlibError(err, "Z_BUF_ERROR") || (err as { truncated?: boolean }).truncated === true;
-      if (truncated) {
+      // A member that runs to the end of the file may be a damaged one whose deflate stream no
+      // longer ends where it did: if a WARC member starts after it, that is where reading goes on.
+      // (A streamed member has left the window: it can only be cut off.)
+      const after = truncated && !streamed ? await resync(win, pos + 1) : -1;
+      if (truncated && after < 0) {
         yield { kind: "error", reason: "truncated_gzip", offset: pos, message: `${fileName}: gzip member at offset ${pos} is cut off by the end of the file` };
         return;
+      }
+      if (truncated) {
+        yield { kind: "error", reason: "corrupt_gzip", offset: pos, message: `${fileName}: gzip member at offset ${pos} does not end before the end of the file, but a member starts at ${after} (damaged data); resuming there` };
+        pos = after;
+        continue;
       }
       const next = await resync(win, pos + 1);
       yield {
@@ -249,8 +260,12 @@ export async function* decodeGzip(win: ByteWindow, fileName: string, opts: GzipO
         intact: many,
       };
       if (!many) {
-        win.discard(end);
-        pos = end;
+        // damage may have moved where the deflate stream ends: the next member is looked for
+        // from this one's start, not from its computed end
+        const next = await resync(win, pos + 1);
+        if (next < 0) return;
+        win.discard(next);
+        pos = next;
         continue;
       }
     }

@@ -185,3 +185,31 @@ describe("gzip trailers are checked (CRC32 and length)", () => {
     }
   });
 });
+
+describe("a damaged member whose deflate stream ends elsewhere loses only its own record", () => {
+  const CC = fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz");
+  // bit flips found by the chaos suite on this real Common Crawl excerpt: [offset, bit]. The first
+  // three move the end of their member's deflate stream past the next member's start; the last
+  // makes its member's stream run on to the end of the file.
+  for (const [at, bit] of [
+    [47843, 32],
+    [38078, 1],
+    [87275, 2],
+    [119413, 4],
+  ] as const) {
+    it(`a flip at ${at}`, async () => {
+      const original = fs.readFileSync(CC);
+      const ms = members(CC);
+      const hit = ms.findIndex((m) => at >= m.offset && at < m.offset + m.length);
+      const own = await readAll(write("one.warc.gz", original.subarray(ms[hit]!.offset, ms[hit]!.offset + ms[hit]!.length)));
+      const all = (await readAll(CC)).pages.map((p) => p.url);
+      const bytes = Buffer.from(original);
+      bytes[at] = bytes[at]! ^ bit;
+      const { pages, stats } = await readAll(write("flip.warc.gz", bytes));
+      expect(pages.map((p) => p.url)).toEqual(all.filter((u) => !own.pages.some((p) => p.url === u)));
+      expect(stats.dropped.get("corrupt_gzip")).toBeGreaterThanOrEqual(1);
+      expect(stats.dropped.get("truncated_gzip")).toBe(0);
+      expect(stats.issues[0]).toMatchObject({ reason: "corrupt_gzip", offset: ms[hit]!.offset });
+    });
+  }
+});

@@ -12,7 +12,7 @@ import { crawlProgress, ingest, localSize } from "../rounds/ingest.js";
 import { RunLock } from "../store/lock.js";
 import type { WorkStore } from "../store/store.js";
 import type { WarcSource } from "../warc/source.js";
-import { InputError } from "../core/errors.js";
+import { EXIT, type ExitCode, TaskError } from "../core/errors.js";
 import { type Plan, assign, readPlan, taskDir } from "../plan/plan.js";
 import { maxArraySize, roundsArgs, slurmPlan, submitSlurm } from "../executors/slurm.js";
 import { nullLogger } from "../core/log.js";
@@ -182,7 +182,8 @@ export async function scoreByTasks(runDir: string, plan: Plan, round: number, o:
   if (failed.length > 0) {
     const f = failed[0]!;
     const why = f.signal ? `killed by ${f.signal}` : (lastError(f.log) ?? `exit ${f.code}`);
-    throw new InputError(`round ${round}: ${failed.length} scoring task${failed.length === 1 ? "" : "s"} failed, task ${f.task} first: ${why} (log: ${shownPath(io.cwd, f.log)}); run this again to rerun only the tasks not done`);
+    const codes = failed.map((e) => (e.code === null || e.code === EXIT.ok ? EXIT.partial : e.code));
+    throw new TaskError(`round ${round}: ${failed.length} scoring task${failed.length === 1 ? "" : "s"} failed, task ${f.task} first: ${why} (log: ${shownPath(io.cwd, f.log)}); run this again to rerun only the tasks not done`, Math.max(...codes) as ExitCode);
   }
 }
 

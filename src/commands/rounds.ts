@@ -444,7 +444,8 @@ async function roundsLocked(
     if (o.json) io.stdout.write(JSON.stringify({ run: shownPath(io.cwd, runDir), crawl: crawlSummary, rounds: summaries, ...(command === "run" ? { stop_reason: io.signal?.aborted ? "interrupted" : stopReason } : {}), clean: cleaned ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources, ...(taskFailure ? { failed_tasks: taskFailure } : {}), ...(slurmJobs ? { slurm: slurmJobs } : {}), coordinator_cpu_seconds: cpuSeconds() }, null, 2) + "\n");
     logger.log("info", `${command}_done`, { rounds: summaries.length });
     if (io.signal?.aborted) return EXIT.interrupted;
-    if (taskFailure) return taskFailure.some((f) => f.failed_sources.length > 0 && !f.error) ? EXIT.partial : Math.max(...taskFailure.map((f) => f.exit ?? 1));
+    // a task ended by a signal (killed, preempted, out of memory) is not a bug: some tasks failed (4), rerun
+    if (taskFailure) return taskFailure.some((f) => f.failed_sources.length > 0 && !f.error) ? EXIT.partial : Math.max(...taskFailure.map((f) => f.exit ?? EXIT.partial));
     return failedSources.length > 0 ? EXIT.partial : EXIT.ok;
   } catch (err) {
     session.abandon();

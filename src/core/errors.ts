@@ -40,6 +40,16 @@ export class InputError extends MathcorpusError {
 }
 
 /**
+ * Tasks of a stage that did not finish: a rerun runs only those. The exit code is the tasks' own
+ * (3: a full disk in a task), or 4 for a task ended by a signal (killed, preempted, out of memory).
+ */
+export class TaskError extends MathcorpusError {
+  constructor(message: string, exitCode: ExitCode = EXIT.partial, options?: { cause?: unknown }) {
+    super("task", message, exitCode, options);
+  }
+}
+
+/**
  * One source (a WARC file or URL) could not be read to its end; the run goes on with the others.
  * `offset` is the byte offset in the source where it failed, when known.
  */

@@ -156,6 +156,40 @@ describe("a run split into tasks", () => {
     expect(j.rounds.length).toBeGreaterThan(0);
   }, 300_000);
 
+  it("a task process killed by a signal: exit 4 naming the task, not 1; the rerun runs only the tasks not done", async () => {
+    const dir = tmpDir("mc-taskkill-");
+    const files = await splitCrawl(path.join(dir, "crawl"), 4);
+    const run = path.join(dir, "run");
+    const child = spawn(process.execPath, [CLI, "run", "--run", run, "--sources", files.join(","), "--tasks", "2", "--workers", "2", "--threads", "1", ...RUN_FLAGS], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    // the first task process that shows up is killed
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (Date.now() > deadline) throw new Error("no task process within 60 s");
+      const kids = fs.existsSync(`/proc/${child.pid}/task/${child.pid}/children`) ? fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").split(" ").filter(Boolean).map(Number) : [];
+      const task = kids.find((pid) => {
+        try {
+          return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("task");
+        } catch {
+          return false;
+        }
+      });
+      if (task !== undefined) {
+        process.kill(task, "SIGKILL");
+        break;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await exited, err).toBe(4);
+    expect(err).toMatch(/error: round 1: crawl task \d failed \(killed\): killed by SIGKILL/);
+    expect(err).toMatch(/1 of 2 crawl tasks failed, so the rounds do not start/);
+    const again = await runCli(["run", "--run", run, ...RUN_FLAGS]);
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/1 done before/);
+  }, 180_000);
+
   it("refuses bad usage with a clear error and changes nothing", async () => {
     const dir = tmpDir("mc-taskbad-");
     const files = await splitCrawl(path.join(dir, "crawl"), 3);

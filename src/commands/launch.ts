@@ -1,10 +1,11 @@
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Io } from "../core/io.js";
 import type { Logger } from "../core/log.js";
 import type { Progress } from "../core/progress.js";
 import { lastError, runLocal } from "../executors/local.js";
-import { type TaskMarker, clearMarker, crawlMarker, ingestOfMarkers, readMarker, stepKey, taskDone, writeMarker } from "../plan/crawl.js";
+import { type TaskMarker, clearMarker, crawlMarker, ingestOfMarkers, readMarker, stepKey, taskDone, taskLogPath, writeMarker } from "../plan/crawl.js";
 import type { ExtractOptions } from "../extract/extract.js";
 import type { LangId } from "../extract/lang.js";
 import type { Extractor } from "../extract/pool.js";
@@ -15,6 +16,9 @@ import type { WarcSource } from "../warc/source.js";
 import { EXIT, type ExitCode, TaskError } from "../core/errors.js";
 import { type Plan, assign, readPlan, taskDir } from "../plan/plan.js";
 import { maxArraySize, roundsArgs, slurmPlan, submitSlurm } from "../executors/slurm.js";
+import { batchApi, crawlJob, crawlJobName, jobYaml, runJob } from "../executors/k8s.js";
+import type { V1Job } from "@kubernetes/client-node";
+import { writeAtomic } from "../core/atomic.js";
 import { nullLogger } from "../core/log.js";
 import type { WarcOptions } from "../config/warc.js";
 import { resolveSources } from "../warc/source.js";
@@ -29,7 +33,81 @@ export interface FailedTask {
   log: string;
   failed_sources: string[];
   error?: string;
+  /** How it ended where no exit code is known (a Kubernetes index that failed). */
+  how?: string;
 }
+
+/** The crawl tasks done before, and those to run. */
+function crawlTodo(runDir: string, plan: Pick<Plan, "tasks">): { before: number[]; todo: number[] } {
+  const all = Array.from({ length: plan.tasks }, (_, t) => t);
+  const before = all.filter((t) => taskDone(runDir, "crawl", t));
+  return { before, todo: all.filter((t) => !before.includes(t)) };
+}
+
+/** How a task ended, as its executor saw it. */
+type TaskExit = { task: number; code: number | null; signal: string | null; log: string; how?: string };
+
+/**
+ * Round 1's crawl as a Kubernetes Indexed Job (`--executor k8s`): created through the cluster's
+ * API, waited for, then read like the local executor's tasks: from the markers and logs they left
+ * in the run folder, which the pods see on the shared volume.
+ */
+export async function crawlByK8s(
+  runDir: string,
+  plan: Plan,
+  o: { workers: number; threads: number; allowFailedSources: boolean; pollMs?: number } & K8sOptions,
+  io: Io,
+  progress: Progress,
+  logger: Logger,
+): Promise<{ ing: IngestStats; failed: FailedTask[] }> {
+  const { before, todo } = crawlTodo(runDir, plan);
+  const job = k8sJobFor(runDir, plan, o);
+  const api = batchApi(io.env);
+  io.stderr.write(`round 1: crawling ${plan.files.length} files in ${plan.tasks} tasks as Kubernetes Indexed Job ${job.metadata!.namespace}/${job.metadata!.name} (${job.spec!.parallelism} at once), ${todo.length} to run, ${before.length} done before\n`);
+  fs.mkdirSync(path.join(runDir, "k8s"), { recursive: true });
+  writeAtomic(path.join(runDir, "k8s", "crawl-job.yaml"), jobYaml(job));
+  logger.log("info", "k8s_job", { name: job.metadata!.name, namespace: job.metadata!.namespace, tasks: plan.tasks, todo });
+  const started = Date.now();
+  const end = await runJob(api, job, {
+    pollMs: o.pollMs ?? 2000,
+    signal: io.signal,
+    onStatus: (ok, bad, active) => progress.update(() => `round 1: tasks ${ok} succeeded, ${bad} failed pods, ${active} running  ${((Date.now() - started) / 1000).toFixed(0)}s`),
+  });
+  progress.done();
+  logger.log(end.complete ? "info" : "warn", "k8s_job_end", { ...end });
+  const failedIndexes = new Set(end.failed);
+  const exits: TaskExit[] = todo.map((t) => {
+    const log = taskLogPath(runDir, "crawl", t);
+    if (taskDone(runDir, "crawl", t)) return { task: t, code: 0, signal: null, log };
+    const m = readMarker(runDir, "crawl", t);
+    // a task that recorded only unreadable sources exited 4; other ends are told by the Job
+    if (m?.status === "failed" && !m.error && m.failed_sources.length > 0) return { task: t, code: 4, signal: null, log };
+    return { task: t, code: null, signal: null, log, how: failedIndexes.has(t) ? `its index failed in Job ${end.name}` : `Job ${end.name} ended (${end.reason ?? "not complete"}) before it` };
+  });
+  return collectCrawl(runDir, plan, todo, exits, o, io);
+}
+
+/** The crawl Job `--executor k8s` creates (and `--dry-run` prints). */
+export function k8sJobFor(runDir: string, plan: Pick<Plan, "tasks" | "run_id">, o: { workers: number; threads: number } & K8sOptions): V1Job {
+  const threads = o.k8sCpus ?? Math.max(1, o.threads);
+  return crawlJob({
+    runDir,
+    runId: plan.run_id,
+    tasks: plan.tasks,
+    workers: o.workers,
+    threads,
+    name: crawlJobName(plan.run_id),
+    ask: { image: o.k8sImage ?? "", namespace: o.k8sNamespace, pvc: o.k8sPvc, mount: o.k8sMount ?? path.dirname(runDir), cpus: o.k8sCpus, mem: o.k8sMem, serviceAccount: o.k8sServiceAccount },
+  });
+}
+
+/** `--dry-run` with Kubernetes: the crawl Job the run would create (its plan as it is, or would be). */
+export function k8sDryRun(o: { workers: number; threads: number; tasks?: number | undefined } & K8sOptions, runDir: string): string {
+  const plan = readPlan(runDir) ?? { tasks: o.tasks ?? 1, run_id: "dry-run" };
+  return `# ${path.join(runDir, "k8s", "crawl-job.yaml")} (would be created; nothing was)\n${jobYaml(k8sJobFor(runDir, plan, o))}`;
+}
+
+type K8sOptions = { k8sImage?: string | undefined; k8sNamespace: string; k8sPvc?: string | undefined; k8sMount?: string | undefined; k8sCpus?: number | undefined; k8sMem?: string | undefined; k8sServiceAccount?: string | undefined };
 
 /**
  * Round 1's crawl of a run split into tasks: the tasks not done are launched by the executor, and
@@ -44,9 +122,7 @@ export async function crawlByTasks(
   progress: Progress,
   logger: Logger,
 ): Promise<{ ing: IngestStats; failed: FailedTask[] }> {
-  const all = Array.from({ length: plan.tasks }, (_, t) => t);
-  const before = all.filter((t) => taskDone(runDir, "crawl", t));
-  const todo = all.filter((t) => !before.includes(t));
+  const { before, todo } = crawlTodo(runDir, plan);
   const workers = Math.min(o.workers, Math.max(1, todo.length));
   // the machine's extraction threads shared among the processes at once
   const threads = o.threads === 0 ? 0 : Math.max(1, Math.floor(Math.max(o.threads, os.availableParallelism()) / workers));
@@ -75,6 +151,11 @@ export async function crawlByTasks(
     },
   });
   progress.done();
+  return collectCrawl(runDir, plan, todo, exits, o, io);
+}
+
+/** What the crawl tasks `todo` recorded, and which failed, as the executor saw them end. */
+function collectCrawl(runDir: string, plan: Plan, todo: number[], exits: TaskExit[], o: { allowFailedSources: boolean }, io: Io): { ing: IngestStats; failed: FailedTask[] } {
   const markers = todo.map((t) => readMarker(runDir, "crawl", t)).filter((m): m is TaskMarker => m !== undefined && m.status === "done");
   const failed: FailedTask[] = [];
   const sourcesOnly: TaskMarker[] = [];
@@ -86,12 +167,12 @@ export async function crawlByTasks(
       sourcesOnly.push(m);
       if (o.allowFailedSources) continue;
     }
-    const error = m?.error ?? (e.signal ? `killed by ${e.signal}` : lastError(e.log));
-    failed.push({ task: e.task, exit: e.code, log: e.log, failed_sources: m?.failed_sources ?? [], ...(error ? { error } : {}) });
+    const error = m?.error ?? (e.signal ? `killed by ${e.signal}` : (lastError(e.log) ?? e.how));
+    failed.push({ task: e.task, exit: e.code, log: e.log, failed_sources: m?.failed_sources ?? [], ...(error ? { error } : {}), ...(e.how ? { how: e.how } : {}) });
   }
   for (const f of failed) {
     const why = f.error ?? (f.failed_sources.length ? `could not read ${f.failed_sources.join(", ")} to the end` : `exit ${f.exit}`);
-    io.stderr.write(`error: round 1: crawl task ${f.task} failed (${f.exit === null ? "killed" : `exit ${f.exit}`}): ${why}\n  log: ${shownPath(io.cwd, f.log)}\n`);
+    io.stderr.write(`error: round 1: crawl task ${f.task} failed (${f.exit === null ? (f.how ?? "killed") : `exit ${f.exit}`}): ${why}\n  log: ${shownPath(io.cwd, f.log)}\n`);
   }
   if (failed.length > 0) {
     io.stderr.write(`round 1: stopped: ${failed.length} of ${plan.tasks} crawl tasks failed, so the rounds do not start. \`mathcorpus status --run ${shownPath(io.cwd, runDir)}\` shows them; after the fix, run this again: only the tasks not done run\n`);

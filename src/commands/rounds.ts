@@ -31,7 +31,7 @@ import { RunLock } from "../store/lock.js";
 import { RunStores } from "../store/stores.js";
 import { frozenPlan, readPlan } from "../plan/plan.js";
 import { dedupUrlsAcrossTasks } from "../plan/crawl.js";
-import { type FailedTask, allCrawled, crawlInProcess, clearScoreMarkers, crawlByTasks, scoreByTasks, slurmDryRun, submitCrawl } from "./launch.js";
+import { type FailedTask, allCrawled, crawlInProcess, clearScoreMarkers, crawlByK8s, crawlByTasks, k8sDryRun, scoreByTasks, slurmDryRun, submitCrawl } from "./launch.js";
 import { hasSbatch } from "../executors/slurm.js";
 import { WorkStore } from "../store/store.js";
 import { absoluteSpec, isLocalSpec, resolveSources } from "../warc/source.js";
@@ -79,7 +79,7 @@ const SAMPLE_CRAWL = "data/crawl-sample.warc.gz";
  * Options that belong to one invocation or one machine, not to the run: they are not taken
  * over from the run's config.json. (`sources` is, while round 1 has not finished.)
  */
-const PER_INVOCATION = new Set(["run", "json", "threads", "tasks", "executor", "workers", "slurmPartition", "slurmAccount", "slurmQos", "slurmTime", "slurmMem", "slurmCpus", "trainThreads", "scoreProcesses", "processes", "log", "allowFailedSources", "sources", "maxRounds", "stopShare", "command", "sample"]);
+const PER_INVOCATION = new Set(["run", "json", "threads", "tasks", "executor", "workers", "slurmPartition", "slurmAccount", "slurmQos", "slurmTime", "slurmMem", "slurmCpus", "k8sImage", "k8sNamespace", "k8sPvc", "k8sMount", "k8sCpus", "k8sMem", "k8sServiceAccount", "trainThreads", "scoreProcesses", "processes", "log", "allowFailedSources", "sources", "maxRounds", "stopShare", "command", "sample"]);
 
 /** `round` (one round) and `run` (rounds until convergence or --max-rounds). */
 export async function runRounds(command: "round" | "run", argv: string[], io: Io): Promise<number> {
@@ -152,6 +152,8 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
     io.stdout.write(JSON.stringify(config, null, 2) + "\n");
     // with Slurm: the scripts and the sbatch calls it would make; nothing is written or submitted
     if (o.executor === "slurm") io.stdout.write(await slurmDryRun(command, o, path.resolve(io.cwd, o.run), sample ? { ...io, cwd: packageRoot() } : io));
+    // with Kubernetes: the crawl Job it would create
+    if (o.executor === "k8s") io.stdout.write(k8sDryRun(o, path.resolve(io.cwd, o.run)));
     return EXIT.ok;
   }
   const runDir = path.resolve(io.cwd, o.run);
@@ -233,7 +235,7 @@ async function roundsLocked(
     let plan = readPlan(runDir);
     const legacy = !plan && (store.doneFiles().length > 0 || store.docCount() > 0 || store.lastRound() !== undefined);
     if (legacy && o.tasks !== undefined && o.tasks > 1) throw new UsageError(`${o.run} was begun before runs had plans and is one task; --tasks ${o.tasks} needs a new run`);
-    if (o.executor === "slurm" && (plan?.tasks ?? o.tasks ?? 1) === 1) throw new UsageError("--executor slurm runs the tasks of a run split into several: start the run with --tasks N (N > 1)");
+    if (o.executor !== "local" && (plan?.tasks ?? o.tasks ?? 1) === 1) throw new UsageError(`--executor ${o.executor} runs the tasks of a run split into several: start the run with --tasks N (N > 1)`);
     const crawling = store.lastDoneRound() === undefined;
     const asked = crawling && (!plan || sourcesGiven) ? await resolveSources(o.sources, reading.resolve) : undefined;
     if (!legacy) {
@@ -307,7 +309,7 @@ async function roundsLocked(
           break;
         }
         if (plan && plan.tasks > 1) {
-          const c = await crawlByTasks(runDir, plan, o, io, progress, logger);
+          const c = o.executor === "k8s" && !allCrawled(runDir, plan) ? await crawlByK8s(runDir, plan, { ...o, pollMs: Number(io.env.MC_K8S_POLL_MS ?? 2000) }, io, progress, logger) : await crawlByTasks(runDir, plan, o, io, progress, logger);
           if (c.failed.length > 0) {
             taskFailure = c.failed;
             if (stopReason) stopReason = "tasks_failed";

@@ -6,7 +6,7 @@ import { checkEngine, engineOptionSpecs } from "./classify.js";
 import { checkTasks } from "../plan/plan.js";
 
 /** The executors that launch a run's tasks. */
-export const EXECUTORS = ["local", "slurm"];
+export const EXECUTORS = ["local", "slurm", "k8s"];
 
 /** Options of `round` and `run`: selection, domains, annotation, convergence. */
 export const roundOptionSpecs = {
@@ -37,8 +37,8 @@ export const roundOptionSpecs = {
   executor: {
     type: "string",
     default: "local",
-    arg: "local|slurm",
-    help: "what launches the tasks of a run of several: local (worker processes on this machine) or slurm (sbatch job arrays, then the rest of the run as a job after them; this command submits and returns)",
+    arg: "local|slurm|k8s",
+    help: "what launches the tasks of a run of several: local (worker processes on this machine), slurm (sbatch job arrays, then the rest of the run as a job after them; this command submits and returns) or k8s (the crawl as a Kubernetes Indexed Job, created through the API of KUBECONFIG's cluster and waited for; the rest of the run goes on here)",
   },
   workers: { type: "number", default: os.availableParallelism(), arg: "N", help: "tasks run at once: local processes, or Slurm's array throttle (%N) [default: one per core]" },
   slurmPartition: { type: "string", arg: "NAME", help: "sbatch --partition of the jobs [default: the cluster's]" },
@@ -47,6 +47,13 @@ export const roundOptionSpecs = {
   slurmTime: { type: "string", arg: "TIME", help: "sbatch --time per task, e.g. 2:00:00 [default: the partition's]" },
   slurmMem: { type: "string", arg: "SIZE", help: "sbatch --mem per task, e.g. 8G [default: the partition's]" },
   slurmCpus: { type: "number", arg: "N", help: "sbatch --cpus-per-task [default: the task's --threads]" },
+  k8sImage: { type: "string", arg: "IMAGE", help: "with --executor k8s: the container image of the crawl pods, with mathcorpus on its PATH (required)" },
+  k8sNamespace: { type: "string", default: "default", arg: "NAME", help: "with --executor k8s: the namespace of the Job" },
+  k8sPvc: { type: "string", arg: "CLAIM", help: "with --executor k8s: the PersistentVolumeClaim that holds the run folder (and local sources), mounted in the pods at --k8s-mount [default: none: the image or node provides the path]" },
+  k8sMount: { type: "string", arg: "DIR", help: "with --executor k8s: where the claim is mounted in the pods, the same path it has here [default: the run folder's parent]" },
+  k8sCpus: { type: "number", arg: "N", help: "with --executor k8s: CPUs requested per pod, and its extraction threads [default: the task's --threads]" },
+  k8sMem: { type: "string", arg: "SIZE", help: "with --executor k8s: memory per pod (request and limit), e.g. 8Gi [default: none]" },
+  k8sServiceAccount: { type: "string", arg: "NAME", help: "with --executor k8s: the pods' service account [default: the namespace's]" },
   scoreProcesses: { type: "number", default: os.availableParallelism(), arg: "N", help: "scoring threads (fastText processes with --engine binary)" },
   ...engineOptionSpecs,
 } as const satisfies OptionSpecs;
@@ -67,6 +74,8 @@ export function validateRoundOptions(o: RoundOptions): void {
   if (o.tokenizer !== undefined) checkTokenizer(o.tokenizer);
   if (o.tasks !== undefined) checkTasks(o.tasks);
   if (!EXECUTORS.includes(o.executor)) throw new UsageError(`--executor expects one of ${EXECUTORS.join(", ")}, got ${o.executor}`);
+  if (o.executor === "k8s" && !o.k8sImage) throw new UsageError("--executor k8s needs --k8s-image IMAGE: a container image with mathcorpus on its PATH");
+  if (o.k8sCpus !== undefined && !(Number.isInteger(o.k8sCpus) && o.k8sCpus >= 1)) throw new UsageError(`--k8s-cpus expects a whole number ≥ 1, got ${o.k8sCpus}`);
   if (!Number.isInteger(o.workers) || o.workers < 1) throw new UsageError(`--workers expects a whole number ≥ 1, got ${o.workers}`);
   if (!Number.isInteger(o.scoreProcesses) || o.scoreProcesses < 1) throw new UsageError(`--score-processes expects a whole number ≥ 1, got ${o.scoreProcesses}`);
 }

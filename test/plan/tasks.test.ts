@@ -199,7 +199,7 @@ describe("a run split into tasks", () => {
     expect(fs.existsSync(path.join(dir, "z", "plan.json"))).toBe(false);
     const exec = await runCli(["round", "--run", path.join(dir, "e"), "--sources", files.join(","), "--executor", "mesos"]);
     expect(exec.code).toBe(2);
-    expect(exec.stderr).toContain("--executor expects one of local, slurm, got mesos");
+    expect(exec.stderr).toContain("--executor expects one of local, slurm, k8s, got mesos");
     // a run of 2 tasks: its plan is frozen
     const run = path.join(dir, "r");
     const made = await runCli(["round", "--run", run, "--sources", files.join(","), "--tasks", "2", "--workers", "2", "--threads", "1", "--deterministic", "--token-budget", "20000"]);

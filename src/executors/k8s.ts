@@ -73,7 +73,6 @@ export function crawlJob(o: { runDir: string; runId: string; tasks: number; work
               name: "task",
               image: a.image,
               command: ["/bin/sh", "-c", script],
-              env: [{ name: "MC_EXECUTOR", value: "k8s" }],
               ...(Object.keys(resources).length ? { resources } : {}),
               ...(a.pvc ? { volumeMounts: [{ name: "run", mountPath: a.mount }] } : {}),
             },

@@ -16,8 +16,8 @@ import type { WarcSource } from "../warc/source.js";
 import { EXIT, type ExitCode, TaskError } from "../core/errors.js";
 import { type Plan, assign, readPlan, taskDir } from "../plan/plan.js";
 import { maxArraySize, roundsArgs, slurmPlan, submitSlurm } from "../executors/slurm.js";
-import { batchApi, crawlJob, crawlJobName, jobYaml, runJob } from "../executors/k8s.js";
-import type { V1Job } from "@kubernetes/client-node";
+import { type JobEnd, batchApi, jobName, jobYaml, runJob, taskJob } from "../executors/k8s.js";
+import type { BatchV1Api, V1Job } from "@kubernetes/client-node";
 import { writeAtomic } from "../core/atomic.js";
 import { nullLogger } from "../core/log.js";
 import type { WarcOptions } from "../config/warc.js";
@@ -61,20 +61,10 @@ export async function crawlByK8s(
   logger: Logger,
 ): Promise<{ ing: IngestStats; failed: FailedTask[] }> {
   const { before, todo } = crawlTodo(runDir, plan);
-  const job = k8sJobFor(runDir, plan, o);
+  const job = k8sJobFor(runDir, plan, o, "crawl");
   const api = batchApi(io.env);
   io.stderr.write(`round 1: crawling ${plan.files.length} files in ${plan.tasks} tasks as Kubernetes Indexed Job ${job.metadata!.namespace}/${job.metadata!.name} (${job.spec!.parallelism} at once), ${todo.length} to run, ${before.length} done before\n`);
-  fs.mkdirSync(path.join(runDir, "k8s"), { recursive: true });
-  writeAtomic(path.join(runDir, "k8s", "crawl-job.yaml"), jobYaml(job));
-  logger.log("info", "k8s_job", { name: job.metadata!.name, namespace: job.metadata!.namespace, tasks: plan.tasks, todo });
-  const started = Date.now();
-  const end = await runJob(api, job, {
-    pollMs: o.pollMs ?? 2000,
-    signal: io.signal,
-    onStatus: (ok, bad, active) => progress.update(() => `round 1: tasks ${ok} succeeded, ${bad} failed pods, ${active} running  ${((Date.now() - started) / 1000).toFixed(0)}s`),
-  });
-  progress.done();
-  logger.log(end.complete ? "info" : "warn", "k8s_job_end", { ...end });
+  const end = await runK8sJob(runDir, api, job, "round 1: tasks", o, io, progress, logger);
   const failedIndexes = new Set(end.failed);
   const exits: TaskExit[] = todo.map((t) => {
     const log = taskLogPath(runDir, "crawl", t);
@@ -82,21 +72,46 @@ export async function crawlByK8s(
     const m = readMarker(runDir, "crawl", t);
     // a task that recorded only unreadable sources exited 4; other ends are told by the Job
     if (m?.status === "failed" && !m.error && m.failed_sources.length > 0) return { task: t, code: 4, signal: null, log };
-    return { task: t, code: null, signal: null, log, how: failedIndexes.has(t) ? `its index failed in Job ${end.name}` : `Job ${end.name} ended (${end.reason ?? "not complete"}) before it` };
+    return { task: t, code: null, signal: null, log, how: k8sHow(end, failedIndexes.has(t)) };
   });
   return collectCrawl(runDir, plan, todo, exits, o, io);
 }
 
-/** The crawl Job `--executor k8s` creates (and `--dry-run` prints). */
-export function k8sJobFor(runDir: string, plan: Pick<Plan, "tasks" | "run_id">, o: { workers: number; threads: number } & K8sOptions): V1Job {
+/** How a task that did not finish ended in Job `end`. */
+function k8sHow(end: JobEnd, indexFailed: boolean): string {
+  return indexFailed ? `its index failed in Job ${end.name}` : `Job ${end.name} ended (${end.reason ?? "not complete"}) before it`;
+}
+
+/** Creates `job`, keeps its manifest in DIR/k8s/, and waits for its end with a progress line. */
+async function runK8sJob(runDir: string, api: BatchV1Api, job: V1Job, label: string, o: { pollMs?: number }, io: Io, progress: Progress, logger: Logger): Promise<JobEnd> {
+  const stage = job.metadata!.labels!["app.kubernetes.io/component"]!;
+  fs.mkdirSync(path.join(runDir, "k8s"), { recursive: true });
+  writeAtomic(path.join(runDir, "k8s", `${stage}-job.yaml`), jobYaml(job));
+  logger.log("info", "k8s_job", { name: job.metadata!.name, namespace: job.metadata!.namespace, stage, tasks: job.spec!.completions });
+  const started = Date.now();
+  const end = await runJob(api, job, {
+    pollMs: o.pollMs ?? 2000,
+    signal: io.signal,
+    onStatus: (ok, bad, active) => progress.update(() => `${label} ${ok} succeeded, ${bad} failed pods, ${active} running  ${((Date.now() - started) / 1000).toFixed(0)}s`),
+  });
+  progress.done();
+  logger.log(end.complete ? "info" : "warn", "k8s_job_end", { ...end });
+  return end;
+}
+
+/** A stage's Job as `--executor k8s` creates it (and `--dry-run` prints it). */
+export function k8sJobFor(runDir: string, plan: Pick<Plan, "tasks" | "run_id">, o: { workers: number; threads: number } & K8sOptions, stage: "crawl" | number): V1Job {
   const threads = o.k8sCpus ?? Math.max(1, o.threads);
-  return crawlJob({
+  const key = stage === "crawl" ? "crawl" : stepKey("score", stage);
+  return taskJob({
     runDir,
     runId: plan.run_id,
     tasks: plan.tasks,
     workers: o.workers,
     threads,
-    name: crawlJobName(plan.run_id),
+    name: jobName(plan.run_id, key),
+    stage: key,
+    stageArgs: stage === "crawl" ? "--stage crawl" : `--stage score --round ${stage}`,
     ask: { image: o.k8sImage ?? "", namespace: o.k8sNamespace, pvc: o.k8sPvc, mount: o.k8sMount ?? path.dirname(runDir), cpus: o.k8sCpus, mem: o.k8sMem, serviceAccount: o.k8sServiceAccount },
   });
 }
@@ -104,7 +119,7 @@ export function k8sJobFor(runDir: string, plan: Pick<Plan, "tasks" | "run_id">, 
 /** `--dry-run` with Kubernetes: the crawl Job the run would create (its plan as it is, or would be). */
 export function k8sDryRun(o: { workers: number; threads: number; tasks?: number | undefined } & K8sOptions, runDir: string): string {
   const plan = readPlan(runDir) ?? { tasks: o.tasks ?? 1, run_id: "dry-run" };
-  return `# ${path.join(runDir, "k8s", "crawl-job.yaml")} (would be created; nothing was)\n${jobYaml(k8sJobFor(runDir, plan, o))}`;
+  return `# ${path.join(runDir, "k8s", "crawl-job.yaml")} (would be created; nothing was; each round's scoring is a Job like it, with --stage score --round N)\n${jobYaml(k8sJobFor(runDir, plan, o, "crawl"))}`;
 }
 
 type K8sOptions = { k8sImage?: string | undefined; k8sNamespace: string; k8sPvc?: string | undefined; k8sMount?: string | undefined; k8sCpus?: number | undefined; k8sMem?: string | undefined; k8sServiceAccount?: string | undefined };
@@ -237,10 +252,25 @@ export async function slurmDryRun(command: "run" | "round", o: SlurmAsk & WarcOp
  * store with the round's model. A task that fails is an error naming it and its log (a rerun runs
  * only the tasks not done).
  */
-export async function scoreByTasks(runDir: string, plan: Plan, round: number, o: { workers: number; scoreProcesses: number }, io: Io, progress: Progress, logger: Logger): Promise<void> {
+export async function scoreByTasks(runDir: string, plan: Plan, round: number, o: { workers: number; scoreProcesses: number; executor?: string; pollMs?: number } & K8sOptions, io: Io, progress: Progress, logger: Logger): Promise<void> {
   const key = stepKey("score", round);
   const todo = Array.from({ length: plan.tasks }, (_, t) => t).filter((t) => !taskDone(runDir, key, t));
   if (todo.length === 0) return;
+  if (o.executor === "k8s") {
+    // as an Indexed Job: tasks done before exit at once
+    const job = k8sJobFor(runDir, plan, { ...o, threads: o.scoreProcesses }, round);
+    io.stderr.write(`round ${round}: scoring in ${plan.tasks} tasks as Kubernetes Indexed Job ${job.metadata!.namespace}/${job.metadata!.name}, ${todo.length} to run\n`);
+    const end = await runK8sJob(runDir, batchApi(io.env), job, `round ${round}: score tasks`, o, io, progress, logger);
+    if (io.signal?.aborted) throw new Error(`scoring of round ${round} interrupted`);
+    const failed = todo.filter((t) => !taskDone(runDir, key, t));
+    if (failed.length > 0) {
+      const t = failed[0]!;
+      const log = taskLogPath(runDir, key, t);
+      const why = lastError(log) ?? k8sHow(end, end.failed.includes(t));
+      throw new TaskError(`round ${round}: ${failed.length} scoring task${failed.length === 1 ? "" : "s"} failed, task ${t} first: ${why} (log: ${shownPath(io.cwd, log)}); run this again to rerun only the tasks not done`);
+    }
+    return;
+  }
   const workers = Math.min(o.workers, todo.length);
   const threads = Math.max(1, Math.floor(Math.max(o.scoreProcesses, os.availableParallelism()) / workers));
   let done = 0;

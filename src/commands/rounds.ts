@@ -388,7 +388,7 @@ async function roundsLocked(
         ...(plan && plan.tasks > 1
           ? {
               // the scoring map runs as tasks, each over its own store
-              scoreByTasks: (r: number) => scoreByTasks(runDir, plan!, r, o, io, progress, logger),
+              scoreByTasks: (r: number) => scoreByTasks(runDir, plan!, r, { ...o, pollMs: Number(io.env.MC_K8S_POLL_MS ?? 2000) }, io, progress, logger),
               onTrained: (r: number) => clearScoreMarkers(runDir, plan!, r),
             }
           : {}),

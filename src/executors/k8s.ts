@@ -38,16 +38,27 @@ function dnsPart(s: string, max: number): string {
  * `backoffLimitPerIndex` times. Each pod appends its output to the task's log in the run folder,
  * as the local executor does, so `status` names it. A task already done exits at once.
  */
-export function crawlJob(o: { runDir: string; runId: string; tasks: number; workers: number; threads: number; ask: K8sAsk; name: string }): V1Job {
+export function crawlJob(o: JobAsk): V1Job {
+  return taskJob({ ...o, stage: "crawl", stageArgs: "--stage crawl" });
+}
+
+type JobAsk = { runDir: string; runId: string; tasks: number; workers: number; threads: number; ask: K8sAsk; name: string };
+
+/**
+ * A stage of a run's tasks as an Indexed Job (see crawlJob): `stage` names the log
+ * (`tasks/NNNNN/<stage>.log`) and the pods' component label, `stageArgs` what `mathcorpus task` runs
+ * (`--stage score --round 2` for a round's scoring).
+ */
+export function taskJob(o: JobAsk & { stage: string; stageArgs: string }): V1Job {
   const a = o.ask;
   const script = [
     `d=${sh(o.runDir)}/tasks/$(printf %05d "$JOB_COMPLETION_INDEX")`,
     `mkdir -p "$d"`,
-    `exec mathcorpus task --run ${sh(o.runDir)} --stage crawl --threads ${o.threads} >> "$d/crawl.log" 2>&1`,
+    `exec mathcorpus task --run ${sh(o.runDir)} ${o.stageArgs} --threads ${o.threads} >> "$d/${o.stage}.log" 2>&1`,
   ].join("; ");
   const requests = { ...(a.cpus ? { cpu: String(a.cpus) } : {}), ...(a.mem ? { memory: a.mem } : {}) };
   const resources = { ...(Object.keys(requests).length ? { requests } : {}), ...(a.mem ? { limits: { memory: a.mem } } : {}) };
-  const labels = { "app.kubernetes.io/name": "mathcorpus", "app.kubernetes.io/component": "crawl", "mathcorpus/run": dnsPart(o.runId, 63) };
+  const labels = { "app.kubernetes.io/name": "mathcorpus", "app.kubernetes.io/component": o.stage, "mathcorpus/run": dnsPart(o.runId, 63) };
   return {
     apiVersion: "batch/v1",
     kind: "Job",
@@ -88,9 +99,9 @@ export function jobYaml(job: V1Job): string {
   return dumpYaml(job);
 }
 
-/** The name of a new crawl Job of run `runId` (each submission gets its own: finished Jobs stay). */
-export function crawlJobName(runId: string, now = Date.now()): string {
-  return `mathcorpus-${dnsPart(runId, 20)}-crawl-${now.toString(36)}`;
+/** The name of a new Job of run `runId`'s `stage` (each submission gets its own: finished Jobs stay). */
+export function jobName(runId: string, stage: string, now = Date.now()): string {
+  return `mathcorpus-${dnsPart(runId, 20)}-${dnsPart(stage, 10)}-${now.toString(36)}`;
 }
 
 /** The cluster's API from `env`'s KUBECONFIG, else ~/.kube/config or the pod's service account. */
@@ -136,7 +147,7 @@ export async function runJob(api: BatchV1Api, job: V1Job, o: { pollMs: number; s
   try {
     await api.createNamespacedJob({ namespace, body: job });
   } catch (err) {
-    throw new InputError(`--executor k8s: the crawl Job ${namespace}/${name} could not be created: ${apiMessage(err)}`);
+    throw new InputError(`--executor k8s: the Job ${namespace}/${name} could not be created: ${apiMessage(err)}`);
   }
   for (;;) {
     if (o.signal?.aborted) return { name, complete: false, succeeded: [], failed: [], reason: "interrupted" };

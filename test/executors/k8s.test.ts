@@ -176,7 +176,7 @@ function kubeconfig(dir: string, server: string): string {
 }
 
 describe("--executor k8s against a fake API server", () => {
-  it("runs the crawl as an Indexed Job and gives exactly the result of one task; a failing index stops the crawl, names the task, and a rerun runs only it", async () => {
+  it("runs the crawl and each round's scoring as Indexed Jobs and gives exactly the result of one task; a failing index stops the crawl, names the task, and a rerun runs only it", async () => {
     const dir = tmpDir("mc-k8s-run-");
     const files = await splitCrawl(path.join(dir, "crawl"), 4);
     const bin = path.join(dir, "bin");
@@ -192,10 +192,19 @@ describe("--executor k8s against a fake API server", () => {
       const b = await runCli(["run", "--run", viaK8s, "--sources", files.join(","), "--tasks", "3", "--workers", "2", "--executor", "k8s", "--k8s-image", "img:1", "--k8s-namespace", "corpora", ...RUN_FLAGS], ROOT, env);
       expect(b.code, b.stderr).toBe(0);
       expect(b.stderr).toMatch(/round 1: crawling 4 files in 3 tasks as Kubernetes Indexed Job corpora\/mathcorpus-[a-z0-9-]+-crawl-[a-z0-9]+ \(2 at once\), 3 to run, 0 done before/);
-      expect([...api.jobs.values()].map((j) => j.spec!.completions)).toEqual([3]);
-      expect(api.requests.filter((r) => r.startsWith("POST"))).toEqual(["POST /apis/batch/v1/namespaces/corpora/jobs"]);
+      // one Job for the crawl, then one for each round's scoring, each of the plan's 3 tasks
+      const rounds = (JSON.parse(b.stdout) as { rounds: Array<{ round: number }> }).rounds.map((r) => r.round);
+      expect(rounds.length).toBeGreaterThan(1);
+      const made = [...api.jobs.values()];
+      expect(made.map((j) => j.metadata!.labels!["app.kubernetes.io/component"])).toEqual(["crawl", ...rounds.map((r) => `score-${r}`)]);
+      expect(made.map((j) => j.spec!.completions)).toEqual(made.map(() => 3));
+      expect(made[1]!.spec!.template.spec!.containers[0]!.command![2]).toContain(`--stage score --round ${rounds[0]}`);
+      expect(api.requests.filter((r) => r.startsWith("POST"))).toEqual(made.map(() => "POST /apis/batch/v1/namespaces/corpora/jobs"));
+      expect(b.stderr).toMatch(new RegExp(`round ${rounds[0]}: scoring in 3 tasks as Kubernetes Indexed Job corpora/mathcorpus-[a-z0-9-]+-score-${rounds[0]}-[a-z0-9]+, 3 to run`));
       expect(fs.readFileSync(path.join(viaK8s, "k8s", "crawl-job.yaml"), "utf8")).toMatch(/completionMode: Indexed/);
+      expect(fs.existsSync(path.join(viaK8s, "k8s", `score-${rounds[0]}-job.yaml`))).toBe(true);
       expect(fs.existsSync(path.join(viaK8s, "tasks", "00002", "crawl.log"))).toBe(true);
+      expect(fs.existsSync(path.join(viaK8s, "tasks", "00002", `score-${rounds[0]}.log`))).toBe(true);
       expectSame(snapshot(viaK8s), snapshot(one));
 
       // one source that is not a WARC: its task's index fails; the crawl stops and names it
@@ -215,7 +224,7 @@ describe("--executor k8s against a fake API server", () => {
       const d = await runCli(["run", "--run", failing, "--executor", "k8s", "--k8s-image", "img:1", ...RUN_FLAGS], ROOT, env);
       expect(d.code, d.stderr).toBe(0);
       expect(d.stderr).toMatch(/3 tasks as Kubernetes Indexed Job .*, 1 to run, 2 done before/);
-      expect(api.jobs.size).toBe(before + 1);
+      expect([...api.jobs.values()][before]!.metadata!.labels!["app.kubernetes.io/component"]).toBe("crawl");
     } finally {
       await api.close();
     }

@@ -41,7 +41,7 @@ export function roundDone(runDir: string): boolean {
 }
 
 /** The pids of `parent`'s children that run `mathcorpus task`. */
-function taskChildren(parent: number): number[] {
+export function taskChildren(parent: number): number[] {
   let kids: string;
   try {
     kids = fs.readFileSync(`/proc/${parent}/task/${parent}/children`, "utf8");

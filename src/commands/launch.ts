@@ -55,7 +55,7 @@ type TaskExit = { task: number; code: number | null; signal: string | null; log:
 export async function crawlByK8s(
   runDir: string,
   plan: Plan,
-  o: { workers: number; threads: number; allowFailedSources: boolean; pollMs?: number } & K8sOptions,
+  o: { workers: number; threads: number; allowFailedSources: boolean } & K8sOptions,
   io: Io,
   progress: Progress,
   logger: Logger,
@@ -64,7 +64,7 @@ export async function crawlByK8s(
   const job = k8sJobFor(runDir, plan, o, "crawl");
   const api = batchApi(io.env);
   io.stderr.write(`round 1: crawling ${plan.files.length} files in ${plan.tasks} tasks as Kubernetes Indexed Job ${job.metadata!.namespace}/${job.metadata!.name} (${job.spec!.parallelism} at once), ${todo.length} to run, ${before.length} done before\n`);
-  const end = await runK8sJob(runDir, api, job, "round 1: tasks", o, io, progress, logger);
+  const end = await runK8sJob(runDir, api, job, "round 1: tasks", io, progress, logger);
   const failedIndexes = new Set(end.failed);
   const exits: TaskExit[] = todo.map((t) => {
     const log = taskLogPath(runDir, "crawl", t);
@@ -83,14 +83,15 @@ function k8sHow(end: JobEnd, indexFailed: boolean): string {
 }
 
 /** Creates `job`, keeps its manifest in DIR/k8s/, and waits for its end with a progress line. */
-async function runK8sJob(runDir: string, api: BatchV1Api, job: V1Job, label: string, o: { pollMs?: number }, io: Io, progress: Progress, logger: Logger): Promise<JobEnd> {
+async function runK8sJob(runDir: string, api: BatchV1Api, job: V1Job, label: string, io: Io, progress: Progress, logger: Logger): Promise<JobEnd> {
   const stage = job.metadata!.labels!["app.kubernetes.io/component"]!;
   fs.mkdirSync(path.join(runDir, "k8s"), { recursive: true });
   writeAtomic(path.join(runDir, "k8s", `${stage}-job.yaml`), jobYaml(job));
   logger.log("info", "k8s_job", { name: job.metadata!.name, namespace: job.metadata!.namespace, stage, tasks: job.spec!.completions });
   const started = Date.now();
   const end = await runJob(api, job, {
-    pollMs: o.pollMs ?? 2000,
+    // how often the Job's status is read (MC_K8S_POLL_MS: tests poll faster)
+    pollMs: Number(io.env.MC_K8S_POLL_MS ?? 2000),
     signal: io.signal,
     onStatus: (ok, bad, active) => progress.update(() => `${label} ${ok} succeeded, ${bad} failed pods, ${active} running  ${((Date.now() - started) / 1000).toFixed(0)}s`),
   });
@@ -252,47 +253,41 @@ export async function slurmDryRun(command: "run" | "round", o: SlurmAsk & WarcOp
  * store with the round's model. A task that fails is an error naming it and its log (a rerun runs
  * only the tasks not done).
  */
-export async function scoreByTasks(runDir: string, plan: Plan, round: number, o: { workers: number; scoreProcesses: number; executor?: string; pollMs?: number } & K8sOptions, io: Io, progress: Progress, logger: Logger): Promise<void> {
+export async function scoreByTasks(runDir: string, plan: Plan, round: number, o: { workers: number; scoreProcesses: number; executor?: string } & K8sOptions, io: Io, progress: Progress, logger: Logger): Promise<void> {
   const key = stepKey("score", round);
   const todo = Array.from({ length: plan.tasks }, (_, t) => t).filter((t) => !taskDone(runDir, key, t));
   if (todo.length === 0) return;
+  let exits: TaskExit[];
   if (o.executor === "k8s") {
     // as an Indexed Job: tasks done before exit at once
     const job = k8sJobFor(runDir, plan, { ...o, threads: o.scoreProcesses }, round);
     io.stderr.write(`round ${round}: scoring in ${plan.tasks} tasks as Kubernetes Indexed Job ${job.metadata!.namespace}/${job.metadata!.name}, ${todo.length} to run\n`);
-    const end = await runK8sJob(runDir, batchApi(io.env), job, `round ${round}: score tasks`, o, io, progress, logger);
-    if (io.signal?.aborted) throw new Error(`scoring of round ${round} interrupted`);
-    const failed = todo.filter((t) => !taskDone(runDir, key, t));
-    if (failed.length > 0) {
-      const t = failed[0]!;
-      const log = taskLogPath(runDir, key, t);
-      const why = lastError(log) ?? k8sHow(end, end.failed.includes(t));
-      throw new TaskError(`round ${round}: ${failed.length} scoring task${failed.length === 1 ? "" : "s"} failed, task ${t} first: ${why} (log: ${shownPath(io.cwd, log)}); run this again to rerun only the tasks not done`);
-    }
-    return;
+    const end = await runK8sJob(runDir, batchApi(io.env), job, `round ${round}: score tasks`, io, progress, logger);
+    exits = todo.map((t) => ({ task: t, code: null, signal: null, log: taskLogPath(runDir, key, t), how: k8sHow(end, end.failed.includes(t)) }));
+  } else {
+    const workers = Math.min(o.workers, todo.length);
+    const threads = Math.max(1, Math.floor(Math.max(o.scoreProcesses, os.availableParallelism()) / workers));
+    let done = 0;
+    exits = await runLocal({
+      runDir,
+      stage: key,
+      tasks: todo,
+      workers,
+      args: ["--stage", "score", "--round", String(round), "--threads", String(threads)],
+      ...(io.signal ? { signal: io.signal } : {}),
+      onExit: (e) => {
+        done++;
+        logger.log(e.code === 0 ? "info" : "warn", "task_exit", { stage: key, task: e.task, code: e.code, signal: e.signal });
+        progress.update(() => `round ${round}: score tasks ${done}/${todo.length} finished`);
+      },
+    });
+    progress.done();
   }
-  const workers = Math.min(o.workers, todo.length);
-  const threads = Math.max(1, Math.floor(Math.max(o.scoreProcesses, os.availableParallelism()) / workers));
-  let done = 0;
-  const exits = await runLocal({
-    runDir,
-    stage: key,
-    tasks: todo,
-    workers,
-    args: ["--stage", "score", "--round", String(round), "--threads", String(threads)],
-    ...(io.signal ? { signal: io.signal } : {}),
-    onExit: (e) => {
-      done++;
-      logger.log(e.code === 0 ? "info" : "warn", "task_exit", { stage: key, task: e.task, code: e.code, signal: e.signal });
-      progress.update(() => `round ${round}: score tasks ${done}/${todo.length} finished`);
-    },
-  });
-  progress.done();
   if (io.signal?.aborted) throw new Error(`scoring of round ${round} interrupted`);
   const failed = exits.filter((e) => !taskDone(runDir, key, e.task));
   if (failed.length > 0) {
     const f = failed[0]!;
-    const why = f.signal ? `killed by ${f.signal}` : (lastError(f.log) ?? `exit ${f.code}`);
+    const why = f.signal ? `killed by ${f.signal}` : (lastError(f.log) ?? f.how ?? `exit ${f.code}`);
     const codes = failed.map((e) => (e.code === null || e.code === EXIT.ok ? EXIT.partial : e.code));
     throw new TaskError(`round ${round}: ${failed.length} scoring task${failed.length === 1 ? "" : "s"} failed, task ${f.task} first: ${why} (log: ${shownPath(io.cwd, f.log)}); run this again to rerun only the tasks not done`, Math.max(...codes) as ExitCode);
   }

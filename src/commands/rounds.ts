@@ -309,7 +309,7 @@ async function roundsLocked(
           break;
         }
         if (plan && plan.tasks > 1) {
-          const c = o.executor === "k8s" && !allCrawled(runDir, plan) ? await crawlByK8s(runDir, plan, { ...o, pollMs: Number(io.env.MC_K8S_POLL_MS ?? 2000) }, io, progress, logger) : await crawlByTasks(runDir, plan, o, io, progress, logger);
+          const c = o.executor === "k8s" && !allCrawled(runDir, plan) ? await crawlByK8s(runDir, plan, o, io, progress, logger) : await crawlByTasks(runDir, plan, o, io, progress, logger);
           if (c.failed.length > 0) {
             taskFailure = c.failed;
             if (stopReason) stopReason = "tasks_failed";
@@ -388,7 +388,7 @@ async function roundsLocked(
         ...(plan && plan.tasks > 1
           ? {
               // the scoring map runs as tasks, each over its own store
-              scoreByTasks: (r: number) => scoreByTasks(runDir, plan!, r, { ...o, pollMs: Number(io.env.MC_K8S_POLL_MS ?? 2000) }, io, progress, logger),
+              scoreByTasks: (r: number) => scoreByTasks(runDir, plan!, r, o, io, progress, logger),
               onTrained: (r: number) => clearScoreMarkers(runDir, plan!, r),
             }
           : {}),

@@ -69,7 +69,7 @@ function memberHead(b: Buffer): Buffer | undefined {
 }
 
 /** True if a valid member starts at `b` and its first inflated bytes look like a WARC record. */
-function looksLikeWarcMember(b: Buffer): boolean {
+export function looksLikeWarcMember(b: Buffer): boolean {
   return memberHead(b)?.subarray(0, 5).toString("latin1") === "WARC/";
 }
 

@@ -5,7 +5,7 @@ import type { Logger } from "../core/log.js";
 import { Counters } from "../core/stats.js";
 import { ByteWindow } from "./bytes.js";
 import { Framer, isFrameError } from "./framer.js";
-import { type DecodeEvent, decodeGzip, decodePlain, firstWarcMember, startsWithGzipMember } from "./gzip.js";
+import { type DecodeEvent, decodeGzip, decodePlain, firstWarcMember, looksLikeWarcMember, startsWithGzipMember } from "./gzip.js";
 import type { Page } from "./page.js";
 import { type DropReason, type ErrorReason, isErrorReason } from "./reasons.js";
 import { toPage } from "./record.js";
@@ -91,7 +91,7 @@ async function openDecoder(source: WarcSource, stats: WarcStats, issue: (r: Erro
     return undefined;
   }
   // two magic bytes alone do not make a gzip file: junk before a plain WARC may start with them
-  if (head[0] === 0x1f && head[1] === 0x8b && firstWarcMember(head) === 0) return { events: decodeGzip(win, source.name), plain: false };
+  if (looksLikeWarcMember(head)) return { events: decodeGzip(win, source.name), plain: false };
   if (head.subarray(0, 5).toString("latin1") === "WARC/") return { events: decodePlain(win), plain: true };
   // junk before the first record: the decoders skip it (with one error) if a record follows soon
   await win.fill(0, JUNK_SCAN);

@@ -8,6 +8,7 @@ import { utf8Less } from "../../src/plan/crawl.js";
 import { mergeSorted } from "../../src/core/merge.js";
 import { ROOT, runCli, tmpDir } from "../helpers.js";
 import { RUN_FLAGS, expectSame, snapshot, splitCrawl, sumDrops } from "./crawls.js";
+import { taskChildren } from "../../scripts/chaos/kill.js";
 
 const CLI = path.join(ROOT, "dist", "src", "cli.js");
 
@@ -168,14 +169,7 @@ describe("a run split into tasks", () => {
     const deadline = Date.now() + 60_000;
     for (;;) {
       if (Date.now() > deadline) throw new Error("no task process within 60 s");
-      const kids = fs.existsSync(`/proc/${child.pid}/task/${child.pid}/children`) ? fs.readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").split(" ").filter(Boolean).map(Number) : [];
-      const task = kids.find((pid) => {
-        try {
-          return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").includes("task");
-        } catch {
-          return false;
-        }
-      });
+      const task = taskChildren(child.pid!)[0];
       if (task !== undefined) {
         process.kill(task, "SIGKILL");
         break;

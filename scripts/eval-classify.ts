@@ -7,7 +7,10 @@
  * held-out split of the web_html_* and cc_text negatives, leaving out every page the sample
  * crawl holds (by URL), so no page is both trained on and evaluated on.
  *
- *   node dist/scripts/eval-classify.js [--data ../shared/data] [--bucket N] [--quantize] [--out DIR]
+ *   node dist/scripts/eval-classify.js [--data ../shared/data] [--bucket N] [--quantize] [--out DIR] [--variants paper,sized,EPOCH:LR,...]
+ *
+ * paper: the paper's epochs and lr, sampled pages as negatives; sized: epochs and lr sized to the data,
+ * and in A the sampled pages treated as unlabeled (classify/pu.ts) as the rounds do.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -16,8 +19,10 @@ import path from "node:path";
 import zlib from "node:zlib";
 import { evaluate } from "../src/classify/metrics.js";
 import { metricsTable } from "../src/classify/report.js";
-import { Scorer } from "../src/classify/scorer.js";
-import { type TextDoc, readSeeds } from "../src/classify/seeds.js";
+import { Scorer, openScorer } from "../src/classify/scorer.js";
+import { type TextDoc, readSeeds, splitKey } from "../src/classify/seeds.js";
+import { dropMathLike } from "../src/classify/pu.js";
+import { PU_RECALL } from "../src/rounds/negatives.js";
 import { Reservoir, isHeldOut } from "../src/classify/split.js";
 import { runFastText } from "../src/classify/fasttext.js";
 import { DEFAULT_ARGS, trainModel, writeTrainingFile } from "../src/classify/train.js";
@@ -124,13 +129,40 @@ async function main(argv: string[]): Promise<void> {
   for (const d of crawlDocs) sample.offer(d);
   setups.push(["A: negatives sampled from the sample crawl", sample.items]);
   setups.push(["B: negatives = train half of ../shared/data/negatives", negTrain]);
-  for (const [name, neg] of setups) {
-    const model = path.join(outDir, `${name[0]}.bin`);
-    const r = await trainModel(seeds, neg, model, { args: { ...DEFAULT_ARGS, bucket }, threads: os.availableParallelism(), deterministic: false, seed: 1 });
+  // training settings compared: paper (epoch 3, lr 0.1, sampled pages as negatives) and sized
+  // (epochs and lr sized to the data; sampled pages treated as unlabeled: classify/pu, as rounds do)
+  const variants = (arg("--variants") ?? "paper,sized").split(",");
+  const posTrain = seeds.filter((d) => !isHeldOut(splitKey(d), 0.1));
+  const posHeld = seeds.filter((d) => isHeldOut(splitKey(d), 0.1));
+  for (const [setup, negAll] of setups) for (const variant of variants) {
+    const paper = variant === "paper";
+    // EPOCH:LR: those, with the sampled pages treated as unlabeled as in "sized"
+    const fixed = /^(\d+):([\d.]+)$/.exec(variant);
+    const args = { ...DEFAULT_ARGS, bucket, ...(paper ? {} : fixed ? { epoch: Number(fixed[1]), lr: Number(fixed[2]) } : { epoch: 0, lr: 0 }) };
+    let neg = negAll;
+    let removedNote = "";
+    if (!paper && setup.startsWith("A")) {
+      const pu = await dropMathLike(posTrain, posHeld, negAll, [], {
+        recall: PU_RECALL,
+        passes: 2,
+        train: async (name, p, n) => {
+          const file = path.join(outDir, `pu-${name}.bin`);
+          await trainModel(p, n, file, { args: { ...args, dim: 64 }, threads: os.availableParallelism(), deterministic: false, seed: 1 });
+          const sc = openScorer(file, 1);
+          return { score: (t) => sc.score(t), close: () => sc.close() };
+        },
+      });
+      neg = pu.kept;
+      removedNote = `; ${pu.removed.length} sampled pages taken for math and left out`;
+    }
+    const name = `${setup} [${variant}]`;
+    const model = path.join(outDir, `${setup[0]}-${variant}.bin`);
+    const r = await trainModel(posTrain, neg, model, { args, threads: os.availableParallelism(), deterministic: false, seed: 1 });
+    const trainedWith = `epoch ${r.args.epoch}, lr ${r.args.lr}, loss ${r.loss ?? "?"}${removedNote}`;
     if (quantize) {
       // fastText's product quantisation, retrained on the same data: a .ftz beside the .bin
       const prefix = model.replace(/\.bin$/, "");
-      await writeTrainingFile(`${prefix}.train.txt`, seeds, neg, 1);
+      await writeTrainingFile(`${prefix}.train.txt`, posTrain, neg, 1);
       await runFastText(["quantize", "-input", `${prefix}.train.txt`, "-output", prefix, "-qnorm", "-retrain", "-cutoff", "100000", "-thread", String(os.availableParallelism())]);
       fs.rmSync(`${prefix}.train.txt`, { force: true });
       r.model = `${prefix}.ftz`;
@@ -145,7 +177,7 @@ async function main(argv: string[]): Promise<void> {
     await scorer.close();
     const m = evaluate(posScores, negScores);
     const clean = evaluate(posScores, negScores.filter((_, i) => !MATH_BY_INSPECTION.has(evalNeg[i]!.id)));
-    console.log(`\n${name}: ${seeds.length} positives, ${neg.length} negatives; bucket ${bucket}${quantize ? " quantized" : ""}; model ${(r.bytes / 1e6).toFixed(0)} MB, trained in ${r.seconds.toFixed(1)} s; scoring ${rate.toFixed(0)} docs/s (one process)`);
+    console.log(`\n${name}: ${posTrain.length} positives, ${neg.length} negatives (${trainedWith}); bucket ${bucket}${quantize ? " quantized" : ""}; model ${(r.bytes / 1e6).toFixed(0)} MB, trained in ${r.seconds.toFixed(1)} s; scoring ${rate.toFixed(0)} docs/s (one process)`);
     process.stdout.write(metricsTable(m, "evaluation, negatives as labelled"));
     process.stdout.write(metricsTable(clean, `evaluation without the ${evalNeg.filter((d) => MATH_BY_INSPECTION.has(d.id)).length} 'negatives' that are mathematics`));
   }

@@ -160,6 +160,6 @@ describe("mathcorpus CLI", () => {
   it("run --dry-run shows the sample run's resolved settings", async () => {
     const r = await runCli(["run", "--run", path.join(tmpDir(), "fresh"), "--dry-run"]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ command: "run", maxRounds: 3, stopShare: 0.98, tokenBudget: 40000, fpr: 0.15, autoAccept: 0.5, domainShare: 0.1, bucket: 200000, dim: 256, epoch: 3 });
+    expect(JSON.parse(r.stdout)).toMatchObject({ command: "run", maxRounds: 3, stopShare: 0.98, tokenBudget: 40000, fpr: 0.15, autoAccept: 0.5, domainShare: 0.1, bucket: 200000, dim: 256, paperSettings: false, unlabeledNegatives: true });
   });
 });

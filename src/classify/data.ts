@@ -45,6 +45,43 @@ export interface TrainingData {
 }
 
 /**
+ * Negatives from sources: the documents of JSONL, Parquet and HTML files whole; the pages of
+ * WARC sources as a seeded uniform sample (reservoir) of `k` (o.negCount < 0: all of them).
+ * Folders are opened first.
+ */
+export async function loadNegatives(
+  negativeSpecs: string[],
+  o: DataOptions,
+  k: number,
+  logger: Logger,
+  extractor: Extractor,
+  lang: LangId,
+  warn: (m: string) => void,
+): Promise<{ negatives: TextDoc[]; extractStats: ExtractStats; warcStats: WarcStats }> {
+  const specs = expandFolders(negativeSpecs, o.warc.resolve.cwd);
+  const whole = specs.filter((s) => isDocFile(s) || isHtmlFile(s));
+  const warcSpecs = specs.filter((s) => !whole.includes(s));
+  const extractStats = new ExtractStats();
+  const warcStats = new WarcStats();
+  const negatives: TextDoc[] = [];
+  const pipeline = { ...o.extract, langs: [], window: extractor.window };
+  // ids hold files' paths as written: documents are split and ordered by their location-free
+  // key (a WARC page's normalised URL, as a run's stored pages are: rounds/round)
+  if (whole.length > 0) {
+    for await (const d of extractDocs(rawDocs(whole, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push(asTextDoc(d));
+  }
+  if (warcSpecs.length > 0 && o.negCount < 0) {
+    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push(asTextDoc(d));
+  } else if (warcSpecs.length > 0) {
+    const reservoir = new Reservoir<TextDoc>(k, o.seed);
+    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) reservoir.offer(asTextDoc(d));
+    negatives.push(...reservoir.items);
+    logger.log("info", "negatives_sampled", { sampled: reservoir.items.length, of: reservoir.count });
+  }
+  return { negatives, extractStats, warcStats };
+}
+
+/**
  * Seeds (positives) and negatives, each split into train and held-out by a hash of the id
  * (of the URL for pages from WARCs).
  * Negatives from WARC sources are a seeded uniform sample (reservoir) of the extracted pages;
@@ -62,27 +99,7 @@ export async function loadTrainingData(
   const seedPath = path.resolve(o.warc.resolve.cwd, seedDir);
   const seeds = await readSeeds(seedPath, extractor, lang, o.extract, warn);
   const positives = splitDocs(seeds.docs, o.heldOut);
-  // folders are opened first: the documents in them are used whole, their WARCs sampled
-  const specs = expandFolders(negativeSpecs, o.warc.resolve.cwd);
-  const whole = specs.filter((s) => isDocFile(s) || isHtmlFile(s));
-  const warcSpecs = specs.filter((s) => !whole.includes(s));
-  const extractStats = new ExtractStats();
-  const warcStats = new WarcStats();
-  const negatives: TextDoc[] = [];
-  const pipeline = { ...o.extract, langs: [], window: extractor.window };
-  // ids hold files' paths as written: documents are split and ordered by their location-free
-  // key (a WARC page's normalised URL, as a run's stored pages are: rounds/round)
-  if (whole.length > 0) {
-    for await (const d of extractDocs(rawDocs(whole, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push(asTextDoc(d));
-  }
-  if (warcSpecs.length > 0 && o.negCount < 0) {
-    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) negatives.push(asTextDoc(d));
-  } else if (warcSpecs.length > 0) {
-    const reservoir = new Reservoir<TextDoc>(o.negCount > 0 ? o.negCount : seeds.docs.length, o.seed);
-    for await (const d of extractDocs(rawDocs(warcSpecs, o.warc, logger, warcStats, warn), extractor, lang, pipeline, extractStats)) reservoir.offer(asTextDoc(d));
-    negatives.push(...reservoir.items);
-    logger.log("info", "negatives_sampled", { sampled: reservoir.items.length, of: reservoir.count });
-  }
+  const { negatives, extractStats, warcStats } = await loadNegatives(negativeSpecs, o, o.negCount > 0 ? o.negCount : seeds.docs.length, logger, extractor, lang, warn);
   return {
     positives,
     negatives: splitDocs(negatives, o.heldOut),

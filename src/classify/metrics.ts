@@ -61,6 +61,9 @@ export function cutoffForFpr(negScores: number[], rate: number): number {
   return Math.min(1, boundary + 1e-9);
 }
 
+/** Scores this close count as equal where they saturate (P within 1e-4 of 1). */
+const SATURATED = 1e-4;
+
 /** What `cutoffForFprInPool` needs to estimate a crawl's math share: held-out positives, and pages. */
 export const POOL_MIN_POSITIVES = 20;
 export const POOL_MIN_PAGES = 50;
@@ -89,7 +92,10 @@ export function cutoffForFprInPool(pool: ArrayLike<number>, pos: number[], rate:
   for (let i = 0; i < u.length; ) {
     const t = u[i]!;
     while (i < u.length && u[i] === t) i++; // ties: all pages at t are in
-    while (j < p.length && p[j]! >= t) j++;
+    // positives within SATURATED of t count as at t: a model sure of itself gives many crawl
+    // pages a score of exactly 1.0 and held-out seeds 0.99999…, which read as "all non-math"
+    // and stopped the walk at the top (a cut-off of 1.0 on a 2 %-math crawl: 1 page of 40)
+    while (j < p.length && p[j]! >= t - SATURATED) j++;
     const nonMath = (i / u.length - pi * (j / p.length)) / (1 - pi);
     if (nonMath > rate) break;
     cutoff = t;

@@ -48,11 +48,36 @@ function evalRun(run: string, roundOpt: number | undefined, json: boolean, io: I
   const round = roundOpt ?? Math.max(0, ...rounds);
   const file = path.join(reports, `round-${round}.eval.json`);
   if (!round || !fs.existsSync(file)) throw new InputError(`${run}: no evaluation for round ${round || "(none finished)"}`);
-  const r = JSON.parse(fs.readFileSync(file, "utf8")) as { cutoff: number; cutoff_rule: string; scores: { positives: number[]; negatives: number[] } };
+  const r = JSON.parse(fs.readFileSync(file, "utf8")) as {
+    cutoff: number;
+    cutoff_rule: string;
+    scores: { positives: number[]; negatives: number[] };
+    training?: { epoch: number; lr: number; lines: number; loss: number | null };
+    calibration?: { method: string; a: number; b: number; math_share: number };
+    histograms?: { bins: number; positives: number[]; negatives: number[]; crawl: number[] };
+  };
   const m = evaluate(r.scores.positives, r.scores.negatives, r.cutoff);
-  io.stdout.write(json ? JSON.stringify({ run, round, cutoff: r.cutoff, cutoff_rule: r.cutoff_rule, ...metricsJson(m) }, null, 2) + "\n" : metricsTable(m, `round ${round} held-out evaluation (cut-off ${r.cutoff_rule})`));
+  if (json) {
+    io.stdout.write(JSON.stringify({ run, round, cutoff: r.cutoff, cutoff_rule: r.cutoff_rule, ...metricsJson(m), training: r.training ?? null, calibration: r.calibration ?? null, histograms: r.histograms ?? null }, null, 2) + "\n");
+  } else {
+    io.stdout.write(metricsTable(m, `round ${round} held-out evaluation (cut-off ${r.cutoff_rule})`));
+    if (r.training) io.stdout.write(`training: ${r.training.lines} lines, ${r.training.epoch} epochs at lr ${r.training.lr}, final loss ${r.training.loss ?? "not reported"} (chance: 0.69)\n`);
+    if (r.calibration) io.stdout.write(`P(math) = ${r.calibration.method === "platt" ? `σ(${r.calibration.a.toFixed(3)} · logit(score) ${r.calibration.b < 0 ? "−" : "+"} ${Math.abs(r.calibration.b).toFixed(3)}), the crawl's math share taken as ${(100 * r.calibration.math_share).toFixed(1)}%` : "the raw score (too few held-out pages to calibrate)"}\n`);
+    if (r.histograms) io.stdout.write(histogramTable(r.histograms, r.cutoff));
+  }
   io.stderr.write(`eval: PR curve in ${shownPath(io.cwd, path.join(reports, `round-${round}.pr.svg`))}\n`);
   return EXIT.ok;
+}
+
+/** Score histograms side by side: held-out seeds, held-out sampled pages, every crawled page; the cut-off's bin marked. */
+export function histogramTable(h: { bins: number; positives: number[]; negatives: number[]; crawl: number[] }, cutoff: number): string {
+  const lines = ["score       held-out seeds  held-out negatives  crawl"];
+  const cut = Math.min(h.bins - 1, Math.floor(cutoff * h.bins));
+  for (let i = h.bins - 1; i >= 0; i--) {
+    const range = `${(i / h.bins).toFixed(2)}-${((i + 1) / h.bins).toFixed(2)}`;
+    lines.push(`${range.padEnd(12)}${String(h.positives[i] ?? 0).padStart(14)}${String(h.negatives[i] ?? 0).padStart(20)}${String(h.crawl[i] ?? 0).padStart(7)}${i === cut ? "  <- cut-off" : ""}`);
+  }
+  return lines.join("\n") + "\n";
 }
 
 export const command: Command = {

@@ -27,6 +27,8 @@ import { type IngestStats, localSize, whyNoDocuments } from "../rounds/ingest.js
 import { type RoundConfig, type RoundSummary, runRound } from "../rounds/round.js";
 import { convergedAt } from "../rounds/stop.js";
 import { loadSeeds } from "../rounds/seeds.js";
+import { type DataOptions, loadNegatives } from "../classify/data.js";
+import type { TextDoc } from "../classify/seeds.js";
 import { RunLock } from "../store/lock.js";
 import { RunStores } from "../store/stores.js";
 import { frozenPlan, readPlan } from "../plan/plan.js";
@@ -146,6 +148,7 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   if (command === "run" && !(o.shardTokens > 0)) throw new UsageError(`--shard-tokens expects a number > 0, got ${o.shardTokens}`);
   // paths given here are kept in config.json for later invocations, which may run elsewhere
   if (cl.given.has("benchmark")) o.benchmark = o.benchmark.map((b) => path.resolve(io.cwd, b));
+  if (cl.given.has("negatives")) o.negatives = o.negatives.map((s) => absoluteSpec(s, io.cwd));
   if (cl.given.has("out") && o.out !== undefined) o.out = path.resolve(io.cwd, o.out);
   const config = { command, sample, ...o };
   if (cl.dryRun) {
@@ -258,6 +261,14 @@ async function roundsLocked(
       )
     ).docs;
     progress.done();
+    // a fixed pool of negatives (--negatives): read once per invocation, sampled by each round
+    let negativePool: TextDoc[] | undefined;
+    if (o.negatives.length > 0) {
+      const data: DataOptions = { extract, warc: reading, heldOut: o.heldOut, negCount: -1, seed: o.seed };
+      negativePool = (await loadNegatives(o.negatives, data, 0, logger, extractor, lang, warn)).negatives;
+      if (negativePool.length === 0) throw new InputError(`--negatives ${o.negatives.join(",")}: no document could be read or kept from it: nothing to train against`);
+      logger.log("info", "negative_pool", { sources: o.negatives, documents: negativePool.length });
+    }
     const countTokens = await tokenCounter(tokenizer);
     const cfg: RoundConfig = {
       countTokens,
@@ -276,6 +287,8 @@ async function roundsLocked(
       autoAccept: o.autoAccept,
       scoreProcesses: o.scoreProcesses,
       engine: checkEngine(o.engine),
+      unlabeled: o.unlabeledNegatives,
+      ...(negativePool ? { negativePool } : {}),
     };
     const rounds = command === "run" ? o.maxRounds : 1;
     /** Why `run` stopped adding rounds (JSON `stop_reason`). */
@@ -394,11 +407,11 @@ async function roundsLocked(
           : {}),
       });
       progress.done();
-      if (s.cutoff_rule.startsWith("calibrated") && s.held_out_recall < 0.5) {
-        // negatives sampled from a crawl that is largely math teach the model that math is not,
-        // and no calibration recovers that (the bundled crawl, 13 % math: recall 0.05)
+      if (s.cutoff_rule.startsWith("calibrated") && s.selection_recall < 0.5) {
+        // negatives sampled from a crawl that is largely math teach the model that math is not
+        // (before sampled pages were treated as unlabeled, the bundled crawl, 13 % math: recall 0.05)
         warn(
-          `round ${round}: held-out recall is only ${s.held_out_recall.toFixed(3)} at the calibrated cut-off (${s.cutoff_rule}): the crawl's pages, from which the negatives are sampled, are probably far from mostly non-math (a crawl of math sites?). Select with --token-budget TOKENS or --threshold SCORE instead`,
+          `round ${round}: held-out recall is only ${s.selection_recall.toFixed(3)} at the calibrated cut-off (${s.cutoff_rule}): the crawl's pages, from which the negatives are sampled, are probably far from mostly non-math (a crawl of math sites?). Give --negatives SOURCE,... (a random web sample), or select with --token-budget TOKENS or --threshold P instead`,
         );
       }
       summaries.push(s);

@@ -31,7 +31,7 @@ const specs = {
 } as const satisfies OptionSpecs;
 
 const details = `Trains the math classifier the way the rounds do: seeds (positives) against negatives,
-with the real fastText binary and the paper's settings. A share of seeds and negatives
+with the real fastText binary: the paper's settings, epochs and lr sized to the training set (--paper-settings: as the paper). A share of seeds and negatives
 (--held-out, by a hash of the id) is never trained on; the model's sidecar records the
 metrics on it, the training arguments, the fastText build, the seed-set hash and counts.`;
 
@@ -86,7 +86,7 @@ export const command: Command = {
         created: new Date().toISOString(),
         model: { file: path.basename(result.model), bytes: result.bytes, sha256: sha256File(result.model) },
         fasttext: result.fasttext,
-        args: { ...args, thread: result.threads, deterministic: o.deterministic, shuffle_seed: o.seed, features: "mathcorpus-v1 (lower-case, LaTeX commands, punctuation split, CJK characters, 4000 tokens)" },
+        args: { ...result.args, thread: result.threads, deterministic: o.deterministic, shuffle_seed: o.seed, features: "mathcorpus-v1 (lower-case, LaTeX commands, punctuation split, CJK characters, 4000 tokens)" },
         round: null,
         seeds: { dir: o.seeds, files: d.seedFiles, hash: d.seedHash, train: d.positives.train.length, held_out: d.positives.heldOut.length },
         negatives: { sources: d.negativeSources, train: d.negatives.train.length, held_out: d.negatives.heldOut.length, sample_seed: o.seed },

@@ -18,14 +18,28 @@ export const roundOptionSpecs = {
     help: "round 1 goes on to train and select although some sources could not be read to their end (default: it stops after the crawl, exit 4, and a rerun retries them)",
   },
   seeds: { type: "string", default: "", arg: "PATH", help: "seed corpus: a JSON-lines (.jsonl, .ndjson; .gz/.zst too, and Dolma's .json.gz) or Parquet file with id and text or html, or a folder tree of them (default: the bundled seeds/)" },
+  negatives: {
+    type: "list",
+    default: [],
+    arg: "SOURCE,...",
+    help: "a fixed pool of negatives to sample from instead of the crawl's own pages (a random web sample, for a targeted crawl or a crawl of math sites): JSONL/Parquet/HTML files used whole, WARC sources sampled; its pages that score like the seeds are still left out",
+  },
   tokenBudget: { type: "number", arg: "TOKENS", help: "select top pages until this many tokens of --tokenizer (the paper kept the top 40B tokens in round 1) [default: none; 40000 on the bundled sample]" },
   tokenizer: {
     type: "string",
     arg: "cl100k|deepseek-v3",
     help: "tokenizer of token budgets, totals and shard sizes, fixed for a run at its first round: cl100k (gpt-tokenizer) or deepseek-v3 (DeepSeek-V3's own vocabulary, ~4x slower to count) [default: cl100k]",
   },
-  threshold: { type: "number", arg: "SCORE", help: "select pages scoring at least SCORE (default: a calibrated cut-off, see --fpr)" },
-  fpr: { type: "number", default: 0.01, arg: "SHARE", help: "with neither --threshold nor --token-budget: the cut-off lets at most this share of the crawl's non-math pages score above it (its math share estimated and allowed for)" },
+  threshold: {
+    type: "number",
+    arg: "P",
+    help: "select pages whose P(math) is at least P: the raw score mapped to a probability for a page of this crawl (Platt scaling fitted on held-out seeds and sampled pages, weighted by the crawl's estimated math share); the raw score is kept beside it [default: 0.5 when the map can be fitted, else see --fpr]",
+  },
+  fpr: {
+    type: "number",
+    arg: "SHARE",
+    help: "select instead by false-positive rate: the cut-off lets at most this share of the crawl's non-math pages score above it (its math share estimated and allowed for) [default: 0.01 where P(math) cannot be calibrated; held-out recall is reported at it]",
+  },
   domainShare: { type: "number", default: 0.1, arg: "SHARE", help: "a host with more than this share of its pages selected is math-related (the paper: 10%)" },
   minDomainPages: { type: "number", default: 3, arg: "N", help: "hosts with fewer stored pages are never math-related (one selected page is not a math site)" },
   autoAccept: { type: "number", arg: "SHARE", help: "accept URL prefixes of math-related hosts whose selected share is at least SHARE (unattended runs) [default: none; 0.5 on the bundled sample]" },
@@ -54,6 +68,11 @@ export const roundOptionSpecs = {
   k8sCpus: { type: "number", arg: "N", help: "with --executor k8s: CPUs requested per pod, and its extraction threads [default: the task's --threads]" },
   k8sMem: { type: "string", arg: "SIZE", help: "with --executor k8s: memory per pod (request and limit), e.g. 8Gi [default: none]" },
   k8sServiceAccount: { type: "string", arg: "NAME", help: "with --executor k8s: the pods' service account [default: the namespace's]" },
+  unlabeledNegatives: {
+    type: "boolean",
+    default: true,
+    help: "treat the pages sampled from the crawl as unlabeled, not as non-math: two cross-fitted models (trained on halves of the sample) leave out the pages that score like the seeds before the round's model is trained, so a crawl where math is common does not teach the model that math is not math",
+  },
   scoreProcesses: { type: "number", default: os.availableParallelism(), arg: "N", help: "scoring threads (fastText processes with --engine binary)" },
   ...engineOptionSpecs,
 } as const satisfies OptionSpecs;

@@ -6,6 +6,8 @@ export interface Calibration {
   rule: string;
   /** Why it could not be placed at the rate asked, for the user; undefined when it could. */
   warning?: string;
+  /** The crawl's math share as the mixture estimate put it, when it could. */
+  mathShare?: number;
 }
 
 /** What the calibration is placed on (scores of the round's model) and what it came from. */
@@ -35,7 +37,7 @@ const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
 export function calibrateCutoff(c: CalibrationInputs): Calibration {
   const inPool = cutoffForFprInPool(c.pool, c.posScores, c.fpr);
   const pct = `${+(c.fpr * 100).toFixed(6)}%`;
-  if (inPool) return { cutoff: inPool.cutoff, rule: `calibrated: at most ${pct} of non-math pages (the crawl's math share estimated at ${(100 * inPool.mathShare).toFixed(1)}%)` };
+  if (inPool) return { cutoff: inPool.cutoff, mathShare: inPool.mathShare, rule: `calibrated: at most ${pct} of non-math pages (the crawl's math share estimated at ${(100 * inPool.mathShare).toFixed(1)}%)` };
   const cutoff = cutoffForFpr(c.negScores, c.fpr);
   const needed = c.fpr > 0 ? Math.ceil(1 / c.fpr) : 1; // --fpr 0: above all of them is what was asked
   const held = c.negScores.length;

@@ -1,6 +1,7 @@
 import { urlPrefixes } from "../dedup/url.js";
 import type { WorkStore } from "../store/store.js";
 import type { RunStores } from "../store/stores.js";
+import { notCopy } from "./copies.js";
 import type { RoundConfig } from "./round.js";
 
 /*
@@ -10,7 +11,7 @@ import type { RoundConfig } from "./round.js";
 
 /**
  * Domain discovery: hosts with more than domainShare of their pages selected, and their path
- * prefixes. Each part counts its pages per host (and per prefix of the math-related hosts); the
+ * prefixes; a text stored under several URLs counts once (exact copies are left out, copies.ts). Each part counts its pages per host (and per prefix of the math-related hosts); the
  * counts are summed into the run's store.
  */
 export function discoverDomains(stores: RunStores, round: number, cfg: RoundConfig): number {
@@ -18,7 +19,7 @@ export function discoverDomains(stores: RunStores, round: number, cfg: RoundConf
   coord.clearRound(round, ["domain_stats", "prefix_stats"]);
   const perHost = new Map<string, { pages: number; selected: number }>();
   for (const p of stores.parts) {
-    const rows = p.db.prepare("SELECT d.host, count(*) AS pages, count(s.doc_id) AS selected FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? GROUP BY d.host").all(round) as Array<{ host: string; pages: number; selected: number }>;
+    const rows = p.db.prepare(`SELECT d.host, count(*) AS pages, count(s.doc_id) AS selected FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE ${notCopy("d")} GROUP BY d.host`).all(round) as Array<{ host: string; pages: number; selected: number }>;
     for (const r of rows) {
       const c = perHost.get(r.host) ?? { pages: 0, selected: 0 };
       c.pages += r.pages;
@@ -38,7 +39,7 @@ export function discoverDomains(stores: RunStores, round: number, cfg: RoundConf
   })();
   const counts = new Map<string, { host: string; depth: number; pages: number; selected: number }>();
   for (const p of stores.parts) {
-    const pages = p.db.prepare("SELECT d.path, (s.doc_id IS NOT NULL) AS sel FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE d.host = ?");
+    const pages = p.db.prepare(`SELECT d.path, (s.doc_id IS NOT NULL) AS sel FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE d.host = ? AND ${notCopy("d")}`);
     for (const host of hosts) {
       for (const row of pages.all(round, host) as Array<{ path: string; sel: number }>) {
         for (const { prefix, depth } of urlPrefixes(host, row.path)) {
@@ -66,13 +67,13 @@ export function autoAccept(store: WorkStore, round: number, share: number): numb
   return n;
 }
 
-/** Pages under accepted prefixes that this round did not select become seeds for the next (in each part). */
+/** Pages under accepted prefixes that this round did not select become seeds for the next (in each part); not exact copies. */
 export function promote(stores: RunStores, round: number): number {
   const accepted = stores.coord.db.prepare("SELECT prefix FROM annotations WHERE decision = 'accept'").all() as Array<{ prefix: string }>;
   let n = 0;
   for (const p of stores.parts) {
     const ins = p.db.prepare("INSERT OR IGNORE INTO promoted (doc_id, round, prefix, reason) VALUES (?, ?, ?, 'under an accepted prefix, not selected')");
-    const docs = p.db.prepare(`SELECT d.id, d.host, d.path FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE s.doc_id IS NULL AND d.host = ?`);
+    const docs = p.db.prepare(`SELECT d.id, d.host, d.path FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE s.doc_id IS NULL AND d.host = ? AND ${notCopy("d")}`);
     p.db.transaction(() => {
       for (const { prefix } of accepted) {
         const host = prefix.slice(0, prefix.indexOf("/"));

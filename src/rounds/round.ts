@@ -6,7 +6,7 @@ import { metricsJson } from "../classify/report.js";
 import { modelFileProblem } from "../classify/linear.js";
 import { LinearScorePool, LinearScorer, Scorer, type TextScorer, openScorer } from "../classify/scorer.js";
 import { type TextDoc, docSetHash, splitKey } from "../classify/seeds.js";
-import { Reservoir, isHeldOut } from "../classify/split.js";
+import { isHeldOut } from "../classify/split.js";
 import { type FastTextArgs, sha256File, sidecarPath, trainModel, trainProgressLines } from "../classify/train.js";
 import { InputError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
@@ -17,9 +17,23 @@ import type { RunStores } from "../store/stores.js";
 import { writeAtomic } from "../core/atomic.js";
 import { mergeSorted } from "../core/merge.js";
 import { calibrateCutoff } from "./cutoff.js";
+import { markCopies } from "./copies.js";
+import { type NegDoc, PU_RECALL, type StoredDoc, sampleNegatives, samplePool, unlabeledNegatives } from "./negatives.js";
+import { CALIBRATION_MIN, type Calibrator, fitCalibrator, probability, rawFor } from "../classify/calibrate.js";
+import { UNDERFIT_LOSS, sizedArgs } from "../classify/train.js";
 import { autoAccept, convergence, discoverDomains, promote } from "./domains.js";
 
 const sortedDesc = (xs: number[]) => [...xs].sort((a, b) => b - a);
+
+/** Score histograms (reports/round-N.eval.json, `eval --run`): 20 bins of width 0.05. */
+export const HIST_BINS = 20;
+const bin = (score: number) => Math.min(HIST_BINS - 1, Math.max(0, Math.floor(score * HIST_BINS)));
+export function histogram(scores: number[]): number[] {
+  const h = new Array<number>(HIST_BINS).fill(0);
+  for (const x of scores) h[bin(x)]!++;
+  return h;
+}
+const median = (xs: number[]) => (xs.length === 0 ? null : +sortedDesc(xs)[Math.floor((xs.length - 1) / 2)]!.toFixed(6));
 
 /** What a round does, resolved from the command's options. */
 export interface RoundConfig {
@@ -36,8 +50,11 @@ export interface RoundConfig {
   countTokens: TokenCounter;
   /** Keep pages scoring at least this (undefined: calibrated). */
   threshold: number | undefined;
-  /** Calibration: the cut-off lets at most this share of held-out negatives through. */
-  fpr: number;
+  /**
+   * Select by false-positive rate: the cut-off lets at most this share of the crawl's non-math
+   * pages through. Undefined: P(math) ≥ 0.5 where it can be calibrated, else this rule at 1 %.
+   */
+  fpr: number | undefined;
   domainShare: number;
   minDomainPages: number;
   /** Accept prefixes of math-related hosts whose selected share is at least this (undefined: none). */
@@ -45,22 +62,40 @@ export interface RoundConfig {
   scoreProcesses: number;
   /** auto: the linear scorer when the model allows; binary: the fastText binary. */
   engine: "auto" | "binary";
+  /**
+   * Sampled pages are unlabeled: two cross-fitted models leave out those that score like the
+   * seeds before the round's model is trained (classify/pu.ts).
+   */
+  unlabeled: boolean;
+  /** --negatives: sample the negatives from these documents instead of the crawl's pages. */
+  negativePool?: TextDoc[];
 }
 
 export interface RoundSummary {
   round: number;
   documents: number;
+  /** Stored pages whose text a page of a lower id has too: counted once (rounds/copies.ts). */
+  exact_copies: number;
   positives: { train: number; held_out: number; seeds: number; promoted: number };
-  negatives: { train: number; held_out: number };
+  /** Sampled pages trained on and held out, and those left out as scoring like the seeds. */
+  negatives: { train: number; held_out: number; sampled: number; taken_for_math: number; held_out_taken_for_math: number };
+  /** fastText's arguments as trained (epoch and lr sized to the data unless given), its final training loss. */
+  training: { epoch: number; lr: number; dim: number; sized: string[]; lines: number; loss: number | null };
+  /** Medians of the held-out positives' and negatives' raw scores: a model that underfits leaves them close. */
+  score_spread: { positives_median: number | null; negatives_median: number | null };
+  /** The map from raw score to P(math) in this crawl (Platt), fitted on held-out pages. */
+  calibration: Calibrator;
   model: string;
   cutoff: number;
+  /** The cut-off as a calibrated probability. */
+  cutoff_probability: number;
   cutoff_rule: string;
   selected: number;
   selected_tokens: number;
   held_out: Record<string, unknown>;
   /**
-   * Share of held-out positives at or above the calibrated cut-off (at most --fpr of held-out
-   * sampled pages above it), whatever the selection rule: rounds compare at one false-positive rate.
+   * Share of held-out positives at or above the default rule's cut-off (P(math) >= 0.5, or the
+   * --fpr rate), whatever the selection rule: rounds compare at one rule.
    */
   held_out_recall: number;
   /** Share of held-out positives at or above the selection's own cut-off. */
@@ -106,9 +141,6 @@ export interface RoundDeps {
 const STEPS = ["ingest", "train", "score", "select", "done"] as const;
 const after = (step: string, than: string) => STEPS.indexOf(step as (typeof STEPS)[number]) > STEPS.indexOf(than as (typeof STEPS)[number]);
 
-/** A stored page used as a positive or negative: `doc` is its id in the run's stores. */
-type StoredDoc = TextDoc & { doc: number };
-
 /*
  * Stored pages are split (and ordered for training) by their normalised URL, not by `id`
  * (doc_key: the WARC file's path @ offset), so neither depends on where
@@ -119,23 +151,6 @@ function promotedDocs(stores: RunStores, before: number): StoredDoc[] {
     (p) => p.db.prepare("SELECT d.id AS doc, d.doc_key AS id, d.url_norm AS split, d.url, d.text FROM promoted p JOIN documents d ON d.id = p.doc_id WHERE p.round < ? ORDER BY d.id").all(before) as StoredDoc[],
   );
   return docs.sort((a, b) => a.doc - b.doc);
-}
-
-/**
- * A seeded uniform sample of stored documents (not promoted ones) as negatives: a reservoir fed
- * every document in id order, the parts' streams merged, so the sample does not depend on how
- * the run is split into tasks.
- */
-function sampleNegatives(stores: RunStores, k: number, seed: number): StoredDoc[] {
-  const r = new Reservoir<number>(k, seed);
-  const promoted = new Set(stores.parts.flatMap((p) => p.db.prepare("SELECT doc_id FROM promoted").pluck().all() as number[]));
-  const ids = (p: WorkStore) => (function* () {
-    for (const rows of p.iterDocs<{ id: number }>("1 AS one", 5000)) for (const row of rows) yield row.id;
-  })();
-  for (const id of mergeSorted(stores.parts.map(ids), (a, b) => a < b)) if (!promoted.has(id)) r.offer(id);
-  const chosen = [...r.items].sort((a, b) => a - b);
-  const st = new Map(stores.parts.map((p) => [p, p.db.prepare("SELECT id AS doc, doc_key AS id, url_norm AS split, url, text FROM documents WHERE id = ?")]));
-  return chosen.map((id) => st.get(stores.partOf(id))!.get(id) as StoredDoc);
 }
 
 /**
@@ -204,25 +219,29 @@ export async function scoreParts(parts: WorkStore[], round: number, scorer: Text
   return n;
 }
 
+/** The false-positive rate of the rate rule where none is given (held-out recall is reported at it). */
+export const DEFAULT_FPR = 0.01;
+
 type Ranked = { id: number; score: number; tokens: number | null; text: string };
 
 /**
- * Ranked selection: by threshold, or top pages until the token budget is filled. Pages are taken
+ * Ranked selection: by threshold (a raw score), or top pages until the token budget is filled. Pages are taken
  * by score, ties by id, across all parts (their ranked streams merged).
  */
-function select(stores: RunStores, round: number, cfg: RoundConfig, calibrated: number, calibratedRule: string): { cutoff: number; rule: string; selected: number; tokens: number } {
+function select(stores: RunStores, round: number, cfg: RoundConfig, threshold: number | undefined, calibrated: number, calibratedRule: string): { cutoff: number; rule: string; selected: number; tokens: number } {
   for (const p of stores.parts) p.clearRound(round, ["selections"]);
   const ranked = mergeSorted(
     stores.parts.map((p) => p.db.prepare("SELECT s.doc_id AS id, s.score, d.tokens, d.text FROM scores s JOIN documents d ON d.id = s.doc_id WHERE s.round = ? ORDER BY s.score DESC, s.doc_id").iterate(round) as Iterable<Ranked>),
     (a, b) => a.score > b.score || (a.score === b.score && a.id < b.id),
   );
-  const cutoff = cfg.threshold ?? calibrated;
-  const rule = cfg.threshold !== undefined ? `threshold ${cfg.threshold}` : cfg.tokenBudget > 0 ? `token budget ${cfg.tokenBudget}` : calibratedRule;
+  // --threshold is a probability, `threshold` its raw score
+  const cutoff = threshold ?? calibrated;
+  const rule = threshold !== undefined ? `threshold: P(math) >= ${cfg.threshold} (raw score ${+threshold.toFixed(6)})` : cfg.tokenBudget > 0 ? `token budget ${cfg.tokenBudget}` : calibratedRule;
   const chosen: number[] = [];
   const counted: Array<[number, number]> = []; // tokens counted now, cached on the document
   let tokens = 0;
   let last = 1;
-  const budget = cfg.tokenBudget > 0 && cfg.threshold === undefined;
+  const budget = cfg.tokenBudget > 0 && threshold === undefined;
   for (const r of ranked) {
     if (budget) {
       if (tokens >= cfg.tokenBudget) break;
@@ -278,23 +297,33 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
   const store = stores.coord;
   store.setRound(round, {});
   let row = store.round(round)!;
+  const copies = markCopies(stores);
   const promotedBefore = promotedDocs(stores, round);
   const positives: TextDoc[] = [...deps.seeds, ...promotedBefore];
   const held = (d: TextDoc) => isHeldOut(splitKey(d), cfg.heldOut);
   const posTrain = positives.filter((d) => !held(d));
   const posHeld = positives.filter(held);
-  const negatives = sampleNegatives(stores, cfg.negCount > 0 ? cfg.negCount : positives.length, cfg.seed);
-  const negTrain = negatives.filter((d) => !held(d));
-  lap("sample");
-  if (negTrain.length === 0) {
-    throw new InputError(`round ${round}: no negative training documents: the crawl stored ${stores.docCount()} document(s) and the ${negatives.length} sampled from it all fall in the held-out split (--held-out ${cfg.heldOut}); crawl more pages`);
-  }
-  const negHeld = negatives.filter(held).map((d) => d.doc);
+  const k = cfg.negCount > 0 ? cfg.negCount : positives.length;
+  const sampled: NegDoc[] = cfg.negativePool ? samplePool(cfg.negativePool, k, cfg.seed) : sampleNegatives(stores, k, cfg.seed);
   const model = path.join(cfg.runDir, "models", `round-${round}`, "model.bin");
   // a model damaged in place (a full disk under a version that wrote it directly) is trained again
   const damaged = after(row.step, "train") ? modelFileProblem(model) : undefined;
   if (damaged && damaged !== "missing") deps.warn?.(`round ${round}: ${path.relative(cfg.runDir, model)} is damaged (${damaged}): training it again`);
-  if (!after(row.step, "train") || damaged) {
+  const training = !after(row.step, "train") || !!damaged;
+  lap("sample");
+  // the sampled pages are unlabeled: those that score like the seeds are left out (classify/pu),
+  // decided when the model is trained and kept in meta `pu:N` for a resumed round
+  const pu = await unlabeledNegatives(stores, round, cfg, deps, training, posTrain, posHeld, sampled.filter((d) => !held(d)), sampled.filter(held));
+  const negTrain = pu.train;
+  lap("unlabeled");
+  if (negTrain.length === 0) {
+    throw new InputError(`round ${round}: no negative training documents: the crawl stored ${stores.docCount()} document(s) and the ${sampled.length} sampled from it ${pu.removed > 0 ? `all fall in the held-out split (--held-out ${cfg.heldOut}) or score like the seeds (${pu.removed})` : `all fall in the held-out split (--held-out ${cfg.heldOut})`}; crawl more pages`);
+  }
+  const negHeld = pu.held;
+  const args = sizedArgs(cfg.args, posTrain.length + negTrain.length);
+  // the training loss, kept for a resumed round
+  let loss: number | null = training ? null : ((JSON.parse(store.meta(`train:${round}`) ?? "{}") as { loss?: number }).loss ?? null);
+  if (training) {
     deps.onStep?.("train");
     const onProgress = deps.onProgress;
     const r = await trainModel(posTrain, negTrain, model, {
@@ -305,6 +334,8 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
       ...(onProgress ? { onProgress: trainProgressLines(onProgress) } : {}),
       ...(deps.signal ? { signal: deps.signal } : {}),
     });
+    loss = r.loss ?? null;
+    store.setMeta(`train:${round}`, JSON.stringify({ loss }));
     deps.onTrained?.(round);
     store.setRound(round, { step: "score", model: path.relative(cfg.runDir, r.model) });
     row = store.round(round)!;
@@ -325,39 +356,70 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
     const seedHeld = posHeld.filter((d) => !("doc" in d));
     const seedScores = await scorer.score(seedHeld.map((d) => d.text));
     const posScores = [...seedScores, ...posHeld.flatMap((d) => ("doc" in d ? [storeScore((d as StoredDoc).doc)] : [])).filter((x): x is number => x !== undefined)];
-    const negScores = negHeld.map(storeScore).filter((x): x is number => x !== undefined);
+    // held-out negatives: stored pages from the store's scores, --negatives documents scored here
+    const poolHeld = negHeld.filter((d) => d.doc === undefined);
+    const negScores = [...negHeld.flatMap((d) => (d.doc !== undefined ? [storeScore(d.doc)] : [])).filter((x): x is number => x !== undefined), ...(await scorer.score(poolHeld.map((d) => d.text)))];
     // the cut-off is calibrated on every stored page of the crawl but the training negatives and
     // the promoted pages, allowing for the math among them (classify/metrics cutoffForFprInPool)
-    const excluded = new Set(stores.parts.flatMap((p) => p.db.prepare("SELECT doc_id FROM promoted").pluck().all() as number[]));
-    for (const d of negTrain) excluded.add(d.doc);
+    // (and exact copies: a text counts once)
+    const excluded = new Set(stores.parts.flatMap((p) => p.db.prepare("SELECT doc_id FROM promoted UNION ALL SELECT doc_id FROM copies").pluck().all() as number[]));
+    for (const d of negTrain) if (d.doc !== undefined) excluded.add(d.doc);
     const pool: number[] = [];
+    const crawlHist = new Array<number>(HIST_BINS).fill(0);
     for (const p of stores.parts) {
       for (const [id, score] of p.db.prepare("SELECT doc_id, score FROM scores WHERE round = ?").raw().iterate(round) as Iterable<[number, number]>) {
+        crawlHist[bin(score)]!++;
         if (!excluded.has(id)) pool.push(score);
       }
     }
-    const cal = calibrateCutoff({ fpr: cfg.fpr, pool, posScores, negScores, seeds: positives.length, documents: stores.docCount(), trainedOn: { positives: posTrain.length, negatives: negTrain.length } });
-    if (cal.warning && cfg.threshold === undefined && cfg.tokenBudget <= 0) deps.warn?.(`round ${round}: ${cal.warning}`);
+    const cal = calibrateCutoff({ fpr: cfg.fpr ?? DEFAULT_FPR, pool, posScores, negScores, seeds: positives.length, documents: stores.docCount(), trainedOn: { positives: posTrain.length, negatives: negTrain.length } });
+    // raw score → P(math) in this crawl, weighted by its math share: the mixture estimate, else
+    // the share of the sample taken for math, else even odds
+    const sampledCount = negTrain.length + pu.removed + pu.held.length + pu.heldRemoved;
+    const share: [number, string] =
+      cfg.unlabeled && pu.judged && sampledCount > 0
+        ? [Math.min(0.99, (pu.removed + pu.heldRemoved) / sampledCount / PU_RECALL), "the share of the sampled pages that score like the seeds"]
+        : cal.mathShare !== undefined
+          ? [cal.mathShare, "the mixture estimate on the crawl's scores"]
+          : [0.5, "unknown: even odds"];
+    const calibrator = fitCalibrator(posScores, negScores, share[0], share[1]);
+    if (cfg.threshold !== undefined && calibrator.method === "none") deps.warn?.(`round ${round}: --threshold ${cfg.threshold} is taken as a raw score: ${calibrator.positives} held-out positives and ${calibrator.negatives} held-out negatives are too few to calibrate probabilities (${CALIBRATION_MIN} of each needed)`);
+    // the default: P(math) >= 0.5 where the map is fitted; else (or with --fpr) the rate rule
+    const byProbability = cfg.threshold === undefined && cfg.tokenBudget <= 0 && cfg.fpr === undefined && calibrator.method !== "none";
+    if (cal.warning && cfg.threshold === undefined && cfg.tokenBudget <= 0 && !byProbability) deps.warn?.(`round ${round}: ${cal.warning}`);
+    const rateRule = byProbability ? { cutoff: rawFor(calibrator, 0.5), rule: `calibrated: P(math) >= 0.5 (the crawl's math share estimated at ${(100 * calibrator.math_share).toFixed(1)}%, ${calibrator.math_share_from})` } : cal;
     deps.onStep?.("select");
-    const sel = select(stores, round, cfg, cal.cutoff, cal.rule);
+    const sel = select(stores, round, cfg, cfg.threshold === undefined ? undefined : rawFor(calibrator, cfg.threshold), rateRule.cutoff, rateRule.rule);
     const metrics: EvalMetrics = evaluate(posScores, negScores, sel.cutoff);
     const hosts = discoverDomains(stores, round, cfg);
     const accepted = cfg.autoAccept !== undefined ? autoAccept(store, round, cfg.autoAccept) : 0;
     const promoted = promote(stores, round);
     const conv = convergence(stores, round);
     lap("select");
+    const spread = { positives_median: median(posScores), negatives_median: median(negScores) };
+    const underfit = (loss !== null && loss > UNDERFIT_LOSS) || (spread.positives_median !== null && spread.negatives_median !== null && spread.positives_median - spread.negatives_median < 0.5);
+    if (underfit) {
+      deps.warn?.(
+        `round ${round}: the model underfits: training loss ${loss ?? "unknown"} (chance is 0.69), held-out positives' median score ${spread.positives_median} against ${spread.negatives_median} for held-out negatives; train longer (--epoch, --lr) or on more seeds`,
+      );
+    }
     const summary: RoundSummary = {
       round,
       documents: stores.docCount(),
+      exact_copies: copies,
       positives: { train: posTrain.length, held_out: posHeld.length, seeds: deps.seeds.length, promoted: promotedBefore.length },
-      negatives: { train: negTrain.length, held_out: negHeld.length },
+      negatives: { train: negTrain.length, held_out: negHeld.length, sampled: sampled.length, taken_for_math: pu.removed, held_out_taken_for_math: pu.heldRemoved },
+      training: { epoch: args.epoch, lr: args.lr, dim: args.dim, sized: args.sized, lines: posTrain.length + negTrain.length, loss: loss === null ? null : +loss.toFixed(6) },
+      score_spread: spread,
+      calibration: calibrator,
       model: path.relative(cfg.runDir, model),
       cutoff: +sel.cutoff.toFixed(6),
+      cutoff_probability: +probability(calibrator, sel.cutoff).toFixed(6),
       cutoff_rule: sel.rule,
       selected: sel.selected,
       selected_tokens: sel.tokens,
       held_out: metricsJson(metrics),
-      held_out_recall: +pointAt(sortedDesc(posScores), sortedDesc(negScores), cal.cutoff).recall.toFixed(6),
+      held_out_recall: +pointAt(sortedDesc(posScores), sortedDesc(negScores), rateRule.cutoff).recall.toFixed(6),
       selection_recall: +metrics.atCutoff.recall.toFixed(6),
       math_related_hosts: hosts,
       accepted_prefixes: accepted,
@@ -374,10 +436,12 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
       format: 1,
       created: new Date().toISOString(),
       model: { file: "model.bin", bytes: fs.statSync(model).size, sha256: sha256File(model) },
-      args: { ...cfg.args, thread: cfg.deterministic ? 1 : cfg.trainThreads, deterministic: cfg.deterministic, shuffle_seed: cfg.seed },
+      args: { ...args, thread: cfg.deterministic ? 1 : cfg.trainThreads, deterministic: cfg.deterministic, shuffle_seed: cfg.seed },
+      loss: summary.training.loss,
       round,
       seeds: { hash: docSetHash(positives), train: posTrain.length, held_out: posHeld.length, promoted: promotedBefore.length },
-      negatives: { train: negTrain.length, held_out: negHeld.length, sample_seed: cfg.seed },
+      negatives: { ...summary.negatives, sample_seed: cfg.seed, unlabeled: cfg.unlabeled },
+      calibration: calibrator,
       held_out_share: cfg.heldOut,
       cutoff: summary.cutoff,
       cutoff_1pct_fpr: +cutoffForFpr(negScores, 0.01).toFixed(6),
@@ -386,7 +450,18 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
     writeAtomic(sidecarPath(model), JSON.stringify(sidecar, null, 2) + "\n");
     const reports = path.join(cfg.runDir, "reports");
     fs.mkdirSync(reports, { recursive: true });
-    writeAtomic(path.join(reports, `round-${round}.eval.json`), JSON.stringify({ round, model: summary.model, cutoff: summary.cutoff, cutoff_rule: sel.rule, ...summary.held_out, scores: { positives: posScores, negatives: negScores } }) + "\n");
+    writeAtomic(path.join(reports, `round-${round}.eval.json`), JSON.stringify({
+        round,
+        model: summary.model,
+        // unrounded: scores pile up just under 1.0, where six decimals move pages across
+        cutoff: sel.cutoff,
+        cutoff_rule: sel.rule,
+        ...summary.held_out,
+        training: summary.training,
+        calibration: calibrator,
+        scores: { positives: posScores, negatives: negScores },
+        histograms: { bins: HIST_BINS, positives: histogram(posScores), negatives: histogram(negScores), crawl: crawlHist },
+      }) + "\n");
     writeAtomic(path.join(reports, `round-${round}.pr.svg`), prCurveSvg(posScores, negScores, `round ${round}: held-out seeds vs held-out sampled pages`));
     store.setRound(round, { step: "done", cutoff: summary.cutoff, cutoff_rule: sel.rule, selected: sel.selected, selected_tokens: sel.tokens, summary: JSON.stringify(summary) });
     store.db.prepare("UPDATE rounds SET finished_at = ? WHERE round = ?").run(new Date().toISOString(), round);

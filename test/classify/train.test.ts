@@ -32,7 +32,8 @@ describe("mathcorpus train", () => {
     expect(fs.existsSync(path.join(dir, "m", "model.train.txt"))).toBe(false);
     const side = JSON.parse(fs.readFileSync(path.join(dir, "m", "model.json"), "utf8"));
     expect(side).toEqual(sidecar);
-    expect(side.args).toMatchObject({ dim: 256, lr: 0.1, wordNgrams: 3, minCount: 3, epoch: 3, bucket: 20000 });
+    // epochs and lr sized to the ~2,000 training lines (classify/train sizedArgs), recorded as trained
+    expect(side.args).toMatchObject({ dim: 256, lr: 0.5, wordNgrams: 3, minCount: 3, epoch: 5, bucket: 20000, sized: ["epoch", "lr"] });
     expect(side.fasttext).toMatch(/^fasttext\.js@1\.1\.4 binary sha256:[0-9a-f]{16}$/);
     expect(side.seeds.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(side.seeds.train + side.seeds.held_out).toBe(1501);

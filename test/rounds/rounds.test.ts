@@ -67,11 +67,15 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
   });
 
   it("promotion adds planetmath.org's unselected pages to the seeds, and round 2 recalls at least as well", () => {
-    const promoted = db.prepare("SELECT d.host, p.prefix, p.round FROM promoted p JOIN documents d ON d.id = p.doc_id").all() as Array<{ host: string; prefix: string; round: number }>;
+    const all = db.prepare("SELECT d.host, p.prefix, p.round FROM promoted p JOIN documents d ON d.id = p.doc_id").all() as Array<{ host: string; prefix: string; round: number }>;
+    // later rounds promote what they leave unselected under the prefix (a page round 1 selected)
+    expect(all.every((p) => p.host === "planetmath.org" && p.prefix === "planetmath.org/")).toBe(true);
+    const promoted = all.filter((p) => p.round === 1);
     expect(promoted.length).toBe(rounds[0]!.promoted);
     expect(promoted.length).toBeGreaterThan(0);
     expect(promoted.every((p) => p.host === "planetmath.org" && p.round === 1 && p.prefix === "planetmath.org/")).toBe(true);
-    const unselected = db.prepare("SELECT count(*) AS n FROM documents d WHERE d.host = 'planetmath.org' AND d.id NOT IN (SELECT doc_id FROM selections WHERE round = 1)").get() as { n: number };
+    // an exact copy of another page is not promoted (a text counts once)
+    const unselected = db.prepare("SELECT count(*) AS n FROM documents d WHERE d.host = 'planetmath.org' AND d.id NOT IN (SELECT doc_id FROM selections WHERE round = 1) AND d.id NOT IN (SELECT doc_id FROM copies)").get() as { n: number };
     expect(promoted.length).toBe(unselected.n);
     expect(rounds[1]!.held_out_recall).toBeGreaterThanOrEqual(rounds[0]!.held_out_recall);
     expect(rounds[1]!.convergence_share).toBeGreaterThan(0);
@@ -417,15 +421,35 @@ describe("run stops when another round would repeat this one", () => {
     expect((JSON.parse(after.stdout) as { rounds: Summary[] }).rounds.map((r) => r.round)).toEqual([4]);
 
     expect(first.stderr).not.toMatch(/held-out recall is only/);
-    // the same crawl with the default calibrated cut-off: 13 % of its pages are math, and the
-    // negatives sampled from it teach the model that they are not
-    // (--deterministic: one training thread, so the recall is the same on every run)
+    // the same crawl with the default calibrated cut-off: 13 % of its pages are math; the pages
+    // sampled from it as negatives that score like the seeds are left out, so the model does
+    // not learn that math is not (--deterministic: one training thread, the same on every run)
+    type Quality = Summary & { selection_recall: number; negatives: { sampled: number; taken_for_math: number }; cutoff_rule: string; calibration: { method: string }; training: { epoch: number; lr: number; sized: string[]; loss: number | null } };
     const calibrated = await runCli(["round", "--run", path.join(dir, "run3"), "--sources", "data/crawl-sample.warc.gz", "--bucket", "20000", "--deterministic", "--json"], ROOT);
     expect(calibrated.code, calibrated.stderr).toBe(0);
-    const c = (JSON.parse(calibrated.stdout) as { rounds: Summary[] }).rounds[0]!;
-    expect(c.held_out_recall).toBeLessThan(0.5);
-    expect(calibrated.stderr).toContain(`warning: round 1: held-out recall is only ${c.held_out_recall.toFixed(3)} at the calibrated cut-off (`);
-    expect(calibrated.stderr).toContain("are probably far from mostly non-math (a crawl of math sites?). Select with --token-budget TOKENS or --threshold SCORE instead");
+    const c = (JSON.parse(calibrated.stdout) as { rounds: Quality[] }).rounds[0]!;
+    expect(c.negatives.taken_for_math).toBeGreaterThan(0);
+    // trained with epochs and lr sized to ~2,700 lines, and fastText's final loss recorded: no underfit
+    expect(c.training).toMatchObject({ epoch: 5, lr: 0.5, sized: ["epoch", "lr"] });
+    expect(c.training.loss).toBeGreaterThan(0);
+    expect(c.training.loss).toBeLessThan(0.3);
+    expect(calibrated.stderr).not.toMatch(/underfits/);
+    expect(c.calibration.method).toBe("platt");
+    expect(c.cutoff_rule).toMatch(/^calibrated: P\(math\) >= 0\.5 \(the crawl's math share estimated at [\d.]+%/);
+    expect(c.selection_recall).toBeGreaterThan(0.9);
+    expect(calibrated.stderr).not.toMatch(/held-out recall is only/);
+    // the same without (--no-unlabeled-negatives): the model learns that math is not, and is warned about
+    const naive = await runCli(["round", "--run", path.join(dir, "run4"), "--sources", "data/crawl-sample.warc.gz", "--bucket", "20000", "--deterministic", "--paper-settings", "--no-unlabeled-negatives", "--fpr", "0.01", "--json"], ROOT);
+    expect(naive.code, naive.stderr).toBe(0);
+    const n = (JSON.parse(naive.stdout) as { rounds: Quality[] }).rounds[0]!;
+    expect(n.negatives.taken_for_math).toBe(0);
+    expect(n.training).toMatchObject({ epoch: 3, lr: 0.1, sized: [] });
+    // the paper's settings on ~2,000 lines: the loss stays near ln 2, and the round says so
+    expect(n.training.loss).toBeGreaterThan(0.3);
+    expect(naive.stderr).toMatch(/warning: round 1: the model underfits: training loss 0\.\d+ \(chance is 0\.69\), held-out positives' median score/);
+    expect(n.selection_recall).toBeLessThan(0.5);
+    expect(naive.stderr).toContain(`warning: round 1: held-out recall is only ${n.selection_recall.toFixed(3)} at the calibrated cut-off (`);
+    expect(naive.stderr).toContain("are probably far from mostly non-math (a crawl of math sites?). Give --negatives SOURCE,... (a random web sample), or select with --token-budget TOKENS or --threshold P instead");
 
     // nothing math-related at all: said so
     const plain = await runCli(["run", "--run", path.join(dir, "run2"), "--sources", fixture("warc", "whirlwind.CC-MAIN-2024-22.warc.gz"), "--bucket", "20000", "--json"]);
@@ -487,7 +511,9 @@ describe("a crawl too small to calibrate the cut-off", () => {
     );
     const t = await runCli(["round", "--run", path.join(dir, "run-t"), "--sources", src, "--bucket", "20000", "--threshold", "0.9", "--json"]);
     expect(t.code, t.stderr).toBe(0);
-    expect((JSON.parse(t.stdout) as { rounds: Array<{ cutoff_rule: string }> }).rounds[0]!.cutoff_rule).toBe("threshold 0.9");
+    // too few held-out pages to calibrate probabilities: the threshold is taken as a raw score, and said so
+    expect((JSON.parse(t.stdout) as { rounds: Array<{ cutoff_rule: string }> }).rounds[0]!.cutoff_rule).toBe("threshold: P(math) >= 0.9 (raw score 0.9)");
+    expect(t.stderr).toMatch(/warning: round 1: --threshold 0\.9 is taken as a raw score: \d+ held-out positives and \d+ held-out negatives are too few to calibrate probabilities \(20 of each needed\)/);
     expect(t.stderr).not.toMatch(/cannot be calibrated/);
     // --fpr 0 asks for a cut-off above every held-out negative: any number of them is enough
     const z = await runCli(["round", "--run", path.join(dir, "run-0"), "--sources", src, "--bucket", "20000", "--fpr", "0", "--json"]);
@@ -531,7 +557,7 @@ describe("the held-out split", () => {
     expect(ra!.documents).toBeGreaterThan(500);
     expect(ra!.negatives.held_out).toBeGreaterThan(0);
     // a crawl of this size calibrates the cut-off, and no warning says it cannot
-    expect((ra as S & { cutoff_rule: string }).cutoff_rule).toMatch(/^calibrated: at most 1% of (non-math pages|held-out negatives)/);
+    expect((ra as S & { cutoff_rule: string }).cutoff_rule).toMatch(/^calibrated: (at most 1% of (non-math pages|held-out negatives)|P\(math\) >= 0\.5)/);
     expect(a.stderr).not.toMatch(/cannot be calibrated/);
     expect(rb!.negatives).toEqual(ra!.negatives);
     expect(rb!.cutoff).toBe(ra!.cutoff);

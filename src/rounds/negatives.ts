@@ -1,0 +1,114 @@
+import fs from "node:fs";
+import path from "node:path";
+import { PU_MIN_NEGATIVES, PU_MIN_POSITIVES, dropMathLike } from "../classify/pu.js";
+import { openScorer } from "../classify/scorer.js";
+import { type TextDoc, splitKey } from "../classify/seeds.js";
+import { Reservoir } from "../classify/split.js";
+import { trainModel } from "../classify/train.js";
+import { mergeSorted } from "../core/merge.js";
+import type { WorkStore } from "../store/store.js";
+import type { RunStores } from "../store/stores.js";
+import type { RoundConfig, RoundDeps } from "./round.js";
+
+/*
+ * A round's negatives: a seeded sample of the crawl's stored pages (or of the --negatives pool),
+ * less the pages that cross-fitted models take for math (classify/pu.ts).
+ */
+
+/** A stored page used as a positive or negative: `doc` is its id in the run's stores. */
+export type StoredDoc = TextDoc & { doc: number };
+/** A negative: a stored page, or a document of the --negatives pool (no `doc`). */
+export type NegDoc = TextDoc & { doc?: number };
+
+/** A seeded uniform sample of k documents of the --negatives pool, ordered by split key as the pool is read. */
+export function samplePool(pool: TextDoc[], k: number, seed: number): NegDoc[] {
+  const r = new Reservoir<TextDoc>(k, seed);
+  const sorted = [...pool].sort((a, b) => (splitKey(a) < splitKey(b) ? -1 : splitKey(a) > splitKey(b) ? 1 : 0));
+  for (const d of sorted) r.offer(d);
+  return r.items;
+}
+
+/**
+ * A seeded uniform sample of stored documents (not promoted ones, not exact copies) as negatives: a reservoir fed
+ * every document in id order, the parts' streams merged, so the sample does not depend on how
+ * the run is split into tasks.
+ */
+export function sampleNegatives(stores: RunStores, k: number, seed: number): StoredDoc[] {
+  const r = new Reservoir<number>(k, seed);
+  // promoted pages are positives; an exact copy would weigh its text twice
+  const promoted = new Set(stores.parts.flatMap((p) => p.db.prepare("SELECT doc_id FROM promoted UNION ALL SELECT doc_id FROM copies").pluck().all() as number[]));
+  const ids = (p: WorkStore) => (function* () {
+    for (const rows of p.iterDocs<{ id: number }>("1 AS one", 5000)) for (const row of rows) yield row.id;
+  })();
+  for (const id of mergeSorted(stores.parts.map(ids), (a, b) => a < b)) if (!promoted.has(id)) r.offer(id);
+  const chosen = [...r.items].sort((a, b) => a - b);
+  const st = new Map(stores.parts.map((p) => [p, p.db.prepare("SELECT id AS doc, doc_key AS id, url_norm AS split, url, text FROM documents WHERE id = ?")]));
+  return chosen.map((id) => st.get(stores.partOf(id))!.get(id) as StoredDoc);
+}
+
+/** Share of held-out positives scoring at or above the cut-off that takes a sampled page for math. */
+export const PU_RECALL = 0.98;
+
+export interface Unlabeled {
+  /** The cross-fitted models judged the sample (not skipped for too few pages, nor turned off). */
+  judged: boolean;
+  train: NegDoc[];
+  held: NegDoc[];
+  removed: number;
+  heldRemoved: number;
+}
+
+/**
+ * The sampled pages as negatives, less those that two cross-fitted models score like the seeds
+ * (classify/pu.ts). Decided when the round's model is trained and kept (meta `pu:N`: the split
+ * keys left out), so a resumed round uses the negatives its model was trained against.
+ */
+export async function unlabeledNegatives(stores: RunStores, round: number, cfg: RoundConfig, deps: RoundDeps, training: boolean, posTrain: TextDoc[], posHeld: TextDoc[], negs: NegDoc[], held: NegDoc[]): Promise<Unlabeled> {
+  if (!cfg.unlabeled) return { judged: false, train: negs, held, removed: 0, heldRemoved: 0 };
+  const store = stores.coord;
+  const key = `pu:${round}`;
+  type Saved = { removed: string[]; held_removed: string[]; cutoffs: number[]; skipped?: string };
+  let saved = training ? undefined : (JSON.parse(store.meta(key) ?? "null") as Saved | null) ?? undefined;
+  if (!saved) {
+    if (posHeld.length < PU_MIN_POSITIVES || negs.length < PU_MIN_NEGATIVES) {
+      saved = { removed: [], held_removed: [], cutoffs: [], skipped: `${posHeld.length} held-out positives (${PU_MIN_POSITIVES} needed) and ${negs.length} sampled pages (${PU_MIN_NEGATIVES} needed)` };
+    } else {
+      deps.onStep?.("unlabeled");
+      const dir = path.join(cfg.runDir, "models", `round-${round}`);
+      const r = await dropMathLike(posTrain, posHeld, negs, held, {
+        recall: PU_RECALL,
+        passes: 2,
+        train: async (name, pos, neg) => {
+          // a cheaper model (dim ≤ 64) is enough to tell math from the rest
+          const file = path.join(dir, `pu-${name}.bin`);
+          await trainModel(pos, neg, file, { args: { ...cfg.args, dim: Math.min(cfg.args.dim, 64) }, threads: cfg.trainThreads, deterministic: cfg.deterministic, seed: cfg.seed, ...(deps.signal ? { signal: deps.signal } : {}) });
+          const scorer = openScorer(file, cfg.scoreProcesses, undefined, cfg.engine);
+          return {
+            score: (texts) => scorer.score(texts),
+            close: async () => {
+              await scorer.close();
+              fs.rmSync(file, { force: true });
+            },
+          };
+        },
+      });
+      saved = { removed: r.removed.map(splitKey), held_removed: r.heldRemoved.map(splitKey), cutoffs: r.cutoffs.map((c) => +c.toFixed(6)) };
+    }
+    store.setMeta(key, JSON.stringify(saved));
+  }
+  const out = new Set(saved.removed);
+  const heldOut = new Set(saved.held_removed);
+  const train = negs.filter((d) => !out.has(splitKey(d)));
+  const kept = held.filter((d) => !heldOut.has(splitKey(d)));
+  const removed = negs.length - train.length;
+  deps.logger.log("info", "unlabeled_negatives", { round, sampled: negs.length, taken_for_math: removed, held_out: held.length, held_out_taken_for_math: held.length - kept.length, cutoffs: saved.cutoffs, ...(saved.skipped ? { skipped: saved.skipped } : {}) });
+  if (negs.length > 0 && removed / negs.length > 0.5) {
+    deps.warn?.(
+      cfg.negativePool
+        ? `round ${round}: ${removed} of the ${negs.length} pages sampled from --negatives score like the seeds and are not used as negatives: is it a pool of mathematics? The model is trained against the ${train.length} left; give a random web sample`
+        : `round ${round}: ${removed} of the ${negs.length} pages sampled from the crawl score like the seeds and are not used as negatives: the crawl looks mostly mathematics. The model is trained against the ${train.length} left; for a crawl of math sites, give --negatives SOURCE,... (a random web sample) to train against`,
+    );
+  }
+  return { judged: !saved.skipped, train, held: kept, removed, heldRemoved: held.length - kept.length };
+}
+

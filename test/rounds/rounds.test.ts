@@ -221,6 +221,16 @@ describe("the bundled sample: rounds, domains, promotion, convergence", () => {
     expect(lines.every((l) => l.first_round === 1)).toBe(true);
     const e = await runCli(["eval", "--run", runDir, "--round", "2", "--json"]);
     expect((JSON.parse(e.stdout) as { at_cutoff: { recall: number } }).at_cutoff.recall).toBeCloseTo(rounds[1]!.selection_recall, 6);
+    // the round's training, its P(math) map and the score histograms, the cut-off's bin marked
+    const ej = JSON.parse(e.stdout) as { training: { loss: number }; histograms: { bins: number; positives: number[]; negatives: number[]; crawl: number[] } };
+    expect(ej.training.loss).toBeGreaterThan(0);
+    expect(ej.histograms.bins).toBe(20);
+    expect(ej.histograms.crawl.reduce((a, b) => a + b, 0)).toBe(rounds[1]!.documents);
+    const et = await runCli(["eval", "--run", runDir, "--round", "2"]);
+    expect(et.stdout).toMatch(/training: \d+ lines, \d+ epochs at lr [\d.]+, final loss [\d.]+ \(chance: 0\.69\)/);
+    expect(et.stdout).toMatch(/P\(math\) = σ\([\d.]+ · logit\(score\) [−+] [\d.]+\), the crawl's math share taken as [\d.]+%/);
+    expect(et.stdout).toContain("score       held-out seeds  held-out negatives  crawl");
+    expect(et.stdout.match(/<- cut-off/g)).toHaveLength(1);
   });
 
   it("while the run is locked, commands that change it refuse (exit 2, naming the holder) and change nothing; readers go on", async () => {

@@ -69,6 +69,9 @@ export async function unlabeledNegatives(stores: RunStores, round: number, cfg: 
   const key = `pu:${round}`;
   type Saved = { removed: string[]; held_removed: string[]; cutoffs: number[]; skipped?: string };
   let saved = training ? undefined : (JSON.parse(store.meta(key) ?? "null") as Saved | null) ?? undefined;
+  // a round trained by a version without this step, resumed after training: its model was
+  // trained against the whole sample, which is what it keeps
+  if (!training && !saved) return { judged: false, train: negs, held, removed: 0, heldRemoved: 0 };
   if (!saved) {
     if (posHeld.length < PU_MIN_POSITIVES || negs.length < PU_MIN_NEGATIVES) {
       saved = { removed: [], held_removed: [], cutoffs: [], skipped: `${posHeld.length} held-out positives (${PU_MIN_POSITIVES} needed) and ${negs.length} sampled pages (${PU_MIN_NEGATIVES} needed)` };

@@ -317,7 +317,8 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
   const negTrain = pu.train;
   lap("unlabeled");
   if (negTrain.length === 0) {
-    throw new InputError(`round ${round}: no negative training documents: the crawl stored ${stores.docCount()} document(s) and the ${sampled.length} sampled from it ${pu.removed > 0 ? `all fall in the held-out split (--held-out ${cfg.heldOut}) or score like the seeds (${pu.removed})` : `all fall in the held-out split (--held-out ${cfg.heldOut})`}; crawl more pages`);
+    const from = cfg.negativePool ? `--negatives holds ${cfg.negativePool.length} document(s)` : `the crawl stored ${stores.docCount()} document(s)`;
+    throw new InputError(`round ${round}: no negative training documents: ${from} and the ${sampled.length} sampled from it ${pu.removed > 0 ? `all fall in the held-out split (--held-out ${cfg.heldOut}) or score like the seeds (${pu.removed})` : `all fall in the held-out split (--held-out ${cfg.heldOut})`}; ${cfg.negativePool ? "give a larger pool of web pages" : "crawl more pages"}`);
   }
   const negHeld = pu.held;
   const args = sizedArgs(cfg.args, posTrain.length + negTrain.length);

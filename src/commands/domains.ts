@@ -5,7 +5,7 @@ import path from "node:path";
 import { EXIT, InputError, UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.js";
-import { normalizePrefix } from "../dedup/url.js";
+import { type Decision, checkPrefix, recordDecisions } from "../rounds/annotate.js";
 import { openRunLocked } from "../store/lock.js";
 import { WorkStore } from "../store/store.js";
 import type { Command } from "./command.js";
@@ -22,7 +22,7 @@ const specs = {
 } as const satisfies OptionSpecs;
 
 interface Host { host: string; pages: number; selected: number; share: number }
-interface Prefix { prefix: string; host: string; depth: number; pages: number; selected: number; share: number; decision: string | null }
+interface Prefix { prefix: string; host: string; depth: number; pages: number; selected: number; share: number; decision: string | null; who?: string | null; at?: string | null; note?: string | null }
 
 export const command: Command = {
   name: "domains",
@@ -76,25 +76,21 @@ export const command: Command = {
       }
       const prefixes = store.db.prepare("SELECT p.*, a.decision FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? ORDER BY p.host, p.depth, p.prefix").all(round) as Prefix[];
       if (o.autoAccept !== undefined) for (const p of prefixes) if (p.share >= o.autoAccept) decisions.push([p.prefix, "accept", `auto-accept ${o.autoAccept}`]);
-      const upsert = store.db.prepare("INSERT INTO annotations (prefix, decision, who, at, round, note) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(prefix) DO UPDATE SET decision = excluded.decision, who = excluded.who, at = excluded.at, round = excluded.round, note = excluded.note");
-      // every prefix is checked before any is recorded: one bad prefix records nothing; a URL
-      // or a prefix without its trailing slash is taken in the form domain discovery lists
-      for (const d of decisions) {
-        const p = normalizePrefix(d[0]);
-        if (!p || !/^[^/\s]+\/([^/\s]+\/){0,2}$/.test(p)) throw new UsageError(`prefix ${JSON.stringify(d[0])}: expected host/ or host/segment/ or host/segment/segment/ (or such a URL)`);
-        d[0] = p;
-      }
+      // every prefix is checked before any is recorded: one bad prefix records nothing
+      for (const d of decisions) d[0] = checkPrefix(d[0]);
       const known = new Set(prefixes.map((p) => p.prefix));
       const unknown = [...new Set(decisions.map(([p]) => p).filter((p) => !known.has(p)))];
       if (unknown.length > 0) {
         io.stderr.write(`warning: not among round ${round}'s prefixes of math-related hosts (recorded anyway; check for a typo): ${unknown.slice(0, 10).join(" ")}${unknown.length > 10 ? ` and ${unknown.length - 10} more` : ""}\n`);
       }
-      const at = new Date().toISOString();
-      store.db.transaction(() => {
-        for (const [prefix, decision, note] of decisions) upsert.run(prefix, decision, o.who, at, round, note || null);
-      })();
+      recordDecisions(
+        store,
+        decisions.map(([prefix, decision, note]) => ({ prefix, decision: decision as Decision, note })),
+        o.who,
+        round,
+      );
       const hosts = store.db.prepare("SELECT host, pages, selected, share FROM domain_stats WHERE round = ? AND math_related = 1 ORDER BY selected DESC, host").all(round) as Host[];
-      const listed = store.db.prepare("SELECT p.*, a.decision FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? ORDER BY p.host, p.depth, p.prefix").all(round) as Prefix[];
+      const listed = store.db.prepare("SELECT p.*, a.decision, a.who, a.at, a.note FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? ORDER BY p.host, p.depth, p.prefix").all(round) as Prefix[];
       if (o.json) {
         io.stdout.write(JSON.stringify({ round, hosts: hosts.map((h) => ({ ...h, prefixes: listed.filter((p) => p.host === h.host) })) }, null, 2) + "\n");
       } else {

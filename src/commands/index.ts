@@ -26,6 +26,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "math-related hosts and URL prefixes of a round; accept/reject prefixes",
     load: async () => (await import("./domains.js")).command,
   },
+  report: {
+    summary: "write a run's self-contained HTML report: funnel, score histograms, PR curves, hosts, matches, sample pages",
+    load: async () => (await import("./report.js")).command,
+  },
+  review: {
+    summary: "a local web page to review math-related hosts' URL prefixes and accept or reject them",
+    load: async () => (await import("./review.js")).command,
+  },
   selected: {
     summary: "list a round's selected pages (url, domain, score, round first selected)",
     load: async () => (await import("./selected.js")).command,

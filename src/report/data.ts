@@ -113,12 +113,21 @@ export function pageOf(stores: RunStores, id: number): { id: number; url: string
   return stores.partOf(id).db.prepare("SELECT id, url, title, text FROM documents WHERE id = ?").get(id) as { id: number; url: string; title: string; text: string } | undefined;
 }
 
-/** A deterministic, well-mixed order of document ids (so samples do not all come from the first file). */
+/**
+ * A deterministic, well-mixed order of document ids (so samples do not all come from the first
+ * file): murmur3's finaliser over both halves of the id. Ties are broken by the id.
+ */
 export const mixId = (id: number): number => {
-  let h = Math.imul((id % 4294967296) ^ Math.floor(id / 4294967296), 0x9e3779b1) >>> 0;
-  h = Math.imul(h ^ (h >>> 15), 0x85ebca77) >>> 0;
-  return (h ^ (h >>> 13)) >>> 0;
+  const fmix = (x: number) => {
+    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+    return (x ^ (x >>> 16)) >>> 0;
+  };
+  return fmix((fmix(id % 4294967296) + Math.imul(Math.floor(id / 4294967296), 0x9e3779b1)) | 0);
 };
+
+/** `a` comes before `b` in the mixed order. */
+const before = (a: { h: number; id: number }, b: { h: number; id: number }) => a.h < b.h || (a.h === b.h && a.id < b.id);
 
 function roundReports(stores: RunStores, runDir: string): RoundReport[] {
   const rows = stores.coord.db.prepare("SELECT round, cutoff, cutoff_rule, selected, selected_tokens, summary FROM rounds WHERE step = 'done' ORDER BY round").all() as Array<{
@@ -179,12 +188,12 @@ function samplePages(stores: RunStores, round: number, k: number, bins: number):
       counts[b]!++;
       if (k <= 0) continue;
       const list = keep[b]!;
-      const h = mixId(id);
-      if (list.length < k) list.push({ h, id, score });
+      const item = { h: mixId(id), id, score };
+      if (list.length < k) list.push(item);
       else {
         let worst = 0;
-        for (let i = 1; i < list.length; i++) if (list[i]!.h > list[worst]!.h) worst = i;
-        if (h < list[worst]!.h) list[worst] = { h, id, score };
+        for (let i = 1; i < list.length; i++) if (before(list[worst]!, list[i]!)) worst = i;
+        if (before(item, list[worst]!)) list[worst] = item;
       }
     }
   }

@@ -62,8 +62,11 @@ export function renderText(text: string, maxChars = Infinity): string {
       html += renderFormula(s.text, s.math === "display");
       used += s.text.length;
     } else {
-      const part = s.text.length > maxChars - used ? s.text.slice(0, Math.max(0, maxChars - used)) + "…" : s.text;
-      html += esc(part).replace(/\n/g, "<br>");
+      if (s.text.length > maxChars - used) {
+        html += esc(s.text.slice(0, Math.max(0, maxChars - used))).replace(/\n/g, "<br>") + "…";
+        break;
+      }
+      html += esc(s.text).replace(/\n/g, "<br>");
       used += s.text.length;
     }
   }

@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import { assign, readPlan } from "../../src/plan/plan.js";
 import { utf8Less } from "../../src/plan/crawl.js";
 import { mergeSorted } from "../../src/core/merge.js";
+import { DEFAULT_LIMITS, reportData } from "../../src/report/data.js";
+import { RunStores } from "../../src/store/stores.js";
 import { ROOT, runCli, tmpDir } from "../helpers.js";
 import { RUN_FLAGS, expectSame, snapshot, splitCrawl, sumDrops } from "./crawls.js";
 import { taskChildren } from "../../scripts/chaos/kill.js";
@@ -60,6 +62,21 @@ describe("a run split into tasks", () => {
     expect((a.clean as unknown[]).length).toBeGreaterThan(0);
     expect((a.shards as unknown[]).length).toBeGreaterThan(0);
     expectSame(b, a);
+    // the report reads the same from one store and from four: funnel, rounds, hosts, matches, samples
+    const report = (run: string) => {
+      const stores = RunStores.openRun(run);
+      try {
+        const r = reportData(stores, run, path.join(run, "export"), { ...DEFAULT_LIMITS, samples: 2 });
+        const hosts = r.hosts.map((h) => ({ ...h, prefixes: h.prefixes.map((p) => ({ ...p, at: p.at ? "t" : null })) }));
+        return { ...r, run: "", generated: "", hosts, manifest: r.manifest && { documents: r.manifest.documents, tokens: r.manifest.tokens, shards: r.manifest.shards } };
+      } finally {
+        stores.close();
+      }
+    };
+    const ra = report(path.join(dir, "one"));
+    expect(ra.funnel.length).toBeGreaterThanOrEqual(5);
+    expect(ra.samples!.bins.some((x) => x.pages.length > 0)).toBe(true);
+    expect(report(path.join(dir, "four"))).toEqual(ra);
     const ja = JSON.parse(one.stdout) as { rounds: Array<Record<string, unknown>>; crawl: { documents: number } };
     const jb = JSON.parse(four.stdout) as { rounds: Array<Record<string, unknown>>; crawl: { documents: number; tasks: number } };
     expect(jb.crawl.tasks).toBe(4);

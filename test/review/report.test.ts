@@ -1,0 +1,111 @@
+import fs from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { histogramSvg, prSvg } from "../../src/report/charts.js";
+import { reportData } from "../../src/report/data.js";
+import { esc, link } from "../../src/report/html.js";
+import { katexCss, renderText, splitMath } from "../../src/report/math.js";
+import { renderReport } from "../../src/report/report.js";
+import { RunStores } from "../../src/store/stores.js";
+import { runCli, tmpDir } from "../helpers.js";
+
+describe("report HTML: escaping, links, mathematics", () => {
+  it("escapes text and attribute values; links only http(s) URLs", () => {
+    expect(esc(`<img src=x onerror="a('b')">&\``)).toBe("&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;&#96;");
+    expect(link("https://example.org/a?b=<c>&d")).toBe('<a href="https://example.org/a?b=&lt;c&gt;&amp;d" rel="noopener noreferrer nofollow" target="_blank">https://example.org/a?b=&lt;c&gt;&amp;d</a>');
+    for (const bad of ["javascript:alert(1)", "JaVaScRiPt:alert(1)", " javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "vbscript:x", "https://exa mple.org/", "https://example.org/\njavascript:x", "//evil.example/x", "not a url"]) {
+      const html = link(bad);
+      expect(html, bad).not.toMatch(/<a /);
+      expect(html, bad).toBe(`<span class="url">${esc(bad)}</span>`);
+    }
+  });
+
+  it("splits formulas from prose: $…$, $$…$$, \\(…\\), \\[…\\]; prices stay prose", () => {
+    expect(splitMath("It costs $5 and $10 a day.")).toEqual([{ text: "It costs $5 and $10 a day." }]);
+    expect(splitMath("Let $x^2$ and $$\\int f$$ or \\(a\\) and \\[b\\].")).toEqual([
+      { text: "Let " },
+      { text: "x^2", math: "inline" },
+      { text: " and " },
+      { text: "\\int f", math: "display" },
+      { text: " or " },
+      { text: "a", math: "inline" },
+      { text: " and " },
+      { text: "b", math: "display" },
+      { text: "." },
+    ]);
+    expect(splitMath("$a \\$ b$")).toEqual([{ text: "a \\$ b", math: "inline" }]);
+    expect(splitMath("no $math\nacross lines$")).toEqual([{ text: "no $math\nacross lines$" }]);
+  });
+
+  it("renders formulas with KaTeX, never a link or a script from TeX; bad or huge TeX is shown as source; cuts between segments", () => {
+    const html = renderText("see $\\href{javascript:alert(1)}{x}$ and $\\url{javascript:alert(2)}$ <b>bold</b>\nnext");
+    expect(html).toContain('class="katex"');
+    expect(html).not.toMatch(/<a\b|href=|<script/i);
+    expect(html).toContain("&lt;b&gt;bold&lt;/b&gt;<br>next");
+    expect(renderText("$\\frac{1}{$")).toMatch(/katex|<code class="tex">/);
+    const huge = `$${"x+".repeat(3000)}x$`;
+    expect(renderText(huge)).toMatch(/^<code class="tex">\$x\+x\+/);
+    // a cut never splits a formula: the formula is whole or absent
+    const cut = renderText(`${"a".repeat(50)} $\\sqrt{2}$ ${"b".repeat(50)}`, 62);
+    expect(cut).toContain("katex");
+    expect(cut).toMatch(/<\/span> bb…$/);
+    expect(renderText(`${"a".repeat(50)} $\\sqrt{2}$ b`, 50)).toBe(`${"a".repeat(50)}…`);
+    expect(renderText("x".repeat(100), 10)).toBe("xxxxxxxxxx…");
+  });
+
+  it("inlines KaTeX's fonts, so the report needs no other file", () => {
+    const css = katexCss();
+    expect(css).not.toMatch(/url\(fonts\//);
+    expect((css.match(/data:font\/woff2;base64,/g) ?? []).length).toBe(20);
+  });
+
+  it("charts: a cut-off line and point only when there is a cut-off; an empty held-out set says so", () => {
+    const h = histogramSvg([{ name: "<crawl>", counts: [5, 0, 1], color: "#000" }], 0.5, "t");
+    expect(h).toContain('class="cutoff"');
+    expect(h).toContain("&lt;crawl&gt;");
+    expect(h).not.toContain("<crawl>");
+    expect(histogramSvg([{ name: "c", counts: [1], color: "#000" }], null, "t")).not.toContain("cutoff");
+    expect(prSvg([], [0.1], 0.5, "t")).toContain("no held-out pages");
+    const pr = prSvg([0.9, 0.8, 0.3], [0.2, 0.85], 0.5, "t");
+    expect(pr).toMatch(/<circle class="cutoff"[^>]*><title>cut-off 0\.500000: recall 0\.6667, precision 0\.6667<\/title>/);
+  });
+});
+
+describe("report: runs without a finished round, and bad arguments", () => {
+  it("a run with no finished round still gets a report that says so", () => {
+    const dir = tmpDir("mc-report-");
+    const stores = RunStores.open(dir);
+    try {
+      const d = reportData(stores, dir, path.join(dir, "export"));
+      expect(d.rounds).toEqual([]);
+      expect(d.samples).toBeNull();
+      expect(d.funnel.map((s) => s.pages)).toEqual([0, 0]);
+      const html = renderReport(d);
+      expect(html).toContain("No round has finished yet.");
+      expect(html).toContain("No export found.");
+    } finally {
+      stores.close();
+    }
+  });
+
+  it("report and review say what is wrong with their arguments", async () => {
+    const missing = await runCli(["report", "--run", "/nonexistent/run"]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toMatch(/nonexistent\/run/);
+    const neg = await runCli(["report", "--run", "/nonexistent/run", "--samples", "-1"]);
+    expect(neg.code).toBe(2);
+    expect(neg.stderr).toMatch(/--samples expects a whole number/);
+    const dir = tmpDir("mc-report-");
+    fs.mkdirSync(path.join(dir, "run"));
+    RunStores.open(path.join(dir, "run")).close();
+    const noRound = await runCli(["review", "--run", path.join(dir, "run"), "--port", "0"]);
+    expect(noRound.code).toBe(3);
+    expect(noRound.stderr).toMatch(/no finished round to review/);
+    const port = await runCli(["review", "--run", path.join(dir, "run"), "--port", "70000"]);
+    expect(port.code).toBe(2);
+    expect(port.stderr).toMatch(/--port expects 0 to 65535/);
+    const help = await runCli(["review", "--help"]);
+    expect(help.stdout).toMatch(/--annotator NAME/);
+    expect(help.stdout).toMatch(/--host ADDR/);
+  });
+});

@@ -432,7 +432,7 @@ async function roundsLocked(
           accepted > 0
             ? `run: round ${round} promoted no pages (no unselected pages under accepted prefixes), so ${same}: stopping\n`
             : s.math_related_hosts > 0
-              ? `run: round ${round} promoted no pages, so ${same}. ${s.math_related_hosts} math-related host${s.math_related_hosts === 1 ? "" : "s"} await annotation: review them with \`mathcorpus domains --run ${dirArg}\`, accept URL prefixes there (--accept) or rerun with --auto-accept SHARE, and \`mathcorpus run --run ${dirArg}\` goes on from round ${round + 1}\n`
+              ? `run: round ${round} promoted no pages, so ${same}. ${s.math_related_hosts} math-related host${s.math_related_hosts === 1 ? "" : "s"} await annotation: review them in a browser with \`mathcorpus review --run ${dirArg}\` (or list them with \`mathcorpus domains --run ${dirArg}\` and --accept there), or rerun with --auto-accept SHARE; then \`mathcorpus run --run ${dirArg}\` goes on from round ${round + 1}\n`
               : `run: round ${round} found no math-related host (none has more than --domain-share ${o.domainShare} of its pages selected), so nothing can be promoted and ${same}: stopping\n`,
         );
         stopReason = "nothing_promoted";

@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import { UsageError } from "../core/errors.js";
+import { MathcorpusError, UsageError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import { type Decision, checkPrefix, recordDecisions } from "../rounds/annotate.js";
 import { RunLock } from "../store/lock.js";
@@ -183,7 +183,8 @@ export async function startReview(o: ReviewOptions): Promise<ReviewServer> {
           throw new HttpError(404, "not found");
         }
       } catch (err) {
-        const status = err instanceof HttpError ? err.status : 500;
+        // a run with no finished round (or one whose stores cannot be read) is said as such, not as a crash
+        const status = err instanceof HttpError ? err.status : err instanceof MathcorpusError ? 409 : 500;
         if (status === 500) o.logger?.log("error", "review_error", { error: (err as Error).message });
         if (!res.headersSent) json(res, status, { error: (err as Error).message });
         else res.end();

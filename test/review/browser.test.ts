@@ -1,6 +1,8 @@
 /// <reference lib="dom" />
 import { type ChildProcess, spawn } from "node:child_process";
 import fs from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { type Browser, type Page, chromium } from "playwright-core";
@@ -179,8 +181,9 @@ describe.skipIf(!CHROMIUM)("the report and the review page in chromium", () => {
       const rebound = await request(`${url}api/decision`, { method: "POST", headers: { host: "attacker.example", "content-type": "application/json", "x-review-token": token }, body });
       expect(rebound.statusCode).toBe(421);
       await rebound.body.dump();
-      const unknown = await post({ "x-review-token": token, origin: url.replace(/\/$/, "") });
-      expect(unknown.statusCode).toBe(200); // the same request from the page's own origin is taken
+      const sameOrigin = await post({ "x-review-token": token, origin: url.replace(/\/$/, "") });
+      expect(sameOrigin.statusCode).toBe(200); // the same request from the page's own origin is taken
+      expect(await sameOrigin.body.json()).toMatchObject({ prefix: "planetmath.org/notes/", decision: "reject", who: "tester", round: 1 });
       expect((await decisions()).get("planetmath.org/notes/")?.decision).toBe("reject");
     });
 
@@ -216,6 +219,27 @@ describe.skipIf(!CHROMIUM)("the report and the review page in chromium", () => {
       expect(offsite).toEqual([]);
       await page.screenshot({ path: path.join(SHOTS, "review-decided.png") });
       await page.close();
+    });
+
+    it("a page of another origin cannot record a decision, by form or by fetch", async () => {
+      const target = `${url}api/decision`;
+      const evil = http.createServer((_req, res) => {
+        res.writeHead(200, { "content-type": "text/html" });
+        // a text/plain form whose body is JSON, and a no-cors fetch: the classic CSRF shapes
+        res.end(`<form id="f" method="POST" action="${target}" enctype="text/plain"><input name='{"prefix":"planetmath.org/","decision":"reject","x":"' value='"}'></form>
+<script>fetch(${JSON.stringify(target)}, { method: "POST", mode: "no-cors", headers: { "content-type": "text/plain" }, body: JSON.stringify({ prefix: "planetmath.org/", decision: "reject" }) }).finally(() => document.getElementById("f").submit());</script>`);
+      });
+      await new Promise<void>((r) => evil.listen(0, "127.0.0.1", () => r()));
+      try {
+        const port = (evil.address() as AddressInfo).port;
+        const { page } = await open(browser, `http://127.0.0.1:${port}/`);
+        await page.waitForURL(/\/api\/decision$/);
+        expect(await page.locator("body").innerText()).toMatch(/refused: a request from another origin \(http:\/\/127\.0\.0\.1:\d+\)/);
+        await page.close();
+      } finally {
+        evil.close();
+      }
+      expect((await decisions()).get("planetmath.org/")?.decision).toBe("accept");
     });
 
     it("refuses decisions with a message while a round holds the run", async () => {

@@ -402,7 +402,7 @@ describe("run stops when another round would repeat this one", () => {
     expect(a.rounds[0]!.math_related_hosts).toBeGreaterThan(0);
     expect(a.stop_reason).toBe("nothing_promoted");
     expect(first.stderr).toContain(`run: round 1 promoted no pages, so another round would train on the same data. ${a.rounds[0]!.math_related_hosts} math-related host`);
-    expect(first.stderr).toContain(`review them with \`mathcorpus domains --run ${run}\``);
+    expect(first.stderr).toContain(`review them in a browser with \`mathcorpus review --run ${run}\` (or list them with \`mathcorpus domains --run ${run}\``);
     expect(a.export).not.toBeNull(); // round 1's selection is still cleaned and exported
 
     const acc = await runCli(["domains", "--run", run, "--accept", "planetmath.org/"]);

@@ -58,6 +58,10 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
     summary: "per stage and task of a run: done / running / failed / pending, with the failed task's log and reason",
     load: async () => (await import("./status.js")).command,
   },
+  k8s: {
+    summary: "run a run's stages as Kubernetes Indexed Jobs: `k8s run` is `run --executor k8s`",
+    load: async () => (await import("./k8s.js")).command,
+  },
   task: {
     summary: "run one task of a run split into tasks (what the executors launch)",
     load: async () => (await import("./task.js")).command,

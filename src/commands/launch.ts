@@ -97,6 +97,9 @@ async function runK8sJob(runDir: string, api: BatchV1Api, job: V1Job, label: str
   });
   progress.done();
   logger.log(end.complete ? "info" : "warn", "k8s_job_end", { ...end });
+  const ns = job.metadata!.namespace!;
+  if (end.deleted === true) io.stderr.write(`k8s: interrupted: Job ${ns}/${end.name} deleted with its pods; a rerun runs the tasks not done\n`);
+  else if (end.deleted) io.stderr.write(`k8s: interrupted, but Job ${ns}/${end.name} could not be deleted (${end.deleted}): its pods may run on; delete it (kubectl delete job -n ${ns} ${end.name}) before a rerun\n`);
   return end;
 }
 

@@ -6,6 +6,7 @@ import { checkEngine } from "../config/classify.js";
 import path from "node:path";
 import { type CleanSummary, cleanRound } from "../clean/clean.js";
 import { writeReport } from "../report/write.js";
+import { batchApi } from "../executors/k8s.js";
 import type { BenchmarkIndex } from "../decont/index.js";
 import { benchmarkIndex, benchmarkOptionSpecs } from "../config/clean.js";
 import { exportSpecs, shardProgress } from "./export.js";
@@ -164,6 +165,8 @@ export async function runRounds(command: "round" | "run", argv: string[], io: Io
   if (o.executor === "slurm" && !hasSbatch(io.env)) {
     throw new UsageError("--executor slurm submits with sbatch, which is not on PATH here: run this on a node of the cluster (a login node), or use --executor local");
   }
+  // with Kubernetes: a configuration that cannot be read is bad usage, said before the run is made
+  if (o.executor === "k8s") batchApi(io.env);
   // the benchmarks are read before the crawl: a bad file fails now, not after the rounds
   const benchmarks = command === "run" ? await benchmarkIndex(o, io.cwd, "run") : undefined;
   const lock = RunLock.acquire(runDir, command);

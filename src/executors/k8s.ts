@@ -134,12 +134,30 @@ export interface JobEnd {
   succeeded: number[];
   failed: number[];
   reason: string | undefined;
+  /** Interrupted: whether the Job (and with it its pods) was deleted; why not, if it was not. */
+  deleted?: true | string;
+}
+
+/**
+ * Deletes Job `name` and, in the background, its pods (the API's propagationPolicy Background:
+ * without it a deleted Job's pods are orphaned and run on). True, or why it could not be deleted.
+ */
+export async function deleteJob(api: BatchV1Api, namespace: string, name: string): Promise<true | string> {
+  try {
+    await api.deleteNamespacedJob({ namespace, name, propagationPolicy: "Background" });
+    return true;
+  } catch (err) {
+    const code = (err as { code?: number }).code;
+    return code === 404 ? true : apiMessage(err); // already gone is deleted
+  }
 }
 
 /**
  * Creates `job` and waits until it completes or fails (its Complete or Failed condition), polling
- * every `pollMs`; `onStatus` hears of progress. An abort deletes nothing: the Job's pods finish or
- * stop on their own, and a rerun's tasks see what they recorded.
+ * every `pollMs`; `onStatus` hears of progress. An abort (Ctrl-C, SIGTERM of the controller)
+ * deletes the Job with its pods, as stopping a local run stops its task processes: a task stops
+ * where it is, keeps what it recorded as durable, and a rerun creates a new Job that runs only the
+ * tasks not done (two pods of one task never run at once, as they would beside an orphaned pod).
  */
 export async function runJob(api: BatchV1Api, job: V1Job, o: { pollMs: number; signal?: AbortSignal | undefined; onStatus?: (succeeded: number, failed: number, active: number) => void }): Promise<JobEnd> {
   const namespace = job.metadata!.namespace!;
@@ -150,7 +168,7 @@ export async function runJob(api: BatchV1Api, job: V1Job, o: { pollMs: number; s
     throw new InputError(`--executor k8s: the Job ${namespace}/${name} could not be created: ${apiMessage(err)}`);
   }
   for (;;) {
-    if (o.signal?.aborted) return { name, complete: false, succeeded: [], failed: [], reason: "interrupted" };
+    if (o.signal?.aborted) return { name, complete: false, succeeded: [], failed: [], reason: "interrupted", deleted: await deleteJob(api, namespace, name) };
     let got: V1Job;
     try {
       got = await api.readNamespacedJobStatus({ namespace, name });

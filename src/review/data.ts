@@ -19,25 +19,29 @@ export interface ReviewHost {
   prefixes: ReviewPrefix[];
 }
 
-const consequence = (p: ReviewPrefix) => p.pages - p.selected;
-const byConsequence = (a: ReviewPrefix, b: ReviewPrefix) => Number(a.decision !== null) - Number(b.decision !== null) || consequence(b) - consequence(a) || b.share - a.share || (a.prefix < b.prefix ? -1 : 1);
+/** A prefix's place in the review order: undecided first, then by its consequence, selected share, name. */
+const ORDER = "(a.decision IS NOT NULL), (p.pages - p.selected) DESC, p.share DESC, p.prefix";
 
-/** The round's math-related hosts with their prefixes, ordered for review; `offset`/`limit` page through hosts. */
+/**
+ * The round's math-related hosts with their prefixes, ordered for review (a host ranks by its most
+ * consequential prefix); `offset`/`limit` page through hosts. Ranked in SQL, so a page of the
+ * review costs the hosts it shows, not every prefix of the round.
+ */
 export function reviewHosts(stores: RunStores, round: number, offset: number, limit: number): { hosts: ReviewHost[]; total: number; undecided: number } {
   const db = stores.coord.db;
-  const hosts = db.prepare("SELECT host, pages, selected, share FROM domain_stats WHERE round = ? AND math_related = 1").all(round) as Array<Omit<ReviewHost, "prefixes">>;
-  const prefixes = db.prepare("SELECT p.host, p.prefix, p.depth, p.pages, p.selected, p.share, a.decision, a.who, a.at, a.note FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ?").all(round) as Array<ReviewPrefix & { host: string }>;
-  const byHost = new Map<string, ReviewPrefix[]>();
-  for (const { host, ...p } of prefixes) {
-    const list = byHost.get(host) ?? [];
-    list.push(p);
-    byHost.set(host, list);
-  }
-  const all = hosts.map((h) => ({ ...h, prefixes: (byHost.get(h.host) ?? []).sort(byConsequence) }));
-  // a host ranks by its most consequential prefix
-  all.sort((a, b) => (a.prefixes[0] && b.prefixes[0] ? byConsequence(a.prefixes[0], b.prefixes[0]) : a.prefixes.length ? -1 : 1) || (a.host < b.host ? -1 : 1));
-  const undecided = prefixes.filter((p) => p.decision === null).length;
-  return { hosts: all.slice(offset, offset + limit), total: all.length, undecided };
+  const total = db.prepare("SELECT count(*) FROM domain_stats WHERE round = ? AND math_related = 1").pluck().get(round) as number;
+  const undecided = db.prepare("SELECT count(*) FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? AND a.decision IS NULL").pluck().get(round) as number;
+  const hosts = db
+    .prepare(
+      `WITH ranked AS (
+         SELECT p.host, row_number() OVER (ORDER BY ${ORDER}) AS rank, row_number() OVER (PARTITION BY p.host ORDER BY ${ORDER}) AS first
+         FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ?)
+       SELECT d.host, d.pages, d.selected, d.share FROM domain_stats d LEFT JOIN ranked r ON r.host = d.host AND r.first = 1
+       WHERE d.round = ? AND d.math_related = 1 ORDER BY r.rank IS NULL, r.rank, d.host LIMIT ? OFFSET ?`,
+    )
+    .all(round, round, limit, offset) as Array<Omit<ReviewHost, "prefixes">>;
+  const prefixes = db.prepare(`SELECT p.prefix, p.depth, p.pages, p.selected, p.share, a.decision, a.who, a.at, a.note FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? AND p.host = ? ORDER BY ${ORDER}`);
+  return { hosts: hosts.map((h) => ({ ...h, prefixes: prefixes.all(round, h.host) as ReviewPrefix[] })), total, undecided };
 }
 
 /**
@@ -46,22 +50,22 @@ export function reviewHosts(stores: RunStores, round: number, offset: number, li
  */
 export function prefixSamples(stores: RunStores, round: number, prefix: string, unselected: number, selected: number): PageView[] {
   const host = prefix.slice(0, prefix.indexOf("/"));
-  const rows: Array<{ id: number; score: number | null; sel: number }> = [];
+  const rows: Array<{ id: number; score: number | null; sel: number; h: number }> = [];
   for (const p of stores.parts) {
-    rows.push(
-      ...(p.db
-        .prepare(
-          `SELECT d.id, s.score, EXISTS (SELECT 1 FROM selections x WHERE x.round = ? AND x.doc_id = d.id) AS sel
-           FROM documents d LEFT JOIN scores s ON s.round = ? AND s.doc_id = d.id
-           WHERE d.host = ? AND substr(d.host || d.path, 1, length(?)) = ? AND d.id NOT IN (SELECT doc_id FROM copies)`,
-        )
-        .all(round, round, host, prefix, prefix) as Array<{ id: number; score: number | null; sel: number }>),
+    // the k first of each part in the mixed order; merged below (so the same for one part or many)
+    p.db.function("mc_mix", { deterministic: true }, (id: unknown) => mixId(Number(id)));
+    const q = p.db.prepare(
+      `SELECT d.id, s.score, x.doc_id IS NOT NULL AS sel, mc_mix(d.id) AS h
+       FROM documents d LEFT JOIN scores s ON s.round = ? AND s.doc_id = d.id LEFT JOIN selections x ON x.round = ? AND x.doc_id = d.id
+       WHERE d.host = ? AND substr(d.host || d.path, 1, length(?)) = ? AND d.id NOT IN (SELECT doc_id FROM copies) AND (x.doc_id IS NOT NULL) = ?
+       ORDER BY h, d.id LIMIT ?`,
     );
+    rows.push(...(q.all(round, round, host, prefix, prefix, 0, unselected) as typeof rows), ...(q.all(round, round, host, prefix, prefix, 1, selected) as typeof rows));
   }
   const pick = (sel: number, k: number) =>
     rows
       .filter((r) => r.sel === sel)
-      .sort((a, b) => mixId(a.id) - mixId(b.id) || a.id - b.id)
+      .sort((a, b) => a.h - b.h || a.id - b.id)
       .slice(0, k);
   return [...pick(0, unselected), ...pick(1, selected)].flatMap((r) => {
     const d = pageOf(stores, r.id);

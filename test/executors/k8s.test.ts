@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { crawlJob, parseIndexes } from "../../src/executors/k8s.js";
+import { batchApi, crawlJob, parseIndexes, runJob } from "../../src/executors/k8s.js";
 import { ROOT, runCli, tmpDir } from "../helpers.js";
 import { RUN_FLAGS, expectSame, snapshot, splitCrawl } from "../plan/crawls.js";
 
@@ -81,8 +81,23 @@ describe("the crawl's Indexed Job", () => {
     expect([noImage.code, noImage.stderr]).toEqual([2, expect.stringMatching(/--executor k8s needs --k8s-image IMAGE/)]);
     const oneTask = await runCli(["run", "--run", run, "--executor", "k8s", "--k8s-image", "img:1"]);
     expect([oneTask.code, oneTask.stderr]).toEqual([2, expect.stringMatching(/--executor k8s runs the tasks of a run split into several/)]);
-    const noConfig = await runCli(["run", "--run", run, "--tasks", "2", "--executor", "k8s", "--k8s-image", "img:1", ...RUN_FLAGS], ROOT, { KUBECONFIG: path.join(run, "..", "missing-kubeconfig"), HOME: tmpDir() });
+    const fresh = path.join(tmpDir("mc-k8s-"), "run");
+    const noConfig = await runCli(["run", "--run", fresh, "--tasks", "2", "--executor", "k8s", "--k8s-image", "img:1", ...RUN_FLAGS], ROOT, { KUBECONFIG: path.join(fresh, "..", "missing-kubeconfig"), HOME: tmpDir() });
     expect([noConfig.code, noConfig.stderr]).toEqual([2, expect.stringMatching(/--executor k8s: no Kubernetes configuration could be read/)]);
+    expect(fs.existsSync(fresh)).toBe(false); // said before the run (and its plan) is made
+    // `mathcorpus k8s run` is `run --executor k8s`: the same Job, the same refusals
+    const sub = await runCli(["k8s", "run", "--run", run, "--tasks", "4", "--k8s-image", "img:1", "--k8s-pvc", "claim", "--dry-run"]);
+    expect(sub.code, sub.stderr).toBe(0);
+    const subJob = k8s.loadYaml<k8s.V1Job>(sub.stdout.slice(sub.stdout.indexOf("# ")).split("\n").slice(1).join("\n"));
+    expect({ ...subJob.spec, template: undefined }).toEqual({ ...job.spec, template: undefined });
+    expect(subJob.spec!.template.spec!.containers[0]!.command).toEqual(job.spec!.template.spec!.containers[0]!.command);
+    const subNoImage = await runCli(["k8s", "run", "--run", run, "--tasks", "4"]);
+    expect([subNoImage.code, subNoImage.stderr]).toEqual([2, expect.stringMatching(/--executor k8s needs --k8s-image IMAGE/)]);
+    const other = await runCli(["k8s", "apply"]);
+    expect([other.code, other.stderr]).toEqual([2, expect.stringMatching(/unknown subcommand "apply"/)]);
+    const twice = await runCli(["k8s", "run", "--executor", "slurm"]);
+    expect([twice.code, twice.stderr]).toEqual([2, expect.stringMatching(/--executor is k8s here/)]);
+    expect((await runCli(["k8s", "--help"])).stdout).toMatch(/mathcorpus k8s run --run DIR/);
   });
 });
 
@@ -229,4 +244,59 @@ describe("--executor k8s against a fake API server", () => {
       await api.close();
     }
   }, 400_000);
+});
+
+describe("an interrupted controller", () => {
+  /** An API server whose Jobs never finish; DELETE answers `deleteStatus`. */
+  async function stuckApi(deleteStatus: number): Promise<{ url: string; requests: string[]; close(): Promise<void> }> {
+    const requests: string[] = [];
+    const jobs = new Map<string, k8s.V1Job>();
+    const server = http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (d: Buffer) => (body += d.toString()));
+      req.on("end", () => {
+        requests.push(`${req.method} ${req.url}`);
+        res.setHeader("content-type", "application/json");
+        const m = /^\/apis\/batch\/v1\/namespaces\/([^/]+)\/jobs(?:\/([^/?]+))?/.exec(req.url ?? "");
+        if (req.method === "POST" && m && !m[2]) {
+          const job = JSON.parse(body) as k8s.V1Job;
+          job.status = { active: 2 };
+          jobs.set(job.metadata!.name!, job);
+          res.statusCode = 201;
+          res.end(JSON.stringify(job));
+        } else if (req.method === "GET" && m?.[2] && jobs.has(m[2])) {
+          res.end(JSON.stringify(jobs.get(m[2])));
+        } else if (req.method === "DELETE" && m?.[2]) {
+          res.statusCode = deleteStatus;
+          res.end(JSON.stringify(deleteStatus < 300 ? { kind: "Status", status: "Success" } : { kind: "Status", message: "jobs.batch is forbidden: no delete verb" }));
+        } else {
+          res.statusCode = 404;
+          res.end(JSON.stringify({ kind: "Status", message: "not found" }));
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+
+  it("deletes its Job with its pods (propagationPolicy Background), or says it could not", async () => {
+    const dir = tmpDir("mc-k8s-stop-");
+    for (const [status, want] of [
+      [200, true],
+      [404, true],
+      [403, expect.stringMatching(/HTTP 403: jobs\.batch is forbidden/)],
+    ] as const) {
+      const api = await stuckApi(status);
+      try {
+        const batch = batchApi({ KUBECONFIG: kubeconfig(dir, api.url) });
+        const job = crawlJob({ runDir: "/runs/cc", runId: "r1", tasks: 4, workers: 2, threads: 1, name: "mc-r1-crawl-x", ask: ASK });
+        const ac = new AbortController();
+        const end = await runJob(batch, job, { pollMs: 20, signal: ac.signal, onStatus: () => ac.abort() });
+        expect(end).toMatchObject({ name: "mc-r1-crawl-x", complete: false, reason: "interrupted", deleted: want });
+        expect(api.requests.filter((r) => r.startsWith("DELETE"))).toEqual(["DELETE /apis/batch/v1/namespaces/corpora/jobs/mc-r1-crawl-x?propagationPolicy=Background"]);
+      } finally {
+        await api.close();
+      }
+    }
+  });
 });

@@ -6,6 +6,8 @@ import { reportData } from "../../src/report/data.js";
 import { esc, link } from "../../src/report/html.js";
 import { katexCss, renderText, splitMath } from "../../src/report/math.js";
 import { renderReport } from "../../src/report/report.js";
+import { recordDecisions } from "../../src/rounds/annotate.js";
+import { reviewHosts } from "../../src/review/data.js";
 import { RunStores } from "../../src/store/stores.js";
 import { runCli, tmpDir } from "../helpers.js";
 
@@ -107,5 +109,42 @@ describe("report: runs without a finished round, and bad arguments", () => {
     const help = await runCli(["review", "--help"]);
     expect(help.stdout).toMatch(/--annotator NAME/);
     expect(help.stdout).toMatch(/--host ADDR/);
+  });
+});
+
+describe("review order", () => {
+  it("hosts rank by their most consequential undecided prefix; prefixes within a host likewise; pages of hosts", () => {
+    const dir = tmpDir("mc-review-order-");
+    const stores = RunStores.open(dir);
+    try {
+      const db = stores.coord.db;
+      const host = db.prepare("INSERT INTO domain_stats (round, host, pages, selected, share, math_related) VALUES (1, ?, ?, ?, ?, ?)");
+      const prefix = db.prepare("INSERT INTO prefix_stats (round, prefix, host, depth, pages, selected, share) VALUES (1, ?, ?, ?, ?, ?, ?)");
+      // a.org: its best undecided prefix would promote 50 pages; b.org: 80, but decided; c.org: 10; d.org: not math-related
+      host.run("a.org", 100, 40, 0.4, 1);
+      prefix.run("a.org/", "a.org", 0, 100, 40, 0.4);
+      prefix.run("a.org/x/", "a.org", 1, 60, 10, 0.17);
+      prefix.run("a.org/y/", "a.org", 1, 40, 30, 0.75);
+      host.run("b.org", 100, 20, 0.2, 1);
+      prefix.run("b.org/", "b.org", 0, 100, 20, 0.2);
+      host.run("c.org", 20, 10, 0.5, 1);
+      prefix.run("c.org/", "c.org", 0, 20, 10, 0.5);
+      host.run("d.org", 50, 1, 0.02, 0);
+      recordDecisions(stores.coord, [{ prefix: "b.org/", decision: "reject" }, { prefix: "a.org/", decision: "accept" }], "t", 1);
+      const all = reviewHosts(stores, 1, 0, 10);
+      expect(all.total).toBe(3);
+      expect(all.undecided).toBe(3);
+      expect(all.hosts.map((h) => h.host)).toEqual(["a.org", "c.org", "b.org"]);
+      expect(all.hosts[0]!.prefixes.map((p) => [p.prefix, p.decision])).toEqual([
+        ["a.org/x/", null],
+        ["a.org/y/", null],
+        ["a.org/", "accept"],
+      ]);
+      expect(all.hosts[2]!.prefixes[0]).toMatchObject({ prefix: "b.org/", decision: "reject", who: "t" });
+      expect(reviewHosts(stores, 1, 1, 1).hosts.map((h) => h.host)).toEqual(["c.org"]);
+      expect(reviewHosts(stores, 1, 3, 10).hosts).toEqual([]);
+    } finally {
+      stores.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import http from "node:http";
+import os from "node:os";
 import type { AddressInfo } from "node:net";
 import { MathcorpusError, UsageError } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
@@ -198,12 +199,19 @@ export async function startReview(o: ReviewOptions): Promise<ReviewServer> {
     server.listen(o.port, o.host, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  const shownHost = o.host.includes(":") ? `[${o.host}]` : o.host;
-  hosts = new Set([`${shownHost}:${port}`.toLowerCase()]);
-  if (o.host === "127.0.0.1" || o.host === "::1") for (const h of ["localhost", "127.0.0.1", "[::1]"]) hosts.add(`${h}:${port}`);
+  const bracket = (h: string) => (h.includes(":") ? `[${h}]` : h);
+  const shownHost = bracket(o.host);
+  // the names this server answers to: the address it binds, and for a wildcard every address of this machine and its name
+  const names = new Set([o.host]);
+  if (["127.0.0.1", "::1", "localhost", "0.0.0.0", "::"].includes(o.host)) for (const h of ["localhost", "127.0.0.1", "::1"]) names.add(h);
+  if (o.host === "0.0.0.0" || o.host === "::") {
+    names.add(os.hostname());
+    for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) names.add(a.address);
+  }
+  hosts = new Set([...names].map((h) => `${bracket(h)}:${port}`.toLowerCase()));
   origins = new Set([...hosts].map((h) => `http://${h}`));
   return {
-    url: `http://${shownHost}:${port}/`,
+    url: `http://${o.host === "0.0.0.0" || o.host === "::" ? "127.0.0.1" : shownHost}:${port}/`,
     token,
     close: () =>
       new Promise<void>((resolve) => {

@@ -1,5 +1,7 @@
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
+import { request } from "undici";
 import { describe, expect, it } from "vitest";
 import { histogramSvg, prSvg } from "../../src/report/charts.js";
 import { reportData } from "../../src/report/data.js";
@@ -8,6 +10,7 @@ import { katexCss, renderText, splitMath } from "../../src/report/math.js";
 import { renderReport } from "../../src/report/report.js";
 import { recordDecisions } from "../../src/rounds/annotate.js";
 import { reviewHosts } from "../../src/review/data.js";
+import { startReview } from "../../src/review/server.js";
 import { RunStores } from "../../src/store/stores.js";
 import { runCli, tmpDir } from "../helpers.js";
 
@@ -145,6 +148,35 @@ describe("review order", () => {
       expect(reviewHosts(stores, 1, 3, 10).hosts).toEqual([]);
     } finally {
       stores.close();
+    }
+  });
+});
+
+describe("review server addresses", () => {
+  it("answers only to its own names: 127.0.0.1 and localhost by default; every address of the machine when bound to 0.0.0.0", async () => {
+    const dir = tmpDir("mc-review-host-");
+    const post = async (port: number, host: string) => (await request(`http://127.0.0.1:${port}/api/decision`, { method: "POST", headers: { host, "content-type": "application/json" }, body: "{}" })).statusCode;
+    const local = await startReview({ runDir: dir, shown: dir, host: "127.0.0.1", port: 0, annotator: "t", hostsPerPage: 5, samples: { unselected: 1, selected: 1 } });
+    try {
+      const port = Number(new URL(local.url).port);
+      expect(local.url).toBe(`http://127.0.0.1:${port}/`);
+      expect(await post(port, `127.0.0.1:${port}`)).toBe(403); // past the Host check, refused for want of a token
+      expect(await post(port, `localhost:${port}`)).toBe(403);
+      expect(await post(port, `attacker.example:${port}`)).toBe(421);
+      expect(await post(port, "127.0.0.1:1")).toBe(421);
+    } finally {
+      await local.close();
+    }
+    const all = await startReview({ runDir: dir, shown: dir, host: "0.0.0.0", port: 0, annotator: "t", hostsPerPage: 5, samples: { unselected: 1, selected: 1 } });
+    try {
+      const port = Number(new URL(all.url).port);
+      expect(await post(port, `127.0.0.1:${port}`)).toBe(403);
+      expect(await post(port, `${os.hostname()}:${port}`)).toBe(403);
+      const ext = Object.values(os.networkInterfaces()).flatMap((l) => l ?? []).find((a) => a.family === "IPv4" && !a.internal);
+      if (ext) expect(await post(port, `${ext.address}:${port}`)).toBe(403);
+      expect(await post(port, `attacker.example:${port}`)).toBe(421);
+    } finally {
+      await all.close();
     }
   });
 });

@@ -198,17 +198,22 @@ describe.skipIf(!CHROMIUM)("the report and the review page in chromium", () => {
       const notes = page.locator('.prefix[data-prefix="planetmath.org/notes/"]');
       await notes.locator("input.note").fill("lecture notes, all math");
       await notes.locator('button[data-decision="accept"]').click();
-      await expect.poll(() => page.locator("#status").innerText()).toMatch(/planetmath\.org\/notes\/: accept recorded/);
+      await expect.poll(() => page.locator("#status").innerText(), { timeout: 15_000 }).toMatch(/planetmath\.org\/notes\/: accept recorded/);
       // by key: move to the host prefix with j/k, then a
       const target = prefixes.indexOf("planetmath.org/");
       await page.locator("body").click({ position: { x: 5, y: 5 } });
       for (let i = 0; i < prefixes.length; i++) await page.keyboard.press("k");
       for (let i = 0; i < target; i++) await page.keyboard.press("j");
       await page.keyboard.press("a");
-      await expect.poll(() => page.locator("#status").innerText()).toMatch(/planetmath\.org\/: accept recorded/);
+      await expect.poll(() => page.locator("#status").innerText(), { timeout: 15_000 }).toMatch(/planetmath\.org\/: accept recorded/);
       const d = await decisions();
       expect(d.get("planetmath.org/notes/")).toMatchObject({ decision: "accept", who: "tester", note: "lecture notes, all math" });
       expect(d.get("planetmath.org/")).toMatchObject({ decision: "accept", who: "tester" });
+      // s skips: the next prefix, nothing recorded
+      for (let i = 0; i < prefixes.length; i++) await page.keyboard.press("k");
+      await page.keyboard.press("s");
+      await expect.poll(() => page.locator("#status").innerText(), { timeout: 15_000 }).toBe(`${prefixes[0]}: skipped`);
+      expect(await decisions()).toEqual(d);
       // the payload page is a sample under planetmath.org/notes/: text, not markup
       expect(await notes.innerText()).toContain(PAYLOAD_TITLE);
       expect(await notes.innerText()).toContain(`<script>alert("text")</script>`);
@@ -248,7 +253,7 @@ describe.skipIf(!CHROMIUM)("the report and the review page in chromium", () => {
         const { page } = await open(browser, url);
         expect(await page.locator("#busy").innerText()).toMatch(/holds this run: decisions are refused/);
         await page.locator('.prefix[data-prefix="planetmath.org/notes/"] button[data-decision="reject"]').click();
-        await expect.poll(() => page.locator("#status").innerText()).toMatch(/not recorded: .*round/);
+        await expect.poll(() => page.locator("#status").innerText(), { timeout: 15_000 }).toMatch(/not recorded: .*round/);
         expect(await page.locator("#status").getAttribute("class")).toBe("error");
         await page.close();
       } finally {

@@ -8,12 +8,15 @@ import { esc } from "./html.js";
  * Extracted text with its mathematics rendered by KaTeX at report time, so the page needs no
  * script. The extractor writes formulas as `$…$` (inline) and `$$…$$` (display); seeds may also
  * use `\(…\)` and `\[…\]`. Text between formulas is escaped; a formula KaTeX cannot parse is shown
- * as its escaped source. KaTeX runs with `trust: false`, so `\href{javascript:…}`, `\url` and
+ * as its escaped source, as is one over 800 characters. KaTeX runs with `trust: false`, so `\href{javascript:…}`, `\url` and
  * `\includegraphics` render as inert text, and with bounded `maxExpand`/`maxSize`, so a page's
  * macros cannot make it loop or draw a page-sized box.
  */
 
-const MAX_TEX = 4000;
+/** Longer formulas are shown as source: KaTeX writes ~150 bytes of HTML per character of TeX. */
+const MAX_TEX = 800;
+/** What a formula counts against a text's budget at least (a page of `$x$ $y$` is not 350 formulas). */
+const MIN_FORMULA_COST = 20;
 
 interface Segment {
   text: string;
@@ -47,7 +50,8 @@ export function renderFormula(tex: string, display: boolean): string {
 }
 
 /**
- * `text` (at most about `maxChars` of it, cut between segments, never inside a formula) as HTML:
+ * `text` (at most about `maxChars` of it, cut between segments, never inside a formula; a formula
+ * counts at least MIN_FORMULA_COST, so the HTML stays bounded however dense the math) as HTML:
  * prose escaped with its line breaks kept, formulas rendered.
  */
 export function renderText(text: string, maxChars = Infinity): string {
@@ -59,8 +63,13 @@ export function renderText(text: string, maxChars = Infinity): string {
       break;
     }
     if (s.math) {
+      const cost = Math.max(s.text.length, MIN_FORMULA_COST);
+      if (used > 0 && used + cost > maxChars) {
+        html += '<span class="more">…</span>';
+        break;
+      }
       html += renderFormula(s.text, s.math === "display");
-      used += s.text.length;
+      used += cost;
     } else {
       if (s.text.length > maxChars - used) {
         html += esc(s.text.slice(0, Math.max(0, maxChars - used))).replace(/\n/g, "<br>") + "…";

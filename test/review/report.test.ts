@@ -48,14 +48,39 @@ describe("report HTML: escaping, links, mathematics", () => {
     expect(html).not.toMatch(/<a\b|href=|<script/i);
     expect(html).toContain("&lt;b&gt;bold&lt;/b&gt;<br>next");
     expect(renderText("$\\frac{1}{$")).toMatch(/katex|<code class="tex">/);
-    const huge = `$${"x+".repeat(3000)}x$`;
+    const huge = `$${"x+".repeat(401)}x$`;
     expect(renderText(huge)).toMatch(/^<code class="tex">\$x\+x\+/);
     // a cut never splits a formula: the formula is whole or absent
-    const cut = renderText(`${"a".repeat(50)} $\\sqrt{2}$ ${"b".repeat(50)}`, 62);
+    const cut = renderText(`${"a".repeat(50)} $\\sqrt{2}$ ${"b".repeat(50)}`, 75); // the formula counts 20
     expect(cut).toContain("katex");
-    expect(cut).toMatch(/<\/span> bb…$/);
+    expect(cut).toMatch(/<\/span> bbb…$/);
+    expect(renderText(`${"a".repeat(50)} $\\sqrt{2}$ b`, 62)).toBe(`${"a".repeat(50)} <span class="more">…</span>`);
     expect(renderText(`${"a".repeat(50)} $\\sqrt{2}$ b`, 50)).toBe(`${"a".repeat(50)}…`);
     expect(renderText("x".repeat(100), 10)).toBe("xxxxxxxxxx…");
+  });
+
+  it("hostile TeX: macro bombs, deep nesting, \\html* and \\includegraphics render inert, fast, and a card's HTML stays bounded", () => {
+    const cases = {
+      bomb: "$\\def\\a{\\a\\a}\\a$",
+      bomb2: "$\\def\\x{xxxxxxxx}\\def\\y{\\x\\x\\x\\x\\x\\x\\x\\x}\\def\\z{\\y\\y\\y\\y\\y\\y\\y\\y}\\z\\z\\z\\z\\z\\z\\z\\z$",
+      nest: `$${"{".repeat(740)}x${"}".repeat(740)}$`,
+      rule: "$\\rule{100000em}{100000em}$",
+      html: "$\\htmlClass{x}{y}\\htmlData{onload=alert(1)}{z}\\htmlStyle{background:url(javascript:alert(1))}{w}\\htmlId{a}{b}$",
+      img: "$\\includegraphics{javascript:alert(1)}$",
+      dense: "$x$ ".repeat(20000),
+      long: `$${"a+".repeat(395)}a$ and more`,
+      control: "text \ud800 lone $x\u2028y$ \u0000 nul",
+    };
+    for (const [name, tex] of Object.entries(cases)) {
+      const t = performance.now();
+      const html = renderText(tex, 700);
+      expect(performance.now() - t, name).toBeLessThan(2000);
+      const outside = html.replace(/<annotation[^>]*>[\s\S]*?<\/annotation>/g, "");
+      expect(outside, name).not.toMatch(/<script|javascript:|\son\w+=|<img|<a\b|<iframe|style="[^"]*url\(/i);
+      expect(html.length, name).toBeLessThan(140_000);
+    }
+    // a page of tiny formulas is cut after 33 of them (20 + 1 each against 700), not 350
+    expect((renderText(cases.dense, 700).match(/class="katex"/g) ?? []).length).toBe(33);
   });
 
   it("inlines KaTeX's fonts, so the report needs no other file", () => {

@@ -33,11 +33,12 @@ export function reviewHosts(stores: RunStores, round: number, offset: number, li
   const undecided = db.prepare("SELECT count(*) FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? AND a.decision IS NULL").pluck().get(round) as number;
   const hosts = db
     .prepare(
-      `WITH ranked AS (
-         SELECT p.host, row_number() OVER (ORDER BY ${ORDER}) AS rank, row_number() OVER (PARTITION BY p.host ORDER BY ${ORDER}) AS first
-         FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ?)
-       SELECT d.host, d.pages, d.selected, d.share FROM domain_stats d LEFT JOIN ranked r ON r.host = d.host AND r.first = 1
-       WHERE d.round = ? AND d.math_related = 1 ORDER BY r.rank IS NULL, r.rank, d.host LIMIT ? OFFSET ?`,
+      `WITH ranked AS MATERIALIZED (
+         SELECT p.host, row_number() OVER (ORDER BY ${ORDER}) AS rank
+         FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ?),
+       best AS MATERIALIZED (SELECT host, min(rank) AS rank FROM ranked GROUP BY host)
+       SELECT d.host, d.pages, d.selected, d.share FROM domain_stats d LEFT JOIN best b ON b.host = d.host
+       WHERE d.round = ? AND d.math_related = 1 ORDER BY b.rank IS NULL, b.rank, d.host LIMIT ? OFFSET ?`,
     )
     .all(round, round, limit, offset) as Array<Omit<ReviewHost, "prefixes">>;
   const prefixes = db.prepare(`SELECT p.prefix, p.depth, p.pages, p.selected, p.share, a.decision, a.who, a.at, a.note FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? AND p.host = ? ORDER BY ${ORDER}`);

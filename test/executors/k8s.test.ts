@@ -299,4 +299,29 @@ describe("an interrupted controller", () => {
       }
     }
   });
+  it("Ctrl-C on `mathcorpus k8s run` deletes the crawl Job and says so (exit 130)", async () => {
+    const dir = tmpDir("mc-k8s-int-");
+    const api = await stuckApi(200);
+    try {
+      const child = spawn(process.execPath, [path.join(ROOT, "dist", "src", "cli.js"), "k8s", "run", "--run", path.join(dir, "run"), "--sources", path.join(ROOT, "data", "crawl-sample.warc.gz"), "--tasks", "2", "--k8s-image", "img:1", "--max-rounds", "1"], {
+        env: { ...process.env, KUBECONFIG: kubeconfig(dir, api.url), MC_K8S_POLL_MS: "50" },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      child.stderr!.on("data", (c: Buffer) => (stderr += c.toString()));
+      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+      const deadline = Date.now() + 30_000;
+      while (!api.requests.some((r) => r.startsWith("GET "))) {
+        if (Date.now() > deadline) throw new Error(`no Job was read: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      child.kill("SIGINT");
+      expect(await exited).toBe(130);
+      const name = /jobs\/([^/?]+)\/status/.exec(api.requests.find((r) => r.startsWith("GET "))!)![1]!;
+      expect(api.requests).toContain(`DELETE /apis/batch/v1/namespaces/default/jobs/${name}?propagationPolicy=Background`);
+      expect(stderr).toContain(`k8s: interrupted: Job default/${name} deleted with its pods; a rerun runs the tasks not done`);
+    } finally {
+      await api.close();
+    }
+  });
 });

@@ -1,4 +1,4 @@
-import { EXIT, UsageError } from "../core/errors.js";
+import { UsageError } from "../core/errors.js";
 import type { Io } from "../core/io.js";
 import type { Command } from "./command.js";
 import { runRounds } from "./rounds.js";
@@ -19,9 +19,10 @@ export const command: Command = {
   summary: "run a run's stages as Kubernetes Indexed Jobs (k8s run = run --executor k8s)",
   async run(argv: string[], io: Io): Promise<number> {
     const [sub, ...rest] = argv;
-    if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
-      io.stdout.write(HELP);
-      return EXIT.ok;
+    if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help" || (sub === "run" && rest.some((a) => a === "--help" || a === "-h"))) {
+      // every option of run applies: its help follows
+      io.stdout.write(HELP + "\nThe options (those of `mathcorpus run`):\n\n");
+      return runRounds("run", ["--help"], io);
     }
     if (sub !== "run") throw new UsageError(`k8s: unknown subcommand ${JSON.stringify(sub)}: the one there is is \`mathcorpus k8s run\``);
     if (rest.some((a) => a === "--executor" || a.startsWith("--executor="))) throw new UsageError("k8s run: --executor is k8s here; leave it out");

@@ -11,7 +11,7 @@ import { openSession } from "./session.js";
 const specs = {
   run: { type: "string", default: "runs/sample", arg: "DIR", help: "run directory" },
   round: { type: "number", arg: "N", help: "round to review (default: the last finished one, re-read at each page load)" },
-  port: { type: "number", default: 8377, arg: "N", help: "port to listen on (0: any free port)" },
+  port: { type: "number", default: 8377, arg: "N", help: "port to listen on (0: a free port the system picks)" },
   host: { type: "string", default: "127.0.0.1", arg: "ADDR", help: "address to bind; anything but 127.0.0.1 lets other machines reach the page (the session token still guards decisions)" },
   annotator: { type: "string", default: os.userInfo().username, arg: "NAME", help: "who the decisions are recorded as (with the time), as `domains --who`" },
   hostsPerPage: { type: "number", default: 20, arg: "N", help: "math-related hosts per page" },

@@ -5,7 +5,7 @@ import { type TokenizerName, checkTokenizer, tokenCounter } from "../core/tokens
 import { checkEngine } from "../config/classify.js";
 import path from "node:path";
 import { type CleanSummary, cleanRound } from "../clean/clean.js";
-import { writeReport } from "../report/write.js";
+import { writeRunReport } from "../report/write.js";
 import { batchApi } from "../executors/k8s.js";
 import type { BenchmarkIndex } from "../decont/index.js";
 import { benchmarkIndex, benchmarkOptionSpecs } from "../config/clean.js";
@@ -460,19 +460,9 @@ async function roundsLocked(
       progress.done();
       if (!o.json) io.stdout.write(runSummary(stores, summaries, cleaned, manifest, shownPath(io.cwd, out)));
     }
-    let report: string | undefined;
-    if (command === "run" && stores && lastDone && !io.signal?.aborted) {
-      // the report is a view of the run: one that cannot be written is warned about, the run's result stands
-      const file = path.join(runDir, "reports", "report.html");
-      try {
-        writeReport(stores, runDir, file, o.out ?? path.join(runDir, "export"));
-        report = shownPath(io.cwd, file);
-        if (!o.json) io.stdout.write(`  ${"report".padEnd(28)} ${report}\n`);
-      } catch (err) {
-        session.warn(`the report could not be written (${(err as Error).message}); \`mathcorpus report --run ${o.run}\` writes it`);
-      }
-    }
-    if (o.json) io.stdout.write(JSON.stringify({ run: shownPath(io.cwd, runDir), crawl: crawlSummary, rounds: summaries, ...(command === "run" ? { stop_reason: io.signal?.aborted ? "interrupted" : stopReason } : {}), clean: cleaned ?? null, report: report ?? null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources, ...(taskFailure ? { failed_tasks: taskFailure } : {}), ...(slurmJobs ? { slurm: slurmJobs } : {}), coordinator_cpu_seconds: cpuSeconds() }, null, 2) + "\n");
+    const report = command === "run" && stores && lastDone && !io.signal?.aborted ? writeRunReport(stores, runDir, o.out ?? path.join(runDir, "export"), (w) => session.warn(`${w}; \`mathcorpus report --run ${o.run}\` writes it`)) : undefined;
+    if (report && !o.json) io.stdout.write(`  ${"report".padEnd(28)} ${shownPath(io.cwd, report)}\n`);
+    if (o.json) io.stdout.write(JSON.stringify({ run: shownPath(io.cwd, runDir), crawl: crawlSummary, rounds: summaries, ...(command === "run" ? { stop_reason: io.signal?.aborted ? "interrupted" : stopReason } : {}), clean: cleaned ?? null, report: report ? shownPath(io.cwd, report) : null, export: manifest ? { documents: manifest.documents, tokens: manifest.tokens, shards: manifest.shards } : null, failed_sources: failedSources, ...(taskFailure ? { failed_tasks: taskFailure } : {}), ...(slurmJobs ? { slurm: slurmJobs } : {}), coordinator_cpu_seconds: cpuSeconds() }, null, 2) + "\n");
     logger.log("info", `${command}_done`, { rounds: summaries.length });
     if (io.signal?.aborted) return EXIT.interrupted;
     // a task ended by a signal (killed, preempted, out of memory) is not a bug: some tasks failed (4), rerun

@@ -165,12 +165,15 @@ function roundReports(stores: RunStores, runDir: string): RoundReport[] {
   });
 }
 
+/** A round's prefixes with the decision on each (`PrefixRow`); the caller adds WHERE/ORDER BY on `p` and `a`. */
+export const PREFIX_ROWS = "SELECT p.prefix, p.depth, p.pages, p.selected, p.share, a.decision, a.who, a.at, a.note FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix";
+
 /** Math-related hosts of `round` (most selected first) with their prefixes and the decisions on them. */
 export function hostsOf(stores: RunStores, round: number, limit: number): { hosts: HostRow[]; total: number } {
   const db = stores.coord.db;
   const total = db.prepare("SELECT count(*) FROM domain_stats WHERE round = ? AND math_related = 1").pluck().get(round) as number;
   const hosts = db.prepare("SELECT host, pages, selected, share FROM domain_stats WHERE round = ? AND math_related = 1 ORDER BY selected DESC, host LIMIT ?").all(round, limit) as Array<Omit<HostRow, "prefixes">>;
-  const prefixes = db.prepare("SELECT p.prefix, p.depth, p.pages, p.selected, p.share, a.decision, a.who, a.at, a.note FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? AND p.host = ? ORDER BY p.depth, p.pages DESC, p.prefix");
+  const prefixes = db.prepare(`${PREFIX_ROWS} WHERE p.round = ? AND p.host = ? ORDER BY p.depth, p.pages DESC, p.prefix`);
   return { hosts: hosts.map((h) => ({ ...h, prefixes: prefixes.all(round, h.host) as PrefixRow[] })), total };
 }
 

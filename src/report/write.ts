@@ -16,6 +16,21 @@ export function runExportDir(runDir: string): string {
   return path.join(runDir, "export");
 }
 
+/**
+ * The report `run` writes at its end (DIR/reports/report.html): a view of the run, so one that
+ * cannot be written is a warning (`warn`) and the run's result stands. Its path, or undefined.
+ */
+export function writeRunReport(stores: RunStores, runDir: string, exportDir: string, warn: (message: string) => void): string | undefined {
+  const file = path.join(runDir, "reports", "report.html");
+  try {
+    writeReport(stores, runDir, file, exportDir);
+    return file;
+  } catch (err) {
+    warn(`the report could not be written (${(err as Error).message})`);
+    return undefined;
+  }
+}
+
 /** Writes the run's report to `out` (atomically); returns its size in bytes. */
 export function writeReport(stores: RunStores, runDir: string, out: string, exportDir = runExportDir(runDir), limits: ReportLimits = DEFAULT_LIMITS): number {
   const html = renderReport(reportData(stores, runDir, exportDir, limits));

@@ -1,4 +1,4 @@
-import { type PageView, type PrefixRow, mixId, pageOf } from "../report/data.js";
+import { PREFIX_ROWS, type PageView, type PrefixRow, mixId, pageOf } from "../report/data.js";
 import type { RunStores } from "../store/stores.js";
 
 /**
@@ -41,7 +41,7 @@ export function reviewHosts(stores: RunStores, round: number, offset: number, li
        WHERE d.round = ? AND d.math_related = 1 ORDER BY b.rank IS NULL, b.rank, d.host LIMIT ? OFFSET ?`,
     )
     .all(round, round, limit, offset) as Array<Omit<ReviewHost, "prefixes">>;
-  const prefixes = db.prepare(`SELECT p.prefix, p.depth, p.pages, p.selected, p.share, a.decision, a.who, a.at, a.note FROM prefix_stats p LEFT JOIN annotations a ON a.prefix = p.prefix WHERE p.round = ? AND p.host = ? ORDER BY ${ORDER}`);
+  const prefixes = db.prepare(`${PREFIX_ROWS} WHERE p.round = ? AND p.host = ? ORDER BY ${ORDER}`);
   return { hosts: hosts.map((h) => ({ ...h, prefixes: prefixes.all(round, h.host) as ReviewPrefix[] })), total, undecided };
 }
 

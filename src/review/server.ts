@@ -95,7 +95,7 @@ export async function startReview(o: ReviewOptions): Promise<ReviewServer> {
 
   const roundOf = (stores: RunStores) => stores.coord.finishedRound(o.shown, o.round, "to review");
 
-  function page(url: URL): { html: string; nonce: string; csp: string } {
+  function page(url: URL): { html: string; csp: string } {
     const stores = RunStores.openRun(o.runDir);
     try {
       const round = roundOf(stores);
@@ -106,7 +106,7 @@ export async function startReview(o: ReviewOptions): Promise<ReviewServer> {
       const nonce = crypto.randomBytes(16).toString("base64");
       const csp = `default-src 'none'; script-src 'nonce-${nonce}'; style-src 'unsafe-inline'; font-src data:; img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'`;
       const view = { run: o.shown, round, annotator: o.annotator, hosts: list, total, undecided, page: n, pages: Math.max(1, Math.ceil(total / o.hostsPerPage)), samples, busy: busyMessage(o.runDir), token };
-      return { html: reviewHtml(view, nonce, csp), nonce, csp };
+      return { html: reviewHtml(view, nonce, csp), csp };
     } finally {
       stores.close();
     }

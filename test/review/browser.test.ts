@@ -54,6 +54,14 @@ async function activeContent(page: Page): Promise<{ scripts: number; handlers: n
   }));
 }
 
+/** Nothing crawled became markup (`scripts`: the page's own), no dialog opened, no error, no request left the machine. */
+async function expectInert(o: { page: Page; dialogs: string[]; errors: string[]; offsite: string[] }, scripts: number): Promise<void> {
+  expect(await activeContent(o.page)).toEqual({ scripts, handlers: 0, jsLinks: 0, imgs: 0 });
+  expect(o.dialogs).toEqual([]);
+  expect(o.errors).toEqual([]);
+  expect(o.offsite).toEqual([]);
+}
+
 describe.skipIf(!CHROMIUM)("the report and the review page in chromium", () => {
   let dir: string;
   let runDir: string;
@@ -80,7 +88,8 @@ describe.skipIf(!CHROMIUM)("the report and the review page in chromium", () => {
     const file = path.join(runDir, "reports", "report.html");
     expect(fs.existsSync(file)).toBe(true);
     expect(fs.statSync(file).size).toBeLessThan(5 << 20);
-    const { page, dialogs, errors, offsite } = await open(browser, pathToFileURL(file).href);
+    const opened = await open(browser, pathToFileURL(file).href);
+    const { page } = opened;
     // the funnel, per-round histogram with its cut-off, the PR curve with the cut-off's point, convergence
     expect(await page.locator("#funnel svg rect.funnel").count()).toBeGreaterThanOrEqual(4);
     expect(await page.locator("#funnel table.funnel tbody tr").count()).toBeGreaterThanOrEqual(4);
@@ -98,10 +107,7 @@ describe.skipIf(!CHROMIUM)("the report and the review page in chromium", () => {
     // mathematics rendered by KaTeX at report time, with its fonts inlined
     expect(await page.locator("#samples .katex").count()).toBeGreaterThan(10);
     expect(await page.evaluate(() => document.fonts.check("16px KaTeX_Main"))).toBe(true);
-    expect(await activeContent(page)).toEqual({ scripts: 0, handlers: 0, jsLinks: 0, imgs: 0 });
-    expect(dialogs).toEqual([]);
-    expect(errors).toEqual([]);
-    expect(offsite).toEqual([]);
+    await expectInert(opened, 0);
     await page.screenshot({ path: path.join(SHOTS, "report.png") });
     await page.close();
   });
@@ -111,7 +117,8 @@ describe.skipIf(!CHROMIUM)("the report and the review page in chromium", () => {
     const r = await runCli(["report", "--run", runDir, "--out", out, "--samples", "1000"]);
     expect(r.code).toBe(0);
     expect(r.stdout.trim()).toBe(out);
-    const { page, dialogs, errors, offsite } = await open(browser, pathToFileURL(out).href);
+    const opened = await open(browser, pathToFileURL(out).href);
+    const { page } = opened;
     const samples = await page.locator("#samples").innerText();
     expect(samples).toContain(PAYLOAD_TITLE);
     expect(samples).toContain(`<script>alert("text")</script>`);
@@ -120,10 +127,7 @@ describe.skipIf(!CHROMIUM)("the report and the review page in chromium", () => {
     const links = await page.locator("#samples a[href]").evaluateAll((as) => as.map((a) => a.getAttribute("href") ?? ""));
     expect(links.length).toBeGreaterThan(600);
     expect(links.every((h) => /^https?:\/\//.test(h))).toBe(true);
-    expect(await activeContent(page)).toEqual({ scripts: 0, handlers: 0, jsLinks: 0, imgs: 0 });
-    expect(dialogs).toEqual([]);
-    expect(errors).toEqual([]);
-    expect(offsite).toEqual([]);
+    await expectInert(opened, 0);
     await page.close();
   });
 
@@ -188,7 +192,8 @@ describe.skipIf(!CHROMIUM)("the report and the review page in chromium", () => {
     });
 
     it("accepts a prefix by click and another by key; domains --json shows them at once; payloads inert", async () => {
-      const { page, dialogs, errors, offsite } = await open(browser, url);
+      const opened = await open(browser, url);
+      const { page } = opened;
       await page.screenshot({ path: path.join(SHOTS, "review.png") }); // what a person sees first
       const cards = page.locator(".prefix");
       const prefixes = await cards.evaluateAll((els) => els.map((e) => (e as HTMLElement).dataset.prefix));
@@ -217,11 +222,7 @@ describe.skipIf(!CHROMIUM)("the report and the review page in chromium", () => {
       // the payload page is a sample under planetmath.org/notes/: text, not markup
       expect(await notes.innerText()).toContain(PAYLOAD_TITLE);
       expect(await notes.innerText()).toContain(`<script>alert("text")</script>`);
-      const active = await activeContent(page);
-      expect(active).toEqual({ scripts: 1, handlers: 0, jsLinks: 0, imgs: 0 }); // the one script is the page's own
-      expect(dialogs).toEqual([]);
-      expect(errors).toEqual([]);
-      expect(offsite).toEqual([]);
+      await expectInert(opened, 1); // the one script is the page's own
       await page.screenshot({ path: path.join(SHOTS, "review-decided.png") });
       await page.close();
     });

@@ -44,7 +44,7 @@ import { warcReading } from "./warcrun.js";
 
 export const roundSpecs = {
   ...roundOptionSpecs,
-  json: { type: "boolean", default: false, help: "print the round summaries as JSON (field names in the README)" },
+  json: { type: "boolean", default: false, help: "print the round summaries as JSON (field names in docs/reference.md, section Rounds)" },
   ...trainOptionSpecs,
   ...extractOptionSpecs,
   ...warcOptionSpecs,

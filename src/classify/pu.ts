@@ -11,7 +11,7 @@ import { isHeldOut } from "./split.js";
  * held-out positives score is taken for mathematics and left out of the negatives.
  */
 export interface PuOptions {
-  /** Share of held-out positives scoring at or above the removal cut-off (default 0.95). */
+  /** Share of held-out positives scoring at or above the removal cut-off (the rounds use PU_RECALL, 0.98). */
   recall: number;
   /** Trains a model on (positives, negatives) under a name; returns a scorer of texts. */
   train: (name: string, pos: TextDoc[], neg: TextDoc[]) => Promise<{ score: (texts: string[]) => Promise<number[]>; close: () => Promise<void> }>;

@@ -1,4 +1,5 @@
 import { PREFIX_ROWS, type PageView, type PrefixRow, mixId, pageOf } from "../report/data.js";
+import { notCopy } from "../rounds/copies.js";
 import type { RunStores } from "../store/stores.js";
 
 /**
@@ -58,7 +59,7 @@ export function prefixSamples(stores: RunStores, round: number, prefix: string, 
     const q = p.db.prepare(
       `SELECT d.id, s.score, x.doc_id IS NOT NULL AS sel, mc_mix(d.id) AS h
        FROM documents d LEFT JOIN scores s ON s.round = ? AND s.doc_id = d.id LEFT JOIN selections x ON x.round = ? AND x.doc_id = d.id
-       WHERE d.host = ? AND substr(d.host || d.path, 1, length(?)) = ? AND d.id NOT IN (SELECT doc_id FROM copies) AND (x.doc_id IS NOT NULL) = ?
+       WHERE d.host = ? AND substr(d.host || d.path, 1, length(?)) = ? AND ${notCopy("d")} AND (x.doc_id IS NOT NULL) = ?
        ORDER BY h, d.id LIMIT ?`,
     );
     rows.push(...(q.all(round, round, host, prefix, prefix, 0, unselected) as typeof rows), ...(q.all(round, round, host, prefix, prefix, 1, selected) as typeof rows));

@@ -17,34 +17,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import zlib from "node:zlib";
-import { nullLogger } from "../src/core/log.js";
-import { WarcStats, readPages } from "../src/warc/pages.js";
-import { localSource } from "../src/warc/source.js";
+import { flag, gunzip, split } from "./split-crawl.js";
 
 const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.js");
-
-async function split(file: string, dir: string, files: number): Promise<string[]> {
-  const fd = fs.openSync(file, "r");
-  const outs = Array.from({ length: files }, (_, i) => path.join(dir, `part-${i}.warc.gz`));
-  const fds = outs.map((o) => fs.openSync(o, "w"));
-  let i = 0;
-  for await (const p of readPages(localSource(file), { maxRecordBytes: 8 << 20, logger: nullLogger }, new WarcStats())) {
-    if (p.offsetKind !== "member") throw new Error(`${file}: not one gzip member per record`);
-    const buf = Buffer.alloc(p.length);
-    fs.readSync(fd, buf, 0, p.length, p.offset);
-    fs.writeSync(fds[i++ % files]!, buf);
-  }
-  fs.closeSync(fd);
-  fds.forEach((f) => fs.closeSync(f));
-  return outs;
-}
-
-async function gunzip(files: string[]): Promise<number> {
-  const t = performance.now();
-  for (const f of files) for await (const _ of fs.createReadStream(f, { highWaterMark: 1 << 20 }).pipe(zlib.createGunzip({ chunkSize: 1 << 20 }))) void _;
-  return (performance.now() - t) / 1000;
-}
 
 type Out = {
   crawl: { documents: number; seconds: number; coordinator_cpu_seconds: number };
@@ -60,11 +35,6 @@ function round(args: string[]): Promise<{ seconds: number; out: Out }> {
     p.stdout.on("data", (d: Buffer) => (out += d.toString()));
     p.on("exit", (code) => (code === 0 ? resolve({ seconds: (performance.now() - t) / 1000, out: JSON.parse(out) as Out }) : reject(new Error(`round exited ${code}`))));
   });
-}
-
-function flag(argv: string[], name: string, dflt: number): number {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
 }
 
 async function main(argv: string[]): Promise<void> {

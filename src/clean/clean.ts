@@ -1,9 +1,10 @@
-import crypto from "node:crypto";
 import type { Logger } from "../core/log.js";
 import { countLine } from "../core/progress.js";
 import { Counters } from "../core/stats.js";
 import type { BenchmarkIndex } from "../decont/index.js";
-import { type MinHashConfig, MinHasher } from "../dedup/minhash.js";
+import type { MinHashConfig } from "../dedup/minhash.js";
+import { mergeSorted } from "../core/merge.js";
+import { cleanKey, cleanMapPart, cleanMetaKey, keyset } from "./map.js";
 import type { RunStores } from "../store/stores.js";
 
 /** Why clean removes a selected page (URL duplicates never reach the store). */
@@ -24,72 +25,53 @@ interface Sel {
   score: number;
 }
 
-/** Text as compared for exact duplicates: lower-cased, whitespace collapsed. */
-export function exactKey(text: string): string {
-  return crypto.createHash("sha1").update(text.toLowerCase().replace(/\s+/g, " ").trim()).digest("hex");
-}
-
 /** Keeper order inside a group: the highest score, then the earliest document. */
 const better = (a: Sel, b: Sel) => (a.score !== b.score ? a.score > b.score : a.id < b.id);
 
-/** The round's selection over every part, in id order (ids are the run's, whichever part holds them). */
-function selected(stores: RunStores, round: number): Sel[] {
-  const sel = stores.parts.flatMap((p) => p.db.prepare("SELECT s.doc_id AS id, sc.score FROM selections s JOIN scores sc ON sc.doc_id = s.doc_id AND sc.round = s.round WHERE s.round = ? ORDER BY s.doc_id").all(round) as Sel[]);
-  return sel.sort((a, b) => a.id - b.id);
-}
-
-function* texts(stores: RunStores, ids: number[]): Generator<{ id: number; text: string }> {
-  const st = new Map(stores.parts.map((p) => [p, p.db.prepare("SELECT id, text FROM documents WHERE id = ?")]));
-  for (const id of ids) yield st.get(stores.partOf(id))!.get(id) as { id: number; text: string };
-}
-
-/** Step 1: exact duplicates by normalised text hash; each points at its group's keeper. */
-function exactDedup(stores: RunStores, sel: Sel[], mark: (id: number, status: CleanReason, dupOf: number) => void): Set<number> {
-  const keyOf = new Map<number, string>();
-  const keeper = new Map<string, Sel>();
-  const byId = new Map(sel.map((s) => [s.id, s]));
-  for (const d of texts(stores, sel.map((s) => s.id))) {
-    const k = exactKey(d.text);
-    keyOf.set(d.id, k);
-    const cur = byId.get(d.id)!;
-    const prev = keeper.get(k);
-    if (!prev || better(cur, prev)) keeper.set(k, cur);
-  }
-  const removed = new Set<number>();
-  for (const [id, k] of keyOf) {
-    const keep = keeper.get(k)!;
-    if (keep.id !== id) {
-      removed.add(id);
-      mark(id, "exact_dup", keep.id);
+/** Calls `group` with every run of rows that `same` says belong together, in the merged order of `rows`. */
+function groups<R>(rows: Iterable<R>, same: (a: R, b: R) => boolean, group: (members: R[]) => void): void {
+  let cur: R[] = [];
+  for (const r of rows) {
+    if (cur.length > 0 && !same(cur[0]!, r)) {
+      group(cur);
+      cur = [];
     }
+    cur.push(r);
+  }
+  if (cur.length > 0) group(cur);
+}
+
+type KeyRow = Sel & { exact: string };
+type BandRow = { band: number; key: number; id: number };
+
+/** Step 1: exact duplicates, from the parts' keys merged in (key, id) order; each points at its group's keeper. */
+function exactDedup(stores: RunStores, round: number, mark: (id: number, status: CleanReason, dupOf: number) => void): Set<number> {
+  const streams = stores.parts.map((p) => keyset<KeyRow>(p.db.prepare("SELECT exact, doc_id AS id, score FROM clean_keys WHERE round = ? AND (exact, doc_id) > (?, ?) ORDER BY exact, doc_id LIMIT ?"), round, ["", 0], (r) => [r.exact, r.id]));
+  const removed = new Set<number>();
+  const found: Array<[number, number]> = [];
+  groups(
+    mergeSorted(streams, (a, b) => a.exact < b.exact || (a.exact === b.exact && a.id < b.id)),
+    (a, b) => a.exact === b.exact,
+    (members) => {
+      if (members.length < 2) return;
+      const keep = members.reduce((a, b) => (better(a, b) ? a : b));
+      for (const m of members) if (m.id !== keep.id) found.push([m.id, keep.id]);
+    },
+  );
+  for (const [id, of] of found) {
+    removed.add(id);
+    mark(id, "exact_dup", of);
   }
   return removed;
 }
 
-/** Steps 2–4: MinHash signatures → LSH buckets (in SQLite) → clusters (union-find over bucket mates). */
-async function nearDupClusters(stores: RunStores, round: number, ids: number[], cfg: MinHashConfig, step: Step): Promise<Map<number, number[]>> {
-  const hasher = await MinHasher.create(cfg);
-  const store = stores.coord;
-  store.clearRound(round, ["minhash_bands"]);
-  const ins = store.db.prepare("INSERT OR IGNORE INTO minhash_bands (round, band, key, doc_id) VALUES (?, ?, ?, ?)");
-  const batch: Array<[number, number[]]> = [];
-  const flush = () => {
-    store.db.transaction(() => {
-      for (const [id, keys] of batch) keys.forEach((k, band) => ins.run(round, band, k, id));
-    })();
-    batch.length = 0;
-  };
-  let done = 0;
-  const started = Date.now();
-  for (const d of texts(stores, ids)) {
-    batch.push([d.id, hasher.bandKeys(hasher.signature(d.text))]);
-    if (batch.length >= 1000) {
-      flush();
-      done += 1000;
-      await step("minhash", done, ids.length, started);
-    }
-  }
-  flush();
+/**
+ * Steps 2–4: the parts' LSH band keys merged in (band, key, id) order → buckets → clusters
+ * (union-find over bucket mates; a cluster's root is its lowest id, whatever the order of unions).
+ * Exact duplicates already removed take no part.
+ */
+function nearDupClusters(stores: RunStores, round: number, removed: Set<number>): Map<number, number[]> {
+  const streams = stores.parts.map((p) => keyset<BandRow>(p.db.prepare("SELECT band, key, doc_id AS id FROM minhash_bands WHERE round = ? AND (band, key, doc_id) > (?, ?, ?) ORDER BY band, key, doc_id LIMIT ?"), round, [-1, -1, -1], (r) => [r.band, r.key, r.id]));
   const parent = new Map<number, number>();
   const find = (x: number): number => {
     let r = x;
@@ -109,11 +91,17 @@ async function nearDupClusters(stores: RunStores, round: number, ids: number[], 
     const rb = find(b);
     if (ra !== rb) parent.set(Math.max(ra, rb), Math.min(ra, rb));
   };
-  const groups = store.db.prepare("SELECT group_concat(doc_id) AS ids FROM minhash_bands WHERE round = ? GROUP BY band, key HAVING count(*) > 1").iterate(round) as Iterable<{ ids: string }>;
-  for (const g of groups) {
-    const members = g.ids.split(",").map(Number);
-    for (let i = 1; i < members.length; i++) union(members[0]!, members[i]!);
-  }
+  const less = (a: BandRow, b: BandRow) => a.band < b.band || (a.band === b.band && (a.key < b.key || (a.key === b.key && a.id < b.id)));
+  const live = function* () {
+    for (const r of mergeSorted(streams, less)) if (!removed.has(r.id)) yield r;
+  };
+  groups(
+    live(),
+    (a, b) => a.band === b.band && a.key === b.key,
+    (members) => {
+      for (let i = 1; i < members.length; i++) union(members[0]!.id, members[i]!.id);
+    },
+  );
   const clusters = new Map<number, number[]>();
   for (const id of parent.keys()) {
     const r = find(id);
@@ -124,21 +112,28 @@ async function nearDupClusters(stores: RunStores, round: number, ids: number[], 
   return clusters;
 }
 
-/**
- * Cleans a round's selection: exact dedup, MinHash near-dedup (keep the best-scoring page of a
- * cluster) and benchmark decontamination. Results are attributes in the `clean` table (status,
- * which page a duplicate duplicates, its cluster, the benchmark match); documents are not touched.
- */
 /** Reports progress within a step and yields to the event loop, so an interrupt is seen; throws once interrupted. */
 type Step = (name: string, done: number, total: number, started: number) => Promise<void>;
 
 export interface CleanOptions {
-  /** "minhash 12000/200000  1500 pages/s  ETA 2m06s", for a progress line. */
+  /** "map 12000/200000  1500 pages/s  ETA 2m06s", for a progress line. */
   onProgress?: (text: string) => void;
   /** Stops between batches of pages (SIGINT): the round is then not marked cleaned. */
   signal?: AbortSignal;
+  /**
+   * Runs the map of the parts `todo` (task indexes) as tasks, which compute it with `key`'s
+   * settings (a run split into tasks); without it, the map runs here, part by part.
+   */
+  mapByTasks?: (key: string, todo: number[]) => Promise<void>;
 }
 
+/**
+ * Cleans a round's selection: exact dedup, MinHash near-dedup (keep the best-scoring page of a
+ * cluster) and benchmark decontamination. A map over the parts (map.ts: each selected page's keys
+ * and benchmark match, beside it) and a reduce here that merges the parts' sorted keys. Results
+ * are attributes in the `clean` table (status, which page a duplicate duplicates, its cluster,
+ * the benchmark match); documents are not touched.
+ */
 export async function cleanRound(stores: RunStores, round: number, index: BenchmarkIndex, cfg: MinHashConfig, logger: Logger, opts: CleanOptions = {}): Promise<CleanSummary> {
   const step: Step = async (name, done, total, started) => {
     const s = (Date.now() - started) / 1000;
@@ -156,22 +151,35 @@ export async function cleanRound(stores: RunStores, round: number, index: Benchm
   // not cleaned until the last mark is written: export refuses a round whose cleaning was cut short
   store.setCleaned(round, null);
   store.clearRound(round, ["clean"]);
-  const sel = selected(stores, round);
+  const key = cleanKey(cfg, index);
+  if (opts.mapByTasks) {
+    // tasks whose part was mapped with these settings before are not run again
+    const todo = stores.parts.flatMap((p, i) => (p.meta(cleanMetaKey(round)) === key ? [] : [i]));
+    if (todo.length > 0) await opts.mapByTasks(key, todo);
+    const stale = stores.parts.findIndex((p) => p.meta(cleanMetaKey(round)) !== key);
+    if (stale >= 0) throw new Error(`clean of round ${round}: task ${stale}'s map is missing or was computed with other settings after its tasks ended`);
+  } else {
+    const total = stores.sum("SELECT count(*) FROM selections WHERE round = ?", round);
+    const started = Date.now();
+    let before = 0;
+    for (const p of stores.parts) before += await cleanMapPart(p, round, index, cfg, key, (done) => step("map", before + done, total, started));
+  }
+  lap("map");
   const counts = new Counters<CleanReason>();
   const ins = store.db.prepare("INSERT OR REPLACE INTO clean (round, doc_id, status, dup_of, cluster, benchmark, item, field, span) VALUES (@round, @id, @status, @dupOf, @cluster, @benchmark, @item, @field, @span)");
-  const mark = (id: number, status: string, extra: { dupOf?: number; cluster?: number; benchmark?: string; item?: string; field?: string; span?: string } = {}) =>
+  const mark = (id: number, status: string, extra: { dupOf?: number; cluster?: number; benchmark?: string | null; item?: string | null; field?: string | null; span?: string | null } = {}) =>
     ins.run({ round, id, status, dupOf: extra.dupOf ?? null, cluster: extra.cluster ?? null, benchmark: extra.benchmark ?? null, item: extra.item ?? null, field: extra.field ?? null, span: extra.span ?? null });
-  const exact = store.db.transaction(() => exactDedup(stores, sel, (id, status, dupOf) => (counts.add(status), mark(id, status, { dupOf }))))();
+  const exact = store.db.transaction(() => exactDedup(stores, round, (id, status, dupOf) => (counts.add(status), mark(id, status, { dupOf }))))();
   lap("exact");
-  const remaining = sel.filter((s) => !exact.has(s.id));
-  const clusters = await nearDupClusters(stores, round, remaining.map((s) => s.id), cfg, step);
+  const clusters = nearDupClusters(stores, round, exact);
   lap("minhash");
-  const score = new Map(sel.map((s) => [s.id, s]));
+  const scoreOf = new Map(stores.parts.map((p) => [p, p.db.prepare("SELECT score FROM clean_keys WHERE round = ? AND doc_id = ?").pluck()]));
+  const sel = (id: number): Sel => ({ id, score: scoreOf.get(stores.partOf(id))!.get(round, id) as number });
   const near = new Set<number>();
   const inCluster = new Set<number>();
   store.db.transaction(() => {
     for (const [root, members] of clusters) {
-      const keep = members.map((m) => score.get(m)!).reduce((a, b) => (better(a, b) ? a : b));
+      const keep = members.map(sel).reduce((a, b) => (better(a, b) ? a : b));
       for (const m of members) {
         inCluster.add(m);
         if (m === keep.id) mark(m, "kept", { cluster: root });
@@ -184,34 +192,33 @@ export async function cleanRound(stores: RunStores, round: number, index: Benchm
     }
   })();
   lap("clusters");
-  const candidates = remaining.filter((s) => !near.has(s.id)).map((s) => s.id);
-  // in transactions of 1,000 pages, between which progress is shown and an interrupt is seen
-  const scanned = (ds: Array<{ id: number; text: string }>) =>
-    store.db.transaction(() => {
-      for (const d of ds) {
-        const m = index.scan(d.text);
-        if (m) {
-          counts.add("contaminated");
-          mark(d.id, "contaminated", { benchmark: m.benchmark, item: m.item, field: m.field, span: m.text });
-        } else if (!inCluster.has(d.id)) mark(d.id, "kept");
-      }
-    })();
-  let batch: Array<{ id: number; text: string }> = [];
-  let done = 0;
-  const decontStarted = Date.now();
-  for (const d of texts(stores, candidates)) {
-    batch.push(d);
-    if (batch.length >= 1000) {
-      scanned(batch);
-      done += batch.length;
-      batch = [];
-      await step("decont", done, candidates.length, decontStarted);
+  // the pages left: contaminated where the map found a benchmark match, else kept
+  type MatchRow = { id: number; benchmark: string | null; item: string | null; field: string | null; span: string | null };
+  let selected = 0;
+  const marked = store.db.transaction((rows: MatchRow[]) => {
+    for (const r of rows) {
+      if (exact.has(r.id) || near.has(r.id)) continue;
+      if (r.benchmark !== null) {
+        counts.add("contaminated");
+        mark(r.id, "contaminated", r);
+      } else if (!inCluster.has(r.id)) mark(r.id, "kept");
     }
+  });
+  for (const p of stores.parts) {
+    let batch: MatchRow[] = [];
+    for (const r of keyset<MatchRow>(p.db.prepare("SELECT doc_id AS id, benchmark, item, field, span FROM clean_keys WHERE round = ? AND doc_id > ? ORDER BY doc_id LIMIT ?"), round, [0], (r) => [r.id])) {
+      selected++;
+      batch.push(r);
+      if (batch.length >= 2000) {
+        marked(batch);
+        batch = [];
+      }
+    }
+    marked(batch);
   }
-  scanned(batch);
   lap("decont");
   const removed = counts.total();
-  const summary: CleanSummary = { round, selected: sel.length, kept: sel.length - removed, removed: counts.toJSON(), clusters: [...clusters.values()].filter((c) => c.length > 1).length, seconds };
+  const summary: CleanSummary = { round, selected, kept: selected - removed, removed: counts.toJSON(), clusters: [...clusters.values()].filter((c) => c.length > 1).length, seconds };
   store.setCleaned(round, JSON.stringify(summary));
   logger.log("info", "cleaned", { ...summary });
   return summary;

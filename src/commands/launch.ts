@@ -25,6 +25,7 @@ import { resolveSources } from "../warc/source.js";
 import { warcReading } from "./warcrun.js";
 import type { IngestStats } from "../rounds/ingest.js";
 import { shownPath } from "../core/paths.js";
+import { type CleanSpec, writeCleanSpec } from "../clean/map.js";
 
 /** A crawl task that did not finish. */
 export interface FailedTask {
@@ -103,10 +104,10 @@ async function runK8sJob(runDir: string, api: BatchV1Api, job: V1Job, label: str
   return end;
 }
 
-/** A stage's Job as `--executor k8s` creates it (and `--dry-run` prints it). */
-export function k8sJobFor(runDir: string, plan: Pick<Plan, "tasks" | "run_id">, o: { workers: number; threads: number } & K8sOptions, stage: "crawl" | number): V1Job {
+/** A stage's Job as `--executor k8s` creates it (and `--dry-run` prints it): the crawl, or round `stage`'s scoring or cleaning map. */
+export function k8sJobFor(runDir: string, plan: Pick<Plan, "tasks" | "run_id">, o: { workers: number; threads: number } & K8sOptions, stage: "crawl" | number, kind: "score" | "clean" = "score"): V1Job {
   const threads = o.k8sCpus ?? Math.max(1, o.threads);
-  const key = stage === "crawl" ? "crawl" : stepKey("score", stage);
+  const key = stage === "crawl" ? "crawl" : stepKey(kind, stage);
   return taskJob({
     runDir,
     runId: plan.run_id,
@@ -115,7 +116,7 @@ export function k8sJobFor(runDir: string, plan: Pick<Plan, "tasks" | "run_id">, 
     threads,
     name: jobName(plan.run_id, key),
     stage: key,
-    stageArgs: stage === "crawl" ? "--stage crawl" : `--stage score --round ${stage}`,
+    stageArgs: stage === "crawl" ? "--stage crawl" : `--stage ${kind} --round ${stage}`,
     ask: { image: o.k8sImage ?? "", namespace: o.k8sNamespace, pvc: o.k8sPvc, mount: o.k8sMount ?? path.dirname(runDir), cpus: o.k8sCpus, mem: o.k8sMem, serviceAccount: o.k8sServiceAccount },
   });
 }
@@ -123,7 +124,7 @@ export function k8sJobFor(runDir: string, plan: Pick<Plan, "tasks" | "run_id">, 
 /** `--dry-run` with Kubernetes: the crawl Job the run would create (its plan as it is, or would be). */
 export function k8sDryRun(o: { workers: number; threads: number; tasks?: number | undefined } & K8sOptions, runDir: string): string {
   const plan = readPlan(runDir) ?? { tasks: o.tasks ?? 1, run_id: "dry-run" };
-  return `# ${path.join(runDir, "k8s", "crawl-job.yaml")} (would be created; nothing was; each round's scoring is a Job like it, with --stage score --round N)\n${jobYaml(k8sJobFor(runDir, plan, o, "crawl"))}`;
+  return `# ${path.join(runDir, "k8s", "crawl-job.yaml")} (would be created; nothing was; each round's scoring is a Job like it, with --stage score --round N, and the last round's cleaning map one with --stage clean --round N)\n${jobYaml(k8sJobFor(runDir, plan, o, "crawl"))}`;
 }
 
 type K8sOptions = { k8sImage?: string | undefined; k8sNamespace: string; k8sPvc?: string | undefined; k8sMount?: string | undefined; k8sCpus?: number | undefined; k8sMem?: string | undefined; k8sServiceAccount?: string | undefined };
@@ -252,48 +253,73 @@ export async function slurmDryRun(command: "run" | "round", o: SlurmAsk & WarcOp
 }
 
 /**
- * Round `round`'s scoring map as tasks on the local executor: each task not done scores its own
- * store with the round's model. A task that fails is an error naming it and its log (a rerun runs
- * only the tasks not done).
+ * Round `round`'s scoring map (or cleaning map) as tasks: each task of `todo` (default: those not
+ * done) works on its own store, on the local executor or as a Kubernetes Indexed Job. A task that
+ * fails is an error naming it and its log (a rerun runs only the tasks not done).
  */
-export async function scoreByTasks(runDir: string, plan: Plan, round: number, o: { workers: number; scoreProcesses: number; executor?: string } & K8sOptions, io: Io, progress: Progress, logger: Logger): Promise<void> {
-  const key = stepKey("score", round);
-  const todo = Array.from({ length: plan.tasks }, (_, t) => t).filter((t) => !taskDone(runDir, key, t));
+export async function mapByTasks(
+  kind: "score" | "clean",
+  runDir: string,
+  plan: Plan,
+  round: number,
+  o: { workers: number; scoreProcesses: number; executor?: string } & K8sOptions,
+  io: Io,
+  progress: Progress,
+  logger: Logger,
+  todo: number[] = Array.from({ length: plan.tasks }, (_, t) => t).filter((t) => !taskDone(runDir, stepKey(kind, round), t)),
+): Promise<void> {
+  const key = stepKey(kind, round);
+  const what = kind === "score" ? "scoring" : "cleaning map";
   if (todo.length === 0) return;
   let exits: TaskExit[];
   if (o.executor === "k8s") {
     // as an Indexed Job: tasks done before exit at once
-    const job = k8sJobFor(runDir, plan, { ...o, threads: o.scoreProcesses }, round);
-    io.stderr.write(`round ${round}: scoring in ${plan.tasks} tasks as Kubernetes Indexed Job ${job.metadata!.namespace}/${job.metadata!.name}, ${todo.length} to run\n`);
-    const end = await runK8sJob(runDir, batchApi(io.env), job, `round ${round}: score tasks`, io, progress, logger);
+    const job = k8sJobFor(runDir, plan, { ...o, threads: o.scoreProcesses }, round, kind);
+    io.stderr.write(`round ${round}: ${what} in ${plan.tasks} tasks as Kubernetes Indexed Job ${job.metadata!.namespace}/${job.metadata!.name}, ${todo.length} to run\n`);
+    const end = await runK8sJob(runDir, batchApi(io.env), job, `round ${round}: ${kind} tasks`, io, progress, logger);
     exits = todo.map((t) => ({ task: t, code: null, signal: null, log: taskLogPath(runDir, key, t), how: k8sHow(end, end.failed.includes(t)) }));
   } else {
     const workers = Math.min(o.workers, todo.length);
     const threads = Math.max(1, Math.floor(Math.max(o.scoreProcesses, os.availableParallelism()) / workers));
     let done = 0;
+    if (kind === "clean") io.stderr.write(`round ${round}: cleaning map in ${plan.tasks} tasks: ${todo.length} to run (${workers} at once)\n`);
     exits = await runLocal({
       runDir,
       stage: key,
       tasks: todo,
       workers,
-      args: ["--stage", "score", "--round", String(round), "--threads", String(threads)],
+      args: ["--stage", kind, "--round", String(round), "--threads", String(threads)],
       ...(io.signal ? { signal: io.signal } : {}),
       onExit: (e) => {
         done++;
         logger.log(e.code === 0 ? "info" : "warn", "task_exit", { stage: key, task: e.task, code: e.code, signal: e.signal });
-        progress.update(() => `round ${round}: score tasks ${done}/${todo.length} finished`);
+        progress.update(() => `round ${round}: ${kind} tasks ${done}/${todo.length} finished`);
       },
     });
     progress.done();
   }
-  if (io.signal?.aborted) throw new Error(`scoring of round ${round} interrupted`);
+  if (io.signal?.aborted) throw new Error(`${what} of round ${round} interrupted`);
   const failed = exits.filter((e) => !taskDone(runDir, key, e.task));
   if (failed.length > 0) {
     const f = failed[0]!;
     const why = f.signal ? `killed by ${f.signal}` : (lastError(f.log) ?? f.how ?? `exit ${f.code}`);
     const codes = failed.map((e) => (e.code === null || e.code === EXIT.ok ? EXIT.partial : e.code));
-    throw new TaskError(`round ${round}: ${failed.length} scoring task${failed.length === 1 ? "" : "s"} failed, task ${f.task} first: ${why} (log: ${shownPath(io.cwd, f.log)}); run this again to rerun only the tasks not done`, Math.max(...codes) as ExitCode);
+    throw new TaskError(`round ${round}: ${failed.length} ${what} task${failed.length === 1 ? "" : "s"} failed, task ${f.task} first: ${why} (log: ${shownPath(io.cwd, f.log)}); run this again to rerun only the tasks not done`, Math.max(...codes) as ExitCode);
   }
+}
+
+/** Round `round`'s scoring map as tasks (mapByTasks). */
+export const scoreByTasks = (runDir: string, plan: Plan, round: number, o: { workers: number; scoreProcesses: number; executor?: string } & K8sOptions, io: Io, progress: Progress, logger: Logger): Promise<void> =>
+  mapByTasks("score", runDir, plan, round, o, io, progress, logger);
+
+/**
+ * Clean's map of round `round` as tasks: the settings go to DIR/clean/round-N.json for the tasks
+ * to read, and the tasks `todo` (whose stores lack a map of these settings) run again.
+ */
+export async function cleanByTasks(runDir: string, plan: Plan, round: number, spec: Omit<CleanSpec, "round" | "key">, key: string, todo: number[], o: { workers: number; scoreProcesses: number; executor?: string } & K8sOptions, io: Io, progress: Progress, logger: Logger): Promise<void> {
+  writeCleanSpec(runDir, { round, key, ...spec });
+  for (const t of todo) clearMarker(runDir, stepKey("clean", round), t);
+  await mapByTasks("clean", runDir, plan, round, o, io, progress, logger, todo);
 }
 
 /** Forgets round `round`'s finished scoring tasks (its model was trained again). */

@@ -35,7 +35,7 @@ import { RunLock } from "../store/lock.js";
 import { RunStores } from "../store/stores.js";
 import { frozenPlan, readPlan } from "../plan/plan.js";
 import { dedupUrlsAcrossTasks } from "../plan/crawl.js";
-import { type FailedTask, allCrawled, crawlInProcess, clearScoreMarkers, crawlByK8s, crawlByTasks, k8sDryRun, scoreByTasks, slurmDryRun, submitCrawl } from "./launch.js";
+import { type FailedTask, allCrawled, cleanByTasks, crawlInProcess, clearScoreMarkers, crawlByK8s, crawlByTasks, k8sDryRun, scoreByTasks, slurmDryRun, submitCrawl } from "./launch.js";
 import { hasSbatch } from "../executors/slurm.js";
 import { WorkStore } from "../store/store.js";
 import { absoluteSpec, isLocalSpec, resolveSources } from "../warc/source.js";
@@ -449,6 +449,13 @@ async function roundsLocked(
       cleaned = await cleanRound(stores, lastDone, benchmarks.index, DEFAULT_MINHASH, logger, {
         onProgress: (text) => progress.update(() => `clean: ${text}`),
         ...(io.signal ? { signal: io.signal } : {}),
+        ...(plan && plan.tasks > 1
+          ? {
+              // clean's map runs as tasks, each over its own store, with the benchmarks as absolute paths
+              mapByTasks: (key: string, todo: number[]) =>
+                cleanByTasks(runDir, plan!, lastDone, { minhash: DEFAULT_MINHASH, benchmarks: { benchmark: o.benchmark.map((b) => path.resolve(io.cwd, b)), bundledBenchmarks: o.bundledBenchmarks, questionField: o.questionField, answerField: o.answerField } }, key, todo, o, io, progress, logger),
+            }
+          : {}),
       });
       progress.done();
       if (!o.json) io.stdout.write(`clean: round ${cleaned.round}: ${cleaned.kept} of ${cleaned.selected} selected pages kept; removed: ${Object.entries(cleaned.removed).map(([k, v]) => `${k}=${v}`).join(" ") || "none"}\n`);

@@ -7,6 +7,7 @@ import { type OptionSpecs, parseCommandLine, renderHelp } from "../core/options.
 import { shownPath } from "../core/paths.js";
 import { lastError } from "../executors/local.js";
 import { readMarker, stepKey, taskLogPath } from "../plan/crawl.js";
+import { cleanSpecPath } from "../clean/map.js";
 import { readPlan, taskDir, taskFiles } from "../plan/plan.js";
 import { RunLock } from "../store/lock.js";
 import { WorkStore } from "../store/store.js";
@@ -76,7 +77,13 @@ export const command: Command = {
       }
     }
     // the crawl, then each round's scoring (as tasks in a run of several)
-    const keys = ["crawl", ...(plan && plan.tasks > 1 ? rounds.filter((r) => r.step !== "train" && r.step !== "ingest").map((r) => stepKey("score", r.round)) : [])];
+    // (and the cleaning map of a round whose cleaning began as tasks)
+    const several = plan !== undefined && plan.tasks > 1;
+    const keys = [
+      "crawl",
+      ...(several ? rounds.filter((r) => r.step !== "train" && r.step !== "ingest").map((r) => stepKey("score", r.round)) : []),
+      ...(several ? rounds.filter((r) => fs.existsSync(cleanSpecPath(runDir, r.round))).map((r) => stepKey("clean", r.round)) : []),
+    ];
     const stages = Object.fromEntries(keys.map((k) => [k, stageStatus(runDir, k)]));
     if (o.json) {
       io.stdout.write(JSON.stringify({ run: shownPath(io.cwd, runDir), tasks: plan?.tasks ?? 1, files: plan?.files.length ?? null, stages, rounds }, null, 2) + "\n");

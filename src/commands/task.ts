@@ -10,6 +10,8 @@ import { LangId } from "../extract/lang.js";
 import { Extractor } from "../extract/pool.js";
 import { STAGES, type Stage, crawlMarker, readMarker, scoreMarker, stepKey, taskLogPath, writeMarker } from "../plan/crawl.js";
 import { openScorer } from "../classify/scorer.js";
+import { cleanKey, cleanMapPart, cleanMetaKey, cleanSpecPath, readCleanSpec } from "../clean/map.js";
+import { benchmarkIndex } from "../config/clean.js";
 import { checkEngine } from "../config/classify.js";
 import { scoreParts } from "../rounds/round.js";
 import { type Plan, readPlan, taskDir, taskFiles } from "../plan/plan.js";
@@ -26,8 +28,8 @@ const specs = {
   run: { type: "string", arg: "DIR", help: "the run folder (its plan.json and config.json say what the task does)" },
   stage: { type: "string", default: "crawl", arg: "STAGE", help: `the stage to run: ${STAGES.join(", ")}` },
   task: { type: "number", arg: "I", help: "the task's index, from 0 [default: $SLURM_ARRAY_TASK_ID plus $MC_TASK_OFFSET, else $JOB_COMPLETION_INDEX]" },
-  round: { type: "number", arg: "N", help: "with --stage score: the round whose model scores the task's documents" },
-  threads: { type: "number", arg: "N", help: "extraction (crawl) or scoring (score) threads of this task [default: the run's --threads / --score-processes]" },
+  round: { type: "number", arg: "N", help: "with --stage score: the round whose model scores the task's documents; with --stage clean: the round whose selection the task maps for cleaning" },
+  threads: { type: "number", arg: "N", help: "extraction (crawl) or scoring (score) threads of this task [default: the run's --threads / --score-processes]; a cleaning map (clean) runs on one" },
 } as const satisfies OptionSpecs;
 
 /** The task's index: --task, else Slurm's array index (plus an offset, for arrays split under MaxArraySize), else Kubernetes'. */
@@ -185,6 +187,50 @@ export async function scoreTask(runDir: string, plan: Plan, t: number, round: nu
   }
 }
 
+/**
+ * Clean's map of round `round` over one task's store (clean/map.ts), with the settings the
+ * coordinator wrote to DIR/clean/round-N.json; then its marker. A task whose store holds the map
+ * of these settings is not run again.
+ */
+export async function cleanTask(runDir: string, plan: Plan, t: number, round: number, io: Io): Promise<number> {
+  const key = stepKey("clean", round);
+  const lock = taskLock(runDir, t, `task ${key} ${t}`);
+  try {
+    const spec = readCleanSpec(runDir, round);
+    if (!spec) throw new InputError(`${cleanSpecPath(runDir, round)}: missing or unreadable: the coordinator writes it before it starts round ${round}'s cleaning tasks`);
+    const session = openSession(io, path.join(taskDir(runDir, t), `${key}.jsonl`));
+    const started = Date.now();
+    const store = openTaskStore(runDir, plan, t);
+    try {
+      if (readMarker(runDir, key, t)?.status === "done" && store.meta(cleanMetaKey(round)) === spec.key) {
+        io.stderr.write(`task ${t}: round ${round}'s cleaning map already done\n`);
+        return EXIT.ok;
+      }
+      const { index } = await benchmarkIndex(spec.benchmarks, runDir, "clean task");
+      const got = cleanKey(spec.minhash, index);
+      if (got !== spec.key) throw new InputError(`task ${t}: the benchmarks read here are not those the coordinator read (key ${got}, expected ${spec.key}): were benchmark files changed while the run was cleaning, or is ${spec.benchmarks.benchmark.join(", ") || "the bundled data"} another file on this node?`);
+      const signal = withParent(io.signal, io.env);
+      const mapped = await cleanMapPart(store, round, index, spec.minhash, spec.key, async () => {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        if (signal?.aborted) throw new Error(`task ${t}: round ${round}'s cleaning map interrupted`);
+      });
+      store.checkpoint();
+      writeMarker(runDir, scoreMarker(round, t, mapped, (Date.now() - started) / 1000, "clean"));
+      io.stderr.write(`task ${t}: round ${round}: ${mapped} selected documents mapped for cleaning\n`);
+      return EXIT.ok;
+    } catch (err) {
+      session.abandon();
+      if (io.signal?.aborted) return EXIT.interrupted;
+      throw err;
+    } finally {
+      store.close();
+      await session.close();
+    }
+  } finally {
+    lock.release();
+  }
+}
+
 /** Task `t`'s lock (one process per task at a time); held elsewhere: a usage error naming the holder. */
 function taskLock(runDir: string, t: number, what: string): RunLock {
   // `status` probes the lock for an instant: a task that starts just then tries again for 2 s
@@ -229,9 +275,9 @@ export const command: Command = {
       io.stdout.write(JSON.stringify({ command: "task", ...o, task: t, files: taskFiles(plan, t), log: taskLogPath(runDir, stepKey(o.stage as Stage, o.round), t) }, null, 2) + "\n");
       return EXIT.ok;
     }
-    if (o.stage === "score") {
-      if (o.round === undefined || !Number.isInteger(o.round) || o.round < 1) throw new UsageError(`--stage score needs --round N (a whole number ≥ 1), got ${o.round}`);
-      return scoreTask(runDir, plan, t, o.round, o.threads, io);
+    if (o.stage === "score" || o.stage === "clean") {
+      if (o.round === undefined || !Number.isInteger(o.round) || o.round < 1) throw new UsageError(`--stage ${o.stage} needs --round N (a whole number ≥ 1), got ${o.round}`);
+      return o.stage === "score" ? scoreTask(runDir, plan, t, o.round, o.threads, io) : cleanTask(runDir, plan, t, o.round, io);
     }
     return crawlTask(runDir, plan, t, o.threads, io);
   },

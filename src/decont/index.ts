@@ -1,3 +1,4 @@
+import crypto from "node:crypto";
 import fs from "node:fs";
 import { InputError } from "../core/errors.js";
 import { DEFAULT_FIELDS, type FieldSpec, benchmarkFiles, benchmarkName, readBenchmark } from "./files.js";
@@ -43,10 +44,13 @@ export class BenchmarkIndex {
   private readonly short = new Map<number, Map<number, number>>();
   readonly items: BenchmarkItem[] = [];
   readonly counts = { items: 0, texts: 0, ngrams: 0, short: 0, ignored: 0 };
+  /** Of every text added, in order: two indexes built from the same benchmarks have the same digest. */
+  private readonly hash = crypto.createHash("sha256");
 
   add(benchmark: string, texts: Array<{ id: string; field: string; text: string }>): void {
     const seen = new Set<string>();
     for (const t of texts) {
+      this.hash.update(JSON.stringify([benchmark, t.id, t.field, t.text]));
       const itemNo = this.items.push({ benchmark, item: t.id, field: t.field }) - 1;
       if (!seen.has(t.id)) this.counts.items++;
       seen.add(t.id);
@@ -86,6 +90,11 @@ export class BenchmarkIndex {
       }
     }
     return undefined;
+  }
+
+  /** What the index was built from, as a hex digest (a cleaning task checks it builds the coordinator's index). */
+  digest(): string {
+    return this.hash.copy().digest("hex");
   }
 
   private match(itemNo: number, kind: Match["kind"], text: string, tok: Tokens, i: number, n: number): Match {

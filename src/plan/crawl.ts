@@ -8,12 +8,12 @@ import type { RunStores } from "../store/stores.js";
 import type { DropReason } from "../warc/reasons.js";
 import { taskDir } from "./plan.js";
 
-/** The stages a task runs: round 1's crawl, and each round's scoring. The rest runs in the coordinator. */
-export const STAGES = ["crawl", "score"] as const;
+/** The stages a task runs: round 1's crawl, each round's scoring, and clean's map. The rest runs in the coordinator. */
+export const STAGES = ["crawl", "score", "clean"] as const;
 export type Stage = (typeof STAGES)[number];
 
-/** What a task's marker and log are named by: "crawl", or "score-N" for round N's scoring. */
-export const stepKey = (stage: Stage, round?: number): string => (stage === "score" ? `score-${round}` : stage);
+/** What a task's marker and log are named by: "crawl", or "score-N" / "clean-N" for round N's scoring / cleaning map. */
+export const stepKey = (stage: Stage, round?: number): string => (stage === "crawl" ? stage : `${stage}-${round}`);
 
 /**
  * What a task left when it ended (`tasks/NNNNN/crawl.json`), written atomically after its store
@@ -63,9 +63,9 @@ export function clearMarker(runDir: string, stage: string, t: number): void {
   fs.rmSync(markerPath(runDir, stage, t), { force: true });
 }
 
-/** A scoring task's marker: `documents` scored. */
-export function scoreMarker(round: number, t: number, documents: number, seconds: number): TaskMarker {
-  return { stage: stepKey("score", round), task: t, status: "done", files: 0, skipped: 0, failed_sources: [], pages: 0, documents, url_dups: 0, bytes: 0, dropped: { warc: {}, extract: {} }, seconds, finished: new Date().toISOString() };
+/** A scoring (or cleaning map) task's marker: `documents` scored (or mapped). */
+export function scoreMarker(round: number, t: number, documents: number, seconds: number, stage: "score" | "clean" = "score"): TaskMarker {
+  return { stage: stepKey(stage, round), task: t, status: "done", files: 0, skipped: 0, failed_sources: [], pages: 0, documents, url_dups: 0, bytes: 0, dropped: { warc: {}, extract: {} }, seconds, finished: new Date().toISOString() };
 }
 
 /** A crawl task's marker from what its ingest did. */

@@ -50,6 +50,9 @@ CREATE INDEX IF NOT EXISTS documents_hash ON documents(content_hash, id);
 CREATE TABLE IF NOT EXISTS minhash_bands (round INTEGER NOT NULL, band INTEGER NOT NULL, key INTEGER NOT NULL, doc_id INTEGER NOT NULL,
   PRIMARY KEY (round, band, key, doc_id)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS seeds (n INTEGER PRIMARY KEY, id TEXT NOT NULL, url TEXT NOT NULL, text TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS clean_keys (round INTEGER NOT NULL, doc_id INTEGER NOT NULL, score REAL NOT NULL, exact TEXT NOT NULL,
+  benchmark TEXT, item TEXT, field TEXT, span TEXT, PRIMARY KEY (round, doc_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS clean_keys_exact ON clean_keys(round, exact, doc_id);
 CREATE TABLE IF NOT EXISTS clean (round INTEGER NOT NULL, doc_id INTEGER NOT NULL, status TEXT NOT NULL, dup_of INTEGER,
   cluster INTEGER, benchmark TEXT, item TEXT, field TEXT, span TEXT, PRIMARY KEY (round, doc_id)) WITHOUT ROWID;
 `;

@@ -4,12 +4,14 @@ import zlib from "node:zlib";
 import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { cleanRound } from "../../src/clean/clean.js";
+import { cleanMapPart, cleanMetaKey } from "../../src/clean/map.js";
+import type { Plan } from "../../src/plan/plan.js";
 import { nullLogger } from "../../src/core/log.js";
 import { BenchmarkIndex, loadBenchmarkDir, readBenchmark } from "../../src/decont/index.js";
 import { DEFAULT_MINHASH, MinHasher, estimateJaccard, jaccard, shingles } from "../../src/dedup/minhash.js";
 import { exportRound } from "../../src/export/export.js";
 import { WorkStore } from "../../src/store/store.js";
-import { RunStores } from "../../src/store/stores.js";
+import { RunStores, docId, fileNoOf, openTaskStore } from "../../src/store/stores.js";
 
 /** A store made by hand as the run store of a run of one task. */
 const one = (s: WorkStore) => RunStores.from(s, path.dirname(s.file), undefined);
@@ -105,9 +107,8 @@ describe("decontamination index", () => {
 });
 
 describe("cleanRound on a work store", () => {
-  it("removes exact and near duplicates (keeping the best score) and contaminated pages, recording why", async () => {
-    const dir = tmpDir("mc-clean-");
-    const store = new WorkStore(path.join(dir, "work.sqlite"));
+  /** Pages with an exact duplicate (better score), two near duplicates and a contaminated page. */
+  async function cleanDocs() {
     const texts = realTexts(200).filter((t) => t.length > 3000).slice(0, 20);
     const gsm = (await readBenchmark(path.join(BENCH, "gsm8k_test.jsonl")))[0]!.text;
     const docs = [
@@ -117,15 +118,28 @@ describe("cleanRound on a work store", () => {
       { key: "near-2", text: perturb(texts[2]!, 2), score: 0.99 },
       { key: "contaminated", text: `Homework help. ${gsm} Please show your work.`, score: 0.8 },
     ];
+    return { docs, gsm };
+  }
+
+  /** Stores `docs` (ids given, or assigned) as round 1's scored selection. */
+  function putSelected(store: WorkStore, docs: Array<{ key: string; text: string; score: number; id?: number }>): Map<string, number> {
     store.beginFile();
     docs.forEach((d, i) =>
-      store.addDoc({ docKey: d.key, url: `https://x.example/${d.key}`, urlNorm: `https://x.example/${d.key}`, host: "x.example", domain: "x.example", path: `/${d.key}`, warcFile: "w", warcOffset: i, warcLength: 1, offsetKind: "plain", fetchDate: "", lang: "en", langConf: 1, title: "", text: d.text, contentHash: "" }),
+      store.addDoc({ ...(d.id !== undefined ? { id: d.id } : {}), docKey: d.key, url: `https://x.example/${d.key}`, urlNorm: `https://x.example/${d.key}`, host: "x.example", domain: "x.example", path: `/${d.key}`, warcFile: "w", warcOffset: i, warcLength: 1, offsetKind: "plain", fetchDate: "", lang: "en", langConf: 1, title: "", text: d.text, contentHash: "" }),
     );
     store.commitFile("w", { pages: docs.length, kept: docs.length, urlDups: 0, stats: {} });
     store.setRound(1, { step: "done" });
     const ids = new Map((store.db.prepare("SELECT id, doc_key FROM documents").all() as Array<{ id: number; doc_key: string }>).map((r) => [r.doc_key, r.id]));
     store.putScores(1, docs.map((d) => [ids.get(d.key)!, d.score]));
     for (const d of docs) store.db.prepare("INSERT INTO selections (round, doc_id) VALUES (1, ?)").run(ids.get(d.key));
+    return ids;
+  }
+
+  it("removes exact and near duplicates (keeping the best score) and contaminated pages, recording why", async () => {
+    const dir = tmpDir("mc-clean-");
+    const store = new WorkStore(path.join(dir, "work.sqlite"));
+    const { docs, gsm } = await cleanDocs();
+    const ids = putSelected(store, docs);
     const s = await cleanRound(one(store), 1, index, DEFAULT_MINHASH, nullLogger);
     expect(s.removed).toEqual({ contaminated: 1, exact_dup: 1, near_dup: 2 });
     expect(s.kept).toBe(docs.length - 4);
@@ -142,12 +156,56 @@ describe("cleanRound on a work store", () => {
 
     // a cleaning cut short (here: the benchmark scan fails) leaves the round not cleaned, and
     // export refuses it instead of writing the few pages already marked kept
-    const broken = { scan: () => { throw new Error("disk full"); } } as unknown as BenchmarkIndex;
+    const broken = { scan: () => { throw new Error("disk full"); }, digest: () => "broken" } as unknown as BenchmarkIndex;
     await expect(cleanRound(one(store), 1, broken, DEFAULT_MINHASH, nullLogger)).rejects.toThrow(/disk full/);
     expect(store.isCleaned(1)).toBe(false);
-    expect((store.db.prepare("SELECT count(*) FROM clean WHERE round = 1 AND status = 'kept'").pluck().get() as number)).toBeGreaterThan(0);
+    // the map of the part was cut short: no key is recorded for it, so a run of tasks would map it again
+    expect(store.meta(cleanMetaKey(1))).toBe("");
     expect(() => exportRound(one(store), 1, dir, path.join(dir, "export2"), opts)).toThrow(/round 1 has not been cleaned \(or its cleaning was interrupted\)/);
     store.close();
+  });
+
+  it("decides the same however the selection is split into parts: duplicates and their keepers in other parts", async () => {
+    const { docs } = await cleanDocs();
+    // the run's ids (file number in the high bits): file f holds pages f, f+3, …; file f is task f's
+    const placed = docs.map((d, i) => ({ ...d, id: docId(i % 3, Math.floor(i / 3) + 1) }));
+    const single = new WorkStore(path.join(tmpDir("mc-clean-one-"), "work.sqlite"));
+    putSelected(single, placed);
+    const a = await cleanRound(one(single), 1, index, DEFAULT_MINHASH, nullLogger);
+    const dir = tmpDir("mc-clean-parts-");
+    const plan: Plan = { format: 1, run_id: "parts", tasks: 3, assignment: "modulo", created: "", files: [0, 1, 2].map((f) => ({ name: `f${f}`, bytes: null, task: f })) };
+    for (let t = 0; t < 3; t++) {
+      const part = openTaskStore(dir, plan, t);
+      putSelected(part, placed.filter((d) => fileNoOf(d.id) === t));
+      part.close();
+    }
+    const stores = RunStores.open(dir, plan);
+    // every pair straddles two parts: orig-0 (file 0) and exact-0 (file 2), near-1 (0) and orig-1 (1), near-2 (1) and orig-2 (2)
+    const fileOf = (k: string) => fileNoOf(placed.find((d) => d.key === k)!.id);
+    for (const [x, y] of [["orig-0", "exact-0"], ["near-1", "orig-1"], ["near-2", "orig-2"]] as const) expect(fileOf(x), `${x} ${y}`).not.toBe(fileOf(y));
+    const mapped: number[][] = [];
+    const b = await cleanRound(stores, 1, index, DEFAULT_MINHASH, nullLogger, {
+      // as the tasks do it: each part's map on its own, then the reduce here
+      mapByTasks: async (key, todo) => {
+        mapped.push(todo);
+        for (const t of todo) await cleanMapPart(stores.parts[t]!, 1, index, DEFAULT_MINHASH, key);
+      },
+    });
+    expect(mapped).toEqual([[0, 1, 2]]);
+    expect({ ...b, seconds: {} }).toEqual({ ...a, seconds: {} });
+    expect(b.removed).toEqual({ contaminated: 1, exact_dup: 1, near_dup: 2 });
+    const marks = (s: WorkStore) => s.db.prepare("SELECT round, doc_id, status, dup_of, cluster, benchmark, item, field, span FROM clean ORDER BY doc_id").all();
+    expect(marks(stores.coord)).toEqual(marks(single));
+    expect(marks(stores.coord)).toHaveLength(docs.length);
+    // a second cleaning with the same settings maps nothing again; other MinHash settings map every part again
+    await cleanRound(stores, 1, index, DEFAULT_MINHASH, nullLogger, { mapByTasks: async (_k, todo) => void mapped.push(todo) });
+    expect(mapped).toHaveLength(1);
+    const other = { ...DEFAULT_MINHASH, bands: 10 };
+    await expect(cleanRound(stores, 1, index, other, nullLogger, { mapByTasks: async (_k, todo) => void mapped.push(todo) })).rejects.toThrow(/task 0's map is missing or was computed with other settings/);
+    expect(mapped[1]).toEqual([0, 1, 2]);
+    expect(stores.coord.isCleaned(1)).toBe(false);
+    stores.close();
+    single.close();
   });
 
   it("shows progress between batches of 1,000 pages and stops there when interrupted, leaving the round not cleaned", async () => {
@@ -173,9 +231,9 @@ describe("cleanRound on a work store", () => {
     const s = await cleanRound(one(store), 1, index, DEFAULT_MINHASH, nullLogger, { onProgress: (t) => lines.push(t) });
     expect(s.kept).toBe(n);
     expect(store.isCleaned(1)).toBe(true);
-    expect(lines.filter((l) => l.startsWith("minhash ")).map((l) => l.split(" ")[1])).toEqual(["1000/2500", "2000/2500"]);
-    expect(lines.filter((l) => l.startsWith("decont ")).map((l) => l.split(" ")[1])).toEqual(["1000/2500", "2000/2500"]);
-    for (const l of lines) expect(l).toMatch(/^(minhash|decont) \d+\/2500 {2}\d+ pages\/s {2}ETA (\d+s|\d+m\d\ds|-)$/);
+    // the map (keys, MinHash bands, benchmark matches) reports after every 1,000 pages
+    expect(lines.map((l) => l.split(" ")[1])).toEqual(["1000/2500", "2000/2500", "2500/2500"]);
+    for (const l of lines) expect(l).toMatch(/^map \d+\/2500 {2}\d+ pages\/s {2}ETA (\d+s|\d+m\d\ds|-)$/);
 
     const ac = new AbortController();
     const seen: string[] = [];

@@ -207,13 +207,17 @@ describe("--executor k8s against a fake API server", () => {
       const b = await runCli(["run", "--run", viaK8s, "--sources", files.join(","), "--tasks", "3", "--workers", "2", "--executor", "k8s", "--k8s-image", "img:1", "--k8s-namespace", "corpora", ...RUN_FLAGS], ROOT, env);
       expect(b.code, b.stderr).toBe(0);
       expect(b.stderr).toMatch(/round 1: crawling 4 files in 3 tasks as Kubernetes Indexed Job corpora\/mathcorpus-[a-z0-9-]+-crawl-[a-z0-9]+ \(2 at once\), 3 to run, 0 done before/);
-      // one Job for the crawl, then one for each round's scoring, each of the plan's 3 tasks
+      // one Job for the crawl, then one for each round's scoring, then one for the last round's cleaning map, each of the plan's 3 tasks
       const rounds = (JSON.parse(b.stdout) as { rounds: Array<{ round: number }> }).rounds.map((r) => r.round);
       expect(rounds.length).toBeGreaterThan(1);
       const made = [...api.jobs.values()];
-      expect(made.map((j) => j.metadata!.labels!["app.kubernetes.io/component"])).toEqual(["crawl", ...rounds.map((r) => `score-${r}`)]);
+      const last = rounds[rounds.length - 1]!;
+      expect(made.map((j) => j.metadata!.labels!["app.kubernetes.io/component"])).toEqual(["crawl", ...rounds.map((r) => `score-${r}`), `clean-${last}`]);
       expect(made.map((j) => j.spec!.completions)).toEqual(made.map(() => 3));
       expect(made[1]!.spec!.template.spec!.containers[0]!.command![2]).toContain(`--stage score --round ${rounds[0]}`);
+      expect(made[made.length - 1]!.spec!.template.spec!.containers[0]!.command![2]).toContain(`--stage clean --round ${last}`);
+      expect(b.stderr).toMatch(new RegExp(`round ${last}: cleaning map in 3 tasks as Kubernetes Indexed Job corpora/mathcorpus-[a-z0-9-]+-clean-${last}-[a-z0-9]+, 3 to run`));
+      expect(fs.readFileSync(path.join(viaK8s, "tasks", "00001", `clean-${last}.log`), "utf8")).toMatch(new RegExp(`task 1: round ${last}: \\d+ selected documents mapped for cleaning`));
       expect(api.requests.filter((r) => r.startsWith("POST"))).toEqual(made.map(() => "POST /apis/batch/v1/namespaces/corpora/jobs"));
       expect(b.stderr).toMatch(new RegExp(`round ${rounds[0]}: scoring in 3 tasks as Kubernetes Indexed Job corpora/mathcorpus-[a-z0-9-]+-score-${rounds[0]}-[a-z0-9]+, 3 to run`));
       expect(fs.readFileSync(path.join(viaK8s, "k8s", "crawl-job.yaml"), "utf8")).toMatch(/completionMode: Indexed/);

@@ -88,10 +88,16 @@ describe("a run split into tasks", () => {
     const status = JSON.parse(st.stdout) as { tasks: number; stages: Record<string, Array<{ state: string }>>; rounds: Array<{ step: string }> };
     expect(status.tasks).toBe(4);
     expect(status.stages.crawl!.map((s) => s.state)).toEqual(["done", "done", "done", "done"]);
-    // every round's scoring ran as tasks too, each over its own store
-    expect(Object.keys(status.stages)).toEqual(["crawl", ...status.rounds.map((_, i) => `score-${i + 1}`)]);
+    // every round's scoring ran as tasks too, each over its own store, and so did the last round's cleaning map
+    const last = status.rounds.length;
+    expect(Object.keys(status.stages)).toEqual(["crawl", ...status.rounds.map((_, i) => `score-${i + 1}`), `clean-${last}`]);
     for (const [k, v] of Object.entries(status.stages)) expect(v.map((s) => s.state), k).toEqual(["done", "done", "done", "done"]);
     expect(fs.readFileSync(path.join(dir, "four", "tasks", "00002", "score-1.log"), "utf8")).toMatch(/task 2: round 1: \d+ documents scored/);
+    // the cleaning map's tasks together mapped every selected page of the cleaned round, each its own part's
+    const mapped = [0, 1, 2, 3].map((t) => Number(/task \d: round \d+: (\d+) selected documents mapped for cleaning/.exec(fs.readFileSync(path.join(dir, "four", "tasks", String(t).padStart(5, "0"), `clean-${last}.log`), "utf8"))![1]));
+    expect(mapped.filter((n) => n > 0).length).toBeGreaterThan(1);
+    expect(mapped.reduce((x, y) => x + y, 0)).toBe((a.clean as unknown[]).length);
+    expect(four.stderr).toMatch(new RegExp(`round ${last}: cleaning map in 4 tasks: 4 to run`));
     expect(status.rounds.every((r) => r.step === "done")).toBe(true);
 
     // a task SIGKILLed mid-way (with its coordinator): the rerun runs what is not done and ends identical

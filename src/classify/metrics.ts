@@ -79,28 +79,60 @@ export const POOL_MIN_PAGES = 50;
  * share above) / (1 − π). Undefined when there are too few scores to estimate (then the plain one).
  */
 export function cutoffForFprInPool(pool: ArrayLike<number>, pos: number[], rate: number): { cutoff: number; mathShare: number } | undefined {
-  if (pos.length < POOL_MIN_POSITIVES || pool.length < POOL_MIN_PAGES) return undefined;
   const u = Float64Array.from(pool).sort().reverse();
+  const atLeast = (t: number) => {
+    let k = 0;
+    while (k < u.length && u[k]! >= t) k++;
+    return k;
+  };
+  return cutoffForFprInRanked({ size: u.length, atLeast, ranked: () => u }, pos, rate);
+}
+
+/**
+ * The unlabeled pool as `cutoffForFprInRanked` reads it, without holding it: its size, how many
+ * of its scores are at least t, and its scores from the highest down (read only until the cut-off
+ * is found: the top few per cent of a crawl that is a few per cent math).
+ */
+export interface RankedPool {
+  size: number;
+  atLeast(t: number): number;
+  ranked(): Iterable<number>;
+}
+
+/** `cutoffForFprInPool` over a pool read from the top (a run's stores: every score never held at once). */
+export function cutoffForFprInRanked(pool: RankedPool, pos: number[], rate: number): { cutoff: number; mathShare: number } | undefined {
+  if (pos.length < POOL_MIN_POSITIVES || pool.size < POOL_MIN_PAGES) return undefined;
+  const n = pool.size;
   const p = [...pos].sort(desc);
   const median = p[Math.floor(p.length / 2)]!;
-  let above = 0;
-  while (above < u.length && u[above]! >= median) above++;
+  const above = pool.atLeast(median);
   const posAbove = p.filter((x) => x >= median).length / p.length;
-  const pi = Math.min(0.99, above / u.length / posAbove);
-  let cutoff = Math.min(1, u[0]! + 1e-9);
-  let j = 0;
-  for (let i = 0; i < u.length; ) {
-    const t = u[i]!;
-    while (i < u.length && u[i] === t) i++; // ties: all pages at t are in
-    // positives within SATURATED of t count as at t: a model sure of itself gives many crawl
-    // pages a score of exactly 1.0 and held-out seeds 0.99999…, which read as "all non-math"
-    // and stopped the walk at the top (a cut-off of 1.0 on a 2 %-math crawl: 1 page of 40)
-    while (j < p.length && p[j]! >= t - SATURATED) j++;
-    const nonMath = (i / u.length - pi * (j / p.length)) / (1 - pi);
-    if (nonMath > rate) break;
-    cutoff = t;
+  const pi = Math.min(0.99, above / n / posAbove);
+  const it = pool.ranked()[Symbol.iterator]();
+  try {
+    let next = it.next();
+    if (next.done) return undefined;
+    let cutoff = Math.min(1, next.value + 1e-9);
+    let i = 0;
+    let j = 0;
+    while (!next.done) {
+      const t = next.value;
+      while (!next.done && next.value === t) {
+        i++; // ties: all pages at t are in
+        next = it.next();
+      }
+      // positives within SATURATED of t count as at t: a model sure of itself gives many crawl
+      // pages a score of exactly 1.0 and held-out seeds 0.99999…, which read as "all non-math"
+      // and stopped the walk at the top (a cut-off of 1.0 on a 2 %-math crawl: 1 page of 40)
+      while (j < p.length && p[j]! >= t - SATURATED) j++;
+      const nonMath = (i / n - pi * (j / p.length)) / (1 - pi);
+      if (nonMath > rate) break;
+      cutoff = t;
+    }
+    return { cutoff, mathShare: pi };
+  } finally {
+    it.return?.();
   }
-  return { cutoff, mathShare: pi };
 }
 
 /** ROC-AUC by the rank-sum statistic (ties count half). */

@@ -340,7 +340,7 @@ export async function crawlInProcess(
     store: WorkStore;
     extractor: Extractor;
     lang: LangId;
-    o: { maxRecordBytes: number; langs: string[] };
+    o: { maxRecordBytes: number; langs: string[]; seed: number };
     extract: ExtractOptions;
     /** Where the sources' relative names resolve (the package, for the bundled sample). */
     cwd: string;
@@ -366,6 +366,8 @@ export async function crawlInProcess(
       ...(fileNo ? { fileNo: (name: string) => fileNo.get(name) } : {}),
       ...(io.signal ? { signal: io.signal } : {}),
     });
+    // the negative sample's order, while the pages are at hand (rounds/negatives.ts)
+    if (!io.signal?.aborted) store.sampleKeys(c.o.seed);
     if (plan && !io.signal?.aborted) {
       store.checkpoint();
       writeMarker(c.runDir, crawlMarker(0, ing, (Date.now() - c.started) / 1000));

@@ -18,6 +18,7 @@ import { type Plan, readPlan, taskDir, taskFiles } from "../plan/plan.js";
 import { emptyIngest, ingest } from "../rounds/ingest.js";
 import { RunLock } from "../store/lock.js";
 import { openTaskStore } from "../store/stores.js";
+import type { WorkStore } from "../store/store.js";
 import { resolveSources } from "../warc/source.js";
 import type { Command } from "./command.js";
 import { roundSpecs } from "./rounds.js";
@@ -126,6 +127,8 @@ export async function crawlTask(runDir: string, plan: Plan, t: number, threads: 
         io.stderr.write(`task ${t}: interrupted; a rerun goes on from the files it finished\n`);
         return EXIT.interrupted;
       }
+      // the negative sample's order, computed here rather than by the coordinator (rounds/negatives.ts)
+      store.sampleKeys(o.seed);
       // done only once its writes are durable: the store is checkpointed before the marker is written
       store.checkpoint();
       const m = crawlMarker(t, ing, (Date.now() - started) / 1000);
@@ -146,41 +149,45 @@ export async function crawlTask(runDir: string, plan: Plan, t: number, threads: 
   }
 }
 
+/** What one task's step of a round does over its store (roundTask). */
+interface RoundStep {
+  /** Done before, with what it was asked: not run again. */
+  done(store: WorkStore): boolean;
+  /** The work; returns the line that says what was done. */
+  run(store: WorkStore, session: ReturnType<typeof openSession>, signal: AbortSignal | undefined): Promise<{ documents: number; line: string }>;
+}
+
 /**
- * Round `round`'s scoring of one task: its store's documents scored with the round's model (the
- * run's models/round-N/model.bin), then its marker. A done task is not run again.
+ * One task's step of round `round` (its scoring, clean's map): under the task's lock, with its
+ * log, over its own store; the marker is written once the store is durable.
  */
-export async function scoreTask(runDir: string, plan: Plan, t: number, round: number, threads: number | undefined, io: Io): Promise<number> {
-  const key = stepKey("score", round);
+async function roundTask(runDir: string, plan: Plan, t: number, stage: "score" | "clean", round: number, io: Io, step: RoundStep): Promise<number> {
+  const key = stepKey(stage, round);
   const lock = taskLock(runDir, t, `task ${key} ${t}`);
   try {
-    if (readMarker(runDir, key, t)?.status === "done") {
-      io.stderr.write(`task ${t}: round ${round}'s scoring already done\n`);
-      return EXIT.ok;
-    }
-    const o = runOptions(runDir, io.cwd);
-    const model = path.join(runDir, "models", `round-${round}`, "model.bin");
-    if (!fs.existsSync(model)) throw new InputError(`${model}: round ${round} has no model yet: its training comes before its scoring tasks`);
-    const session = openSession(io, path.join(taskDir(runDir, t), `${key}.jsonl`));
-    const started = Date.now();
     const store = openTaskStore(runDir, plan, t);
-    const n = threads ?? o.scoreProcesses;
-    const scorer = openScorer(model, n, (why) => session.logger.log("warn", "binary_scoring", { round, why }), checkEngine(o.engine));
     try {
-      const signal = withParent(io.signal, io.env);
-      const scored = await scoreParts([store], round, scorer, n, session.logger, undefined, signal);
-      store.checkpoint();
-      writeMarker(runDir, scoreMarker(round, t, scored, (Date.now() - started) / 1000));
-      io.stderr.write(`task ${t}: round ${round}: ${scored} documents scored\n`);
-      return EXIT.ok;
-    } catch (err) {
-      session.abandon();
-      if (io.signal?.aborted) return EXIT.interrupted;
-      throw err;
+      if (readMarker(runDir, key, t)?.status === "done" && step.done(store)) {
+        io.stderr.write(`task ${t}: round ${round}'s ${stage === "score" ? "scoring" : "cleaning map"} already done\n`);
+        return EXIT.ok;
+      }
+      const session = openSession(io, path.join(taskDir(runDir, t), `${key}.jsonl`));
+      const started = Date.now();
+      try {
+        const r = await step.run(store, session, withParent(io.signal, io.env));
+        store.checkpoint();
+        writeMarker(runDir, scoreMarker(round, t, r.documents, (Date.now() - started) / 1000, stage));
+        io.stderr.write(`task ${t}: round ${round}: ${r.line}\n`);
+        return EXIT.ok;
+      } catch (err) {
+        session.abandon();
+        if (io.signal?.aborted) return EXIT.interrupted;
+        throw err;
+      } finally {
+        await session.close();
+      }
     } finally {
-      await scorer.close();
       store.close();
-      await session.close();
     }
   } finally {
     lock.release();
@@ -188,47 +195,49 @@ export async function scoreTask(runDir: string, plan: Plan, t: number, round: nu
 }
 
 /**
+ * Round `round`'s scoring of one task: its store's documents scored with the round's model (the
+ * run's models/round-N/model.bin), then its marker. A done task is not run again.
+ */
+export function scoreTask(runDir: string, plan: Plan, t: number, round: number, threads: number | undefined, io: Io): Promise<number> {
+  const o = runOptions(runDir, io.cwd);
+  const model = path.join(runDir, "models", `round-${round}`, "model.bin");
+  return roundTask(runDir, plan, t, "score", round, io, {
+    done: () => true,
+    async run(store, session, signal) {
+      if (!fs.existsSync(model)) throw new InputError(`${model}: round ${round} has no model yet: its training comes before its scoring tasks`);
+      const n = threads ?? o.scoreProcesses;
+      const scorer = openScorer(model, n, (why) => session.logger.log("warn", "binary_scoring", { round, why }), checkEngine(o.engine));
+      try {
+        const scored = await scoreParts([store], round, scorer, n, session.logger, undefined, signal);
+        return { documents: scored, line: `${scored} documents scored` };
+      } finally {
+        await scorer.close();
+      }
+    },
+  });
+}
+
+/**
  * Clean's map of round `round` over one task's store (clean/map.ts), with the settings the
  * coordinator wrote to DIR/clean/round-N.json; then its marker. A task whose store holds the map
  * of these settings is not run again.
  */
-export async function cleanTask(runDir: string, plan: Plan, t: number, round: number, io: Io): Promise<number> {
-  const key = stepKey("clean", round);
-  const lock = taskLock(runDir, t, `task ${key} ${t}`);
-  try {
-    const spec = readCleanSpec(runDir, round);
-    if (!spec) throw new InputError(`${cleanSpecPath(runDir, round)}: missing or unreadable: the coordinator writes it before it starts round ${round}'s cleaning tasks`);
-    const session = openSession(io, path.join(taskDir(runDir, t), `${key}.jsonl`));
-    const started = Date.now();
-    const store = openTaskStore(runDir, plan, t);
-    try {
-      if (readMarker(runDir, key, t)?.status === "done" && store.meta(cleanMetaKey(round)) === spec.key) {
-        io.stderr.write(`task ${t}: round ${round}'s cleaning map already done\n`);
-        return EXIT.ok;
-      }
+export function cleanTask(runDir: string, plan: Plan, t: number, round: number, io: Io): Promise<number> {
+  const spec = readCleanSpec(runDir, round);
+  if (!spec) throw new InputError(`${cleanSpecPath(runDir, round)}: missing or unreadable: the coordinator writes it before it starts round ${round}'s cleaning tasks`);
+  return roundTask(runDir, plan, t, "clean", round, io, {
+    done: (store) => store.meta(cleanMetaKey(round)) === spec.key,
+    async run(store, _session, signal) {
       const { index } = await benchmarkIndex(spec.benchmarks, runDir, "clean task");
       const got = cleanKey(spec.minhash, index);
       if (got !== spec.key) throw new InputError(`task ${t}: the benchmarks read here are not those the coordinator read (key ${got}, expected ${spec.key}): were benchmark files changed while the run was cleaning, or is ${spec.benchmarks.benchmark.join(", ") || "the bundled data"} another file on this node?`);
-      const signal = withParent(io.signal, io.env);
       const mapped = await cleanMapPart(store, round, index, spec.minhash, spec.key, async () => {
         await new Promise<void>((resolve) => setImmediate(resolve));
         if (signal?.aborted) throw new Error(`task ${t}: round ${round}'s cleaning map interrupted`);
       });
-      store.checkpoint();
-      writeMarker(runDir, scoreMarker(round, t, mapped, (Date.now() - started) / 1000, "clean"));
-      io.stderr.write(`task ${t}: round ${round}: ${mapped} selected documents mapped for cleaning\n`);
-      return EXIT.ok;
-    } catch (err) {
-      session.abandon();
-      if (io.signal?.aborted) return EXIT.interrupted;
-      throw err;
-    } finally {
-      store.close();
-      await session.close();
-    }
-  } finally {
-    lock.release();
-  }
+      return { documents: mapped, line: `${mapped} selected documents mapped for cleaning` };
+    },
+  });
 }
 
 /** Task `t`'s lock (one process per task at a time); held elsewhere: a usage error naming the holder. */

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { mixId } from "../core/hash.js";
 import type { Manifest } from "../export/verify.js";
 import type { RunStores } from "../store/stores.js";
 
@@ -112,19 +113,6 @@ const drops = (m: Map<string, number>): Drop[] => [...m].map(([reason, n]) => ({
 export function pageOf(stores: RunStores, id: number): { id: number; url: string; title: string; text: string } | undefined {
   return stores.partOf(id).db.prepare("SELECT id, url, title, text FROM documents WHERE id = ?").get(id) as { id: number; url: string; title: string; text: string } | undefined;
 }
-
-/**
- * A deterministic, well-mixed order of document ids (so samples do not all come from the first
- * file): murmur3's finaliser over both halves of the id. Ties are broken by the id.
- */
-export const mixId = (id: number): number => {
-  const fmix = (x: number) => {
-    x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
-    x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
-    return (x ^ (x >>> 16)) >>> 0;
-  };
-  return fmix((fmix(id % 4294967296) + Math.imul(Math.floor(id / 4294967296), 0x9e3779b1)) | 0);
-};
 
 /** `a` comes before `b` in the mixed order. */
 const before = (a: { h: number; id: number }, b: { h: number; id: number }) => a.h < b.h || (a.h === b.h && a.id < b.id);

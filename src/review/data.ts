@@ -1,4 +1,5 @@
-import { PREFIX_ROWS, type PageView, type PrefixRow, mixId, pageOf } from "../report/data.js";
+import { mixId } from "../core/hash.js";
+import { PREFIX_ROWS, type PageView, type PrefixRow, pageOf } from "../report/data.js";
 import { notCopy } from "../rounds/copies.js";
 import type { RunStores } from "../store/stores.js";
 

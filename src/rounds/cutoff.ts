@@ -1,4 +1,4 @@
-import { POOL_MIN_PAGES, POOL_MIN_POSITIVES, cutoffForFpr, cutoffForFprInPool } from "../classify/metrics.js";
+import { POOL_MIN_PAGES, POOL_MIN_POSITIVES, type RankedPool, cutoffForFpr, cutoffForFprInRanked } from "../classify/metrics.js";
 
 export interface Calibration {
   cutoff: number;
@@ -13,8 +13,8 @@ export interface Calibration {
 /** What the calibration is placed on (scores of the round's model) and what it came from. */
 export interface CalibrationInputs {
   fpr: number;
-  /** Every stored page but the training negatives and promoted pages (unlabeled: math and not). */
-  pool: number[];
+  /** Every stored page but the training negatives, promoted pages and exact copies (unlabeled: math and not), read from the top. */
+  pool: RankedPool;
   /** Held-out positives (seeds, promoted pages). */
   posScores: number[];
   /** Held-out sampled pages. */
@@ -28,14 +28,14 @@ const n = (k: number, what: string) => `${k} ${what}${k === 1 ? "" : "s"}`;
 
 /**
  * The round's calibrated cut-off: at most `fpr` of the crawl's non-math pages, allowing for the
- * math among them (classify/metrics cutoffForFprInPool); with too few pages or held-out seeds
+ * math among them (classify/metrics cutoffForFprInRanked); with too few pages or held-out seeds
  * for that, at most `fpr` of the held-out sampled pages. A rate of fpr needs 1/fpr of those
  * before one may score above the cut-off: with fewer (a small test crawl, or few seeds, as
  * negatives are sampled as many as the positives) it is only "above all of them", or 0.5 with
  * none, and the rule and the warning say so.
  */
 export function calibrateCutoff(c: CalibrationInputs): Calibration {
-  const inPool = cutoffForFprInPool(c.pool, c.posScores, c.fpr);
+  const inPool = cutoffForFprInRanked(c.pool, c.posScores, c.fpr);
   const pct = `${+(c.fpr * 100).toFixed(6)}%`;
   if (inPool) return { cutoff: inPool.cutoff, mathShare: inPool.mathShare, rule: `calibrated: at most ${pct} of non-math pages (the crawl's math share estimated at ${(100 * inPool.mathShare).toFixed(1)}%)` };
   const cutoff = cutoffForFpr(c.negScores, c.fpr);
@@ -47,7 +47,7 @@ export function calibrateCutoff(c: CalibrationInputs): Calibration {
   const fewSeeds = c.posScores.length < POOL_MIN_POSITIVES;
   const lacking = fewSeeds
     ? `${n(c.posScores.length, "held-out positive")} (${POOL_MIN_POSITIVES} needed to estimate the crawl's math share): ${n(c.seeds, "seed")} ${c.seeds === 1 ? "is" : "are"} too few, and as many negatives are sampled`
-    : `${n(c.pool.length, "unlabeled page")} (${POOL_MIN_PAGES} needed to estimate its math share): the crawl's ${n(c.documents, "stored page")} ${c.documents === 1 ? "is" : "are"} too few`;
+    : `${n(c.pool.size, "unlabeled page")} (${POOL_MIN_PAGES} needed to estimate its math share): the crawl's ${n(c.documents, "stored page")} ${c.documents === 1 ? "is" : "are"} too few`;
   const warning = `the cut-off cannot be calibrated to --fpr ${c.fpr}: ${n(held, "held-out negative")} (${needed} needed) and ${lacking}; the model learned math from ${n(c.trainedOn.positives, "page")} and what is not math from ${n(c.trainedOn.negatives, "page")}. ${fewSeeds ? "Add seeds" : "Crawl more pages"}, or select with --token-budget TOKENS or --threshold SCORE`;
   return { cutoff, rule, warning };
 }

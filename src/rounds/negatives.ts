@@ -4,9 +4,9 @@ import { PU_MIN_NEGATIVES, PU_MIN_POSITIVES, dropMathLike } from "../classify/pu
 import { openScorer } from "../classify/scorer.js";
 import { type TextDoc, splitKey } from "../classify/seeds.js";
 import { Reservoir } from "../classify/split.js";
+import { notCopy } from "./copies.js";
 import { trainModel } from "../classify/train.js";
 import { mergeSorted } from "../core/merge.js";
-import type { WorkStore } from "../store/store.js";
 import type { RunStores } from "../store/stores.js";
 import type { RoundConfig, RoundDeps } from "./round.js";
 
@@ -29,19 +29,26 @@ export function samplePool(pool: TextDoc[], k: number, seed: number): NegDoc[] {
 }
 
 /**
- * A seeded uniform sample of stored documents (not promoted ones, not exact copies) as negatives: a reservoir fed
- * every document in id order, the parts' streams merged, so the sample does not depend on how
- * the run is split into tasks.
+ * A seeded uniform sample of k stored documents (not promoted ones, not exact copies) as
+ * negatives: the k lowest by `sample_key` (a hash of the id and the seed, ties by id), read from
+ * each part's index on it and merged, so the sample does not depend on how the run is split into
+ * tasks and the coordinator reads about k rows, not every page. A part whose keys are missing
+ * (a store from before them) or were made with another seed has them filled first.
  */
 export function sampleNegatives(stores: RunStores, k: number, seed: number): StoredDoc[] {
-  const r = new Reservoir<number>(k, seed);
+  if (k <= 0) return [];
+  for (const p of stores.parts) p.sampleKeys(seed);
+  type Row = { key: number; id: number };
   // promoted pages are positives; an exact copy would weigh its text twice
-  const promoted = new Set(stores.parts.flatMap((p) => p.db.prepare("SELECT doc_id FROM promoted UNION ALL SELECT doc_id FROM copies").pluck().all() as number[]));
-  const ids = (p: WorkStore) => (function* () {
-    for (const rows of p.iterDocs<{ id: number }>("1 AS one", 5000)) for (const row of rows) yield row.id;
-  })();
-  for (const id of mergeSorted(stores.parts.map(ids), (a, b) => a < b)) if (!promoted.has(id)) r.offer(id);
-  const chosen = [...r.items].sort((a, b) => a - b);
+  const streams = stores.parts.map((p) => p.db.prepare(`SELECT d.sample_key AS key, d.id FROM documents d WHERE ${notCopy("d")} AND NOT EXISTS (SELECT 1 FROM promoted p WHERE p.doc_id = d.id) ORDER BY d.sample_key, d.id`).iterate() as Iterable<Row>);
+  const chosen: number[] = [];
+  const merged = mergeSorted(streams, (a, b) => a.key < b.key || (a.key === b.key && a.id < b.id));
+  for (const r of merged) {
+    chosen.push(r.id);
+    if (chosen.length >= k) break;
+  }
+  merged.return(undefined); // the statements are finished before the texts are read
+  chosen.sort((a, b) => a - b);
   const st = new Map(stores.parts.map((p) => [p, p.db.prepare("SELECT id AS doc, doc_key AS id, url_norm AS split, url, text FROM documents WHERE id = ?")]));
   return chosen.map((id) => st.get(stores.partOf(id))!.get(id) as StoredDoc);
 }

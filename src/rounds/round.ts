@@ -19,6 +19,7 @@ import { mergeSorted } from "../core/merge.js";
 import { calibrateCutoff } from "./cutoff.js";
 import { markCopies } from "./copies.js";
 import { type NegDoc, PU_RECALL, type StoredDoc, sampleNegatives, samplePool, unlabeledNegatives } from "./negatives.js";
+import type { RankedPool } from "../classify/metrics.js";
 import { CALIBRATION_MIN, type Calibrator, fitCalibrator, probability, rawFor } from "../classify/calibrate.js";
 import { UNDERFIT_LOSS, sizedArgs } from "../classify/train.js";
 import { autoAccept, convergence, discoverDomains, promote } from "./domains.js";
@@ -228,6 +229,38 @@ type Ranked = { id: number; score: number; tokens: number | null; text: string }
  * Ranked selection: by threshold (a raw score), or top pages until the token budget is filled. Pages are taken
  * by score, ties by id, across all parts (their ranked streams merged).
  */
+/** SQL condition: the scored page `s` is neither promoted nor an exact copy. */
+const unlabeled = "NOT EXISTS (SELECT 1 FROM promoted p WHERE p.doc_id = s.doc_id) AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.doc_id = s.doc_id)";
+
+/**
+ * The calibration pool of round `round`: the scored pages but promoted ones, exact copies and
+ * the training negatives `negTrain`, counted in SQL and read from the top through each part's
+ * ranked index (merged): the coordinator never holds every score.
+ */
+export function crawlPool(stores: RunStores, round: number, negTrain: number[]): RankedPool {
+  const scoreOf = new Map(stores.parts.map((p) => [p, p.db.prepare(`SELECT score FROM scores s WHERE s.round = ? AND s.doc_id = ? AND ${unlabeled}`).pluck()]));
+  const negScores = negTrain.map((id) => scoreOf.get(stores.partOf(id))!.get(round, id) as number | undefined).filter((x): x is number => x !== undefined);
+  const negIds = new Set(negTrain);
+  return {
+    size: stores.sum(`SELECT count(*) FROM scores s WHERE s.round = ? AND ${unlabeled}`, round) - negScores.length,
+    atLeast: (t) => stores.sum(`SELECT count(*) FROM scores s WHERE s.round = ? AND s.score >= ? AND ${unlabeled}`, round, t) - negScores.filter((x) => x >= t).length,
+    ranked: function* () {
+      const streams = stores.parts.map((p) => p.db.prepare(`SELECT s.doc_id AS id, s.score FROM scores s WHERE s.round = ? AND ${unlabeled} ORDER BY s.score DESC, s.doc_id`).iterate(round) as Iterable<{ id: number; score: number }>);
+      for (const r of mergeSorted(streams, (a, b) => a.score > b.score || (a.score === b.score && a.id < b.id))) if (!negIds.has(r.id)) yield r.score;
+    },
+  };
+}
+
+/** Round `round`'s scores of every stored page in HIST_BINS bins, counted in SQL. */
+export function crawlHistogram(stores: RunStores, round: number): number[] {
+  const h = new Array<number>(HIST_BINS).fill(0);
+  for (const p of stores.parts) {
+    const rows = p.db.prepare("SELECT min(?, max(0, CAST(score * ? AS INTEGER))) AS b, count(*) AS n FROM scores WHERE round = ? GROUP BY b").all(HIST_BINS - 1, HIST_BINS, round) as Array<{ b: number; n: number }>;
+    for (const r of rows) h[r.b]! += r.n;
+  }
+  return h;
+}
+
 function select(stores: RunStores, round: number, cfg: RoundConfig, threshold: number | undefined, calibrated: number, calibratedRule: string): { cutoff: number; rule: string; selected: number; tokens: number } {
   for (const p of stores.parts) p.clearRound(round, ["selections"]);
   const ranked = mergeSorted(
@@ -361,18 +394,10 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
     const poolHeld = negHeld.filter((d) => d.doc === undefined);
     const negScores = [...negHeld.flatMap((d) => (d.doc !== undefined ? [storeScore(d.doc)] : [])).filter((x): x is number => x !== undefined), ...(await scorer.score(poolHeld.map((d) => d.text)))];
     // the cut-off is calibrated on every stored page of the crawl but the training negatives and
-    // the promoted pages, allowing for the math among them (classify/metrics cutoffForFprInPool)
+    // the promoted pages, allowing for the math among them (classify/metrics cutoffForFprInRanked)
     // (and exact copies: a text counts once)
-    const excluded = new Set(stores.parts.flatMap((p) => p.db.prepare("SELECT doc_id FROM promoted UNION ALL SELECT doc_id FROM copies").pluck().all() as number[]));
-    for (const d of negTrain) if (d.doc !== undefined) excluded.add(d.doc);
-    const pool: number[] = [];
-    const crawlHist = new Array<number>(HIST_BINS).fill(0);
-    for (const p of stores.parts) {
-      for (const [id, score] of p.db.prepare("SELECT doc_id, score FROM scores WHERE round = ?").raw().iterate(round) as Iterable<[number, number]>) {
-        crawlHist[bin(score)]!++;
-        if (!excluded.has(id)) pool.push(score);
-      }
-    }
+    const pool = crawlPool(stores, round, negTrain.flatMap((d) => (d.doc !== undefined ? [d.doc] : [])));
+    const crawlHist = crawlHistogram(stores, round);
     const cal = calibrateCutoff({ fpr: cfg.fpr ?? DEFAULT_FPR, pool, posScores, negScores, seeds: positives.length, documents: stores.docCount(), trainedOn: { positives: posTrain.length, negatives: negTrain.length } });
     // raw score → P(math) in this crawl, weighted by its math share: the mixture estimate, else
     // the share of the sample taken for math, else even odds

@@ -5,6 +5,7 @@ import { FEATURES_VERSION, FEATURES_VERSION_INTERLEAVED, packInterleaved, unpack
 import type { TextDoc } from "../classify/seeds.js";
 import { InputError, UsageError } from "../core/errors.js";
 import { TOKENIZERS, type TokenizerName } from "../core/tokens.js";
+import { mixId } from "../core/hash.js";
 
 /**
  * The run's work store: one SQLite database (WAL). Documents are written once, at
@@ -26,7 +27,7 @@ CREATE TABLE IF NOT EXISTS documents (
   host TEXT NOT NULL, domain TEXT NOT NULL, path TEXT NOT NULL, warc_file TEXT NOT NULL, warc_offset INTEGER NOT NULL,
   warc_length INTEGER NOT NULL, offset_kind TEXT NOT NULL, fetch_date TEXT NOT NULL, lang TEXT NOT NULL,
   lang_conf REAL NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, chars INTEGER NOT NULL, content_hash TEXT NOT NULL,
-  tokens INTEGER, record_id TEXT);
+  tokens INTEGER, record_id TEXT, sample_key INTEGER);
 CREATE INDEX IF NOT EXISTS documents_host ON documents(host);
 CREATE TABLE IF NOT EXISTS features (doc_id INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS drops (file TEXT NOT NULL, stage TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
@@ -36,6 +37,7 @@ CREATE TABLE IF NOT EXISTS rounds (
   selected INTEGER, selected_tokens INTEGER, summary TEXT, started_at TEXT NOT NULL, finished_at TEXT);
 CREATE TABLE IF NOT EXISTS scores (round INTEGER NOT NULL, doc_id INTEGER NOT NULL, score REAL NOT NULL,
   PRIMARY KEY (round, doc_id)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS scores_rank ON scores(round, score DESC, doc_id);
 CREATE TABLE IF NOT EXISTS selections (round INTEGER NOT NULL, doc_id INTEGER NOT NULL, PRIMARY KEY (round, doc_id)) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS selections_doc ON selections(doc_id, round);
 CREATE TABLE IF NOT EXISTS domain_stats (round INTEGER NOT NULL, host TEXT NOT NULL, pages INTEGER NOT NULL,
@@ -128,6 +130,9 @@ export class WorkStore {
     // stores from before record_id was kept get the column (their rows keep NULL: doc_key is their export id)
     const columns = this.db.prepare("SELECT name FROM pragma_table_info('documents')").pluck().all() as string[];
     if (!columns.includes("record_id")) this.db.exec("ALTER TABLE documents ADD COLUMN record_id TEXT");
+    // and the negative sample's order (NULL until sampleKeys fills it)
+    if (!columns.includes("sample_key")) this.db.exec("ALTER TABLE documents ADD COLUMN sample_key INTEGER");
+    this.db.exec("CREATE INDEX IF NOT EXISTS documents_sample ON documents(sample_key, id)");
     this.insertFeatures = this.db.prepare("INSERT OR REPLACE INTO features (doc_id, hashes) VALUES (?, ?)");
     this.insertDoc = this.db.prepare(
       `INSERT OR IGNORE INTO documents (id, doc_key, url, url_norm, host, domain, path, warc_file, warc_offset, warc_length, offset_kind,
@@ -351,6 +356,23 @@ export class WorkStore {
     const st = this.db.prepare("INSERT OR REPLACE INTO scores (round, doc_id, score) VALUES (?, ?, ?)");
     this.db.transaction(() => {
       for (const [id, s] of rows) st.run(round, id, s);
+    })();
+  }
+
+  /**
+   * Fills `sample_key` (core/hash mixId of the id and the run's seed: the negative sample's order,
+   * rounds/negatives.ts) where it is missing, or everywhere if the keys were made with another
+   * seed (meta `sample_seed`). A crawl task fills its own at its end; a store from before the
+   * column, or a rerun with another --seed, is filled when the sample is drawn. Returns the pages filled.
+   */
+  sampleKeys(seed: number): number {
+    const same = this.meta("sample_seed") === String(seed);
+    if (same && this.db.prepare("SELECT 1 FROM documents WHERE sample_key IS NULL LIMIT 1").get() === undefined) return 0;
+    this.db.function("mc_sample_key", { deterministic: true }, (id: unknown, s: unknown) => mixId(Number(id), Number(s)));
+    return this.db.transaction(() => {
+      const n = this.db.prepare(`UPDATE documents SET sample_key = mc_sample_key(id, ?)${same ? " WHERE sample_key IS NULL" : ""}`).run(seed).changes;
+      this.setMeta("sample_seed", String(seed));
+      return n;
     })();
   }
 

@@ -2,6 +2,8 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { type RankedPool, cutoffForFprInPool, cutoffForFprInRanked } from "../../src/classify/metrics.js";
 import { HIST_BINS, crawlHistogram, crawlPool } from "../../src/rounds/round.js";
+import { sampleNegatives } from "../../src/rounds/negatives.js";
+import { mixId } from "../../src/core/hash.js";
 import type { Plan } from "../../src/plan/plan.js";
 import { WorkStore } from "../../src/store/store.js";
 import { RunStores, docId, openTaskStore } from "../../src/store/stores.js";
@@ -72,6 +74,57 @@ describe("the calibration pool read from the stores", () => {
     for (const x of scores.values()) bins[Math.min(HIST_BINS - 1, Math.floor(x * HIST_BINS))]!++;
     expect(crawlHistogram(three, 1)).toEqual(bins);
     expect(bins[HIST_BINS - 1]).toBeGreaterThan(0);
+    three.close();
+  });
+});
+
+describe("the negative sample", () => {
+  it("is the k eligible pages lowest by a hash of id and seed, the same over one part or three; keys missing (an older store) or made with another seed are filled first", () => {
+    const ids = [0, 1, 2].flatMap((f) => Array.from({ length: 300 }, (_, k) => docId(f, k + 1)));
+    const promoted = new Set(ids.filter((_, i) => i % 7 === 0));
+    const copies = new Set(ids.filter((_, i) => i % 11 === 3));
+    const expected = (seed: number, k: number) =>
+      ids
+        .filter((id) => !promoted.has(id) && !copies.has(id))
+        .sort((a, b) => mixId(a, seed) - mixId(b, seed) || a - b)
+        .slice(0, k)
+        .sort((a, b) => a - b);
+    const mark = (s: WorkStore, own: (id: number) => boolean) => {
+      for (const id of [...promoted].filter(own)) s.db.prepare("INSERT INTO promoted (doc_id, round, prefix, reason) VALUES (?, 1, 'p', 'r')").run(id);
+      for (const id of [...copies].filter(own)) s.db.prepare("INSERT INTO copies (doc_id, of) VALUES (?, ?)").run(id, ids[1]);
+    };
+    // one store, its keys filled as a crawl fills them
+    const single = new WorkStore(path.join(tmpDir("mc-sample-one-"), "work.sqlite"));
+    putScored(single, ids, () => 0.5);
+    mark(single, () => true);
+    expect(single.sampleKeys(1)).toBe(ids.length);
+    expect(single.sampleKeys(1)).toBe(0); // done: nothing to fill
+    const one = RunStores.from(single, path.dirname(single.file), undefined);
+    const a = sampleNegatives(one, 40, 1).map((d) => d.doc);
+    expect(a).toEqual(expected(1, 40));
+    // spread over the files, not the first ones
+    expect(new Set(a.map((id) => Math.floor(id / 2 ** 32))).size).toBe(3);
+    // another --seed: the keys are made again, and the sample changes
+    const b = sampleNegatives(one, 40, 2).map((d) => d.doc);
+    expect(b).toEqual(expected(2, 40));
+    expect(b).not.toEqual(a);
+    one.close();
+    // three parts from before the keys (NULL, no meta): filled when the sample is drawn; the same sample
+    const dir = tmpDir("mc-sample-parts-");
+    const plan: Plan = { format: 1, run_id: "sample", tasks: 3, assignment: "modulo", created: "", files: [0, 1, 2].map((f) => ({ name: `f${f}`, bytes: null, task: f })) };
+    for (let t = 0; t < 3; t++) {
+      const part = openTaskStore(dir, plan, t);
+      const own = (id: number) => Math.floor(id / 2 ** 32) === t;
+      putScored(part, ids.filter(own), () => 0.5);
+      mark(part, own);
+      part.close();
+    }
+    const three = RunStores.open(dir, plan);
+    expect(three.sum("SELECT count(*) FROM documents WHERE sample_key IS NULL")).toBe(ids.length);
+    expect(sampleNegatives(three, 40, 1).map((d) => d.doc)).toEqual(a);
+    expect(three.sum("SELECT count(*) FROM documents WHERE sample_key IS NULL")).toBe(0);
+    // more than there are: every eligible page
+    expect(sampleNegatives(three, 10_000, 1)).toHaveLength(ids.length - new Set([...promoted, ...copies]).size);
     three.close();
   });
 });

@@ -75,8 +75,13 @@ export async function startFaultServer(files: Map<string, Buffer>, faults: Map<s
     }
     const etag = f.changeEtag && n > 0 ? `"v2"` : `"v1"`;
     let start = 0;
-    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? "");
-    if (m && !f.ignoreRange) start = Number(m[1]);
+    // "bytes=N-" (to the end) or "bytes=N-M" (M inclusive, as a page fetched back by its offset and length)
+    const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
+    let end = body ? body.length : 0;
+    if (m && !f.ignoreRange) {
+      start = Number(m[1]);
+      if (m[2]) end = Math.min(end, Number(m[2]) + 1);
+    }
     if (start >= body.length && m) {
       log(416);
       res.writeHead(416, { "content-range": `bytes */${body.length}` });
@@ -87,15 +92,15 @@ export async function startFaultServer(files: Map<string, Buffer>, faults: Map<s
     log(status);
     const headers: Record<string, string> = {
       "content-type": f.contentType ?? "application/octet-stream",
-      "content-length": String(body.length - start),
+      "content-length": String(end - start),
       "accept-ranges": "bytes",
       etag,
     };
-    if (status === 206) headers["content-range"] = `bytes ${start}-${body.length - 1}/${body.length}`;
+    if (status === 206) headers["content-range"] = `bytes ${start}-${end - 1}/${body.length}`;
     res.writeHead(status, headers);
     const early = f.closeEarly?.shift();
     if (early !== undefined || f.noLength) {
-      const part = body.subarray(start);
+      const part = body.subarray(start, end);
       const head = [`HTTP/1.1 ${status} ${status === 206 ? "Partial Content" : "OK"}`, `content-type: ${headers["content-type"]}`, "accept-ranges: bytes", `etag: ${etag}`, "connection: close"];
       if (status === 206) head.push(`content-range: ${headers["content-range"]}`);
       const sock = res.socket!;
@@ -105,7 +110,7 @@ export async function startFaultServer(files: Map<string, Buffer>, faults: Map<s
     }
     const reset = f.resetAfter?.shift();
     const stall = f.stallAfter?.shift();
-    const part = body.subarray(start);
+    const part = body.subarray(start, end);
     if (reset !== undefined) {
       res.write(part.subarray(0, reset), () => setTimeout(() => res.socket?.destroy(), 20));
       return;

@@ -7,7 +7,7 @@ import { normalizeUrl } from "../dedup/url.js";
 import type { LangId } from "../extract/lang.js";
 import { ExtractStats, extractDocs } from "../extract/pipeline.js";
 import type { Extractor } from "../extract/pool.js";
-import type { PipelineOptions } from "../extract/pipeline.js";
+import type { Doc, PipelineOptions } from "../extract/pipeline.js";
 import type { RawDoc } from "../extract/inputs.js";
 import type { Page } from "../warc/page.js";
 import { WarcStats, readPages } from "../warc/pages.js";
@@ -64,6 +64,50 @@ function pathOf(url: string): string {
   }
 }
 
+/** A page as the extraction pipeline takes it; its id is the page's doc_key (WARC file @ offset). */
+export function rawDoc(p: Page): RawDoc {
+  return { id: `${p.warcFile}@${p.offset}`, url: p.url, body: p.body, contentType: p.contentType };
+}
+
+/** The stored row of page `p`, extracted as `d` (`id`: the plan's document id, where there is a plan). */
+export function docRow(p: Page, d: Doc, norm: string, id?: number): DocRow {
+  return {
+    docKey: d.id,
+    recordId: p.recordId,
+    url: p.url,
+    urlNorm: norm,
+    host: p.host,
+    domain: p.domain,
+    path: pathOf(p.url),
+    warcFile: p.warcFile,
+    warcOffset: p.offset,
+    warcLength: p.length,
+    offsetKind: p.offsetKind,
+    fetchDate: p.date,
+    lang: d.lang,
+    langConf: d.langConfidence,
+    title: d.title,
+    text: d.text,
+    contentHash: crypto.createHash("sha1").update(d.text).digest("hex"),
+    ...(d.features ? { features: d.features } : {}),
+    ...(id !== undefined ? { id } : {}),
+  };
+}
+
+/**
+ * One page extracted as the crawl extracts it (the same pipeline and options): its row, or the
+ * reason the pipeline drops it. For a page read again by its offset (warc/reread.ts).
+ */
+export async function extractLikeCrawl(p: Page, extractor: Extractor, lang: LangId, pipeline: Omit<PipelineOptions, "onDrop">, id?: number): Promise<{ row: DocRow } | { dropped: string }> {
+  const ex = new ExtractStats();
+  let dropped = "";
+  const one = async function* () {
+    yield rawDoc(p);
+  };
+  for await (const d of extractDocs(one(), extractor, lang, { ...pipeline, onDrop: (_d, reason) => (dropped = reason) }, ex)) return { row: docRow(p, d, normalizeUrl(p.url), id) };
+  return { dropped: dropped || "unknown" };
+}
+
 /**
  * Round 1's crawl: every source file not yet done is streamed, extracted and stored with its
  * done mark in one transaction (a killed run redoes at most the file it was in). Pages whose
@@ -97,9 +141,9 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
           continue;
         }
         seenUrls.add(norm);
-        const id = `${p.warcFile}@${p.offset}`;
-        pages.set(id, { page: p, norm, n: pageNo });
-        yield { id, url: p.url, body: p.body, contentType: p.contentType };
+        const r = rawDoc(p);
+        pages.set(r.id, { page: p, norm, n: pageNo });
+        yield r;
       }
     }
     const fileNo = o.fileNo?.(source.name);
@@ -114,27 +158,7 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
       for await (const d of extractDocs(raw(), extractor, lang, { ...o.pipeline, onDrop }, ex)) {
         const { page: p, norm, n } = pages.get(d.id)!;
         pages.delete(d.id);
-        const row: DocRow = {
-          docKey: d.id,
-          recordId: p.recordId,
-          url: p.url,
-          urlNorm: norm,
-          host: p.host,
-          domain: p.domain,
-          path: pathOf(p.url),
-          warcFile: p.warcFile,
-          warcOffset: p.offset,
-          warcLength: p.length,
-          offsetKind: p.offsetKind,
-          fetchDate: p.date,
-          lang: d.lang,
-          langConf: d.langConfidence,
-          title: d.title,
-          text: d.text,
-          contentHash: crypto.createHash("sha1").update(d.text).digest("hex"),
-          ...(d.features ? { features: d.features } : {}),
-          ...(fileNo !== undefined ? { id: docId(fileNo, n) } : {}),
-        };
+        const row = docRow(p, d, norm, fileNo !== undefined ? docId(fileNo, n) : undefined);
         if (store.addDoc(row)) kept++;
         else urlDups++;
         o.onTick?.({ files: total.files + total.failed.length, pages: total.pages + warc.pages, kept: total.kept + kept, bytes: total.warc.bytesIn + warc.bytesIn });

@@ -93,14 +93,15 @@ export async function fetchBuffer(url: string, opts: HttpOptions): Promise<Buffe
 }
 
 /**
- * The bytes of `url` from `start` to its end, as a stream of chunks. Throws SourceError
+ * The bytes of `url` from `start` to its end (or to `end`, exclusive: one bounded Range request,
+ * as a page is fetched back by its offset and length), as a stream of chunks. Throws SourceError
  * (naming the URL and the offset reached) when retries are exhausted or the answer is final.
  */
 export async function* httpBytes(
   url: string,
   start: number,
   opts: HttpOptions,
-  { allowMarkup = false, onEnd }: { allowMarkup?: boolean; onEnd?: (end: TransferEnd) => void } = {},
+  { allowMarkup = false, onEnd, end }: { allowMarkup?: boolean; onEnd?: (end: TransferEnd) => void; end?: number } = {},
 ): AsyncGenerator<Buffer> {
   let pos = start;
   let attempt = 0;
@@ -111,7 +112,10 @@ export async function* httpBytes(
       throw new SourceError(url, `giving up after ${opts.retries} retries: ${lastError}`, pos);
     }
     const headers: Record<string, string> = { "user-agent": opts.userAgent ?? "mathcorpus" };
-    if (pos > 0) {
+    if (end !== undefined) {
+      headers.range = `bytes=${pos}-${end - 1}`;
+      if (etag) headers["if-range"] = etag;
+    } else if (pos > 0) {
       headers.range = `bytes=${pos}-`;
       if (etag) headers["if-range"] = etag;
     }
@@ -127,6 +131,10 @@ export async function* httpBytes(
       });
       const h = res.headers;
       retryAfter = header(h, "retry-after");
+      if (res.statusCode === 416 && end !== undefined) {
+        await res.body.dump();
+        throw new SourceError(url, `has no bytes ${pos}-${end - 1} (HTTP 416): the file is shorter than it was when read`, pos);
+      }
       if (res.statusCode === 416 && pos > 0) {
         await res.body.dump();
         onEnd?.({ confirmed: true, at: pos });
@@ -152,7 +160,7 @@ export async function* httpBytes(
       }
       etag = etag ?? newEtag;
       let skip = 0;
-      if (pos > 0 && res.statusCode === 200) {
+      if ((pos > 0 || end !== undefined) && res.statusCode === 200) {
         skip = pos; // the server ignored Range: read from the start and drop what we have
       } else if (res.statusCode === 206) {
         const m = /bytes (\d+)-/.exec(header(h, "content-range") ?? "");
@@ -172,9 +180,24 @@ export async function* httpBytes(
           chunk = chunk.subarray(skip);
           skip = 0;
         }
+        if (end !== undefined && pos + chunk.length >= end) {
+          // the range is complete: the rest of a 200 answer is not wanted
+          chunk = chunk.subarray(0, end - pos);
+          pos = end;
+          yield chunk;
+          break;
+        }
         pos += chunk.length;
         attempt = 0;
         yield chunk;
+      }
+      if (end !== undefined) {
+        if (pos >= end) {
+          onEnd?.({ confirmed: true, at: pos });
+          return;
+        }
+        if (pos === before) throw new SourceError(url, `ends at byte ${pos}, before ${end}: the file is shorter than it was when read`, pos);
+        continue; // cut short: ask for the rest of the range
       }
       // A body with a length or chunked framing that ended is whole (undici fails a short one).
       // A body without either ends when the connection closes, which a cut transfer does too:

@@ -48,9 +48,39 @@ export function sampleNegatives(stores: RunStores, k: number, seed: number): Sto
     if (chosen.length >= k) break;
   }
   merged.return(undefined); // the statements are finished before the texts are read
-  chosen.sort((a, b) => a - b);
+  return storedDocs(stores, chosen.sort((a, b) => a - b));
+}
+
+/**
+ * A round's negatives from the crawl: `sampleNegatives`, recorded in meta `sample:N` when the
+ * round trains. A round trained by a version before it (no record) and resumed after its
+ * training keeps the sample its model was trained against: the reservoir over ids it drew then.
+ */
+export function crawlNegatives(stores: RunStores, round: number, k: number, seed: number, training: boolean): StoredDoc[] {
+  const key = `sample:${round}`;
+  if (!training && stores.coord.meta(key) === undefined) return reservoirNegatives(stores, k, seed);
+  if (training) stores.coord.setMeta(key, "sample_key");
+  return sampleNegatives(stores, k, seed);
+}
+
+/**
+ * The sample as versions before `sample_key` drew it, for their rounds resumed after training: a
+ * seeded reservoir fed every stored id (not promoted, not copies) in id order across the parts.
+ */
+export function reservoirNegatives(stores: RunStores, k: number, seed: number): StoredDoc[] {
+  const r = new Reservoir<number>(k, seed);
+  const out = new Set(stores.parts.flatMap((p) => p.db.prepare("SELECT doc_id FROM promoted UNION ALL SELECT doc_id FROM copies").pluck().all() as number[]));
+  const ids = (p: RunStores["parts"][number]) => (function* () {
+    for (const rows of p.iterDocs<{ id: number }>("1 AS one", 5000)) for (const row of rows) yield row.id;
+  })();
+  for (const id of mergeSorted(stores.parts.map(ids), (a, b) => a < b)) if (!out.has(id)) r.offer(id);
+  return storedDocs(stores, [...r.items].sort((a, b) => a - b));
+}
+
+/** The stored documents `ids` (in that order) as training documents. */
+function storedDocs(stores: RunStores, ids: number[]): StoredDoc[] {
   const st = new Map(stores.parts.map((p) => [p, p.db.prepare("SELECT id AS doc, doc_key AS id, url_norm AS split, url, text FROM documents WHERE id = ?")]));
-  return chosen.map((id) => st.get(stores.partOf(id))!.get(id) as StoredDoc);
+  return ids.map((id) => st.get(stores.partOf(id))!.get(id) as StoredDoc);
 }
 
 /** Share of held-out positives scoring at or above the cut-off that takes a sampled page for math. */

@@ -18,7 +18,7 @@ import { writeAtomic } from "../core/atomic.js";
 import { mergeSorted } from "../core/merge.js";
 import { calibrateCutoff } from "./cutoff.js";
 import { markCopies } from "./copies.js";
-import { type NegDoc, PU_RECALL, type StoredDoc, sampleNegatives, samplePool, unlabeledNegatives } from "./negatives.js";
+import { type NegDoc, PU_RECALL, type StoredDoc, crawlNegatives, samplePool, unlabeledNegatives } from "./negatives.js";
 import type { RankedPool } from "../classify/metrics.js";
 import { CALIBRATION_MIN, type Calibrator, fitCalibrator, probability, rawFor } from "../classify/calibrate.js";
 import { UNDERFIT_LOSS, sizedArgs } from "../classify/train.js";
@@ -337,12 +337,12 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
   const posTrain = positives.filter((d) => !held(d));
   const posHeld = positives.filter(held);
   const k = cfg.negCount > 0 ? cfg.negCount : positives.length;
-  const sampled: NegDoc[] = cfg.negativePool ? samplePool(cfg.negativePool, k, cfg.seed) : sampleNegatives(stores, k, cfg.seed);
   const model = path.join(cfg.runDir, "models", `round-${round}`, "model.bin");
   // a model damaged in place (a full disk under a version that wrote it directly) is trained again
   const damaged = after(row.step, "train") ? modelFileProblem(model) : undefined;
   if (damaged && damaged !== "missing") deps.warn?.(`round ${round}: ${path.relative(cfg.runDir, model)} is damaged (${damaged}): training it again`);
   const training = !after(row.step, "train") || !!damaged;
+  const sampled: NegDoc[] = cfg.negativePool ? samplePool(cfg.negativePool, k, cfg.seed) : crawlNegatives(stores, round, k, cfg.seed, training);
   lap("sample");
   // the sampled pages are unlabeled: those that score like the seeds are left out (classify/pu),
   // decided when the model is trained and kept in meta `pu:N` for a resumed round

@@ -2,7 +2,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { type RankedPool, cutoffForFprInPool, cutoffForFprInRanked } from "../../src/classify/metrics.js";
 import { HIST_BINS, crawlHistogram, crawlPool } from "../../src/rounds/round.js";
-import { sampleNegatives } from "../../src/rounds/negatives.js";
+import { crawlNegatives, reservoirNegatives, sampleNegatives } from "../../src/rounds/negatives.js";
 import { mixId } from "../../src/core/hash.js";
 import type { Plan } from "../../src/plan/plan.js";
 import { WorkStore } from "../../src/store/store.js";
@@ -125,6 +125,16 @@ describe("the negative sample", () => {
     expect(three.sum("SELECT count(*) FROM documents WHERE sample_key IS NULL")).toBe(0);
     // more than there are: every eligible page
     expect(sampleNegatives(three, 10_000, 1)).toHaveLength(ids.length - new Set([...promoted, ...copies]).size);
+    // a round that trains records how it drew its sample; a round trained before that record
+    // (by an earlier version) and resumed after its training keeps the reservoir sample it drew
+    const old = reservoirNegatives(three, 40, 1).map((d) => d.doc);
+    expect(old).not.toEqual(a);
+    expect(old.every((id) => !promoted.has(id) && !copies.has(id))).toBe(true);
+    expect(crawlNegatives(three, 1, 40, 1, false).map((d) => d.doc)).toEqual(old);
+    expect(three.coord.meta("sample:1")).toBeUndefined();
+    expect(crawlNegatives(three, 2, 40, 1, true).map((d) => d.doc)).toEqual(a);
+    expect(three.coord.meta("sample:2")).toBe("sample_key");
+    expect(crawlNegatives(three, 2, 40, 1, false).map((d) => d.doc)).toEqual(a);
     three.close();
   });
 });

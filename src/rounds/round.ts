@@ -225,10 +225,6 @@ export const DEFAULT_FPR = 0.01;
 
 type Ranked = { id: number; score: number; tokens: number | null; text: string };
 
-/**
- * Ranked selection: by threshold (a raw score), or top pages until the token budget is filled. Pages are taken
- * by score, ties by id, across all parts (their ranked streams merged).
- */
 /** SQL condition: the scored page `s` is neither promoted nor an exact copy. */
 const unlabeled = "NOT EXISTS (SELECT 1 FROM promoted p WHERE p.doc_id = s.doc_id) AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.doc_id = s.doc_id)";
 
@@ -261,6 +257,10 @@ export function crawlHistogram(stores: RunStores, round: number): number[] {
   return h;
 }
 
+/**
+ * Ranked selection: by threshold (a raw score), or top pages until the token budget is filled. Pages are taken
+ * by score, ties by id, across all parts (their ranked streams merged).
+ */
 function select(stores: RunStores, round: number, cfg: RoundConfig, threshold: number | undefined, calibrated: number, calibratedRule: string): { cutoff: number; rule: string; selected: number; tokens: number } {
   for (const p of stores.parts) p.clearRound(round, ["selections"]);
   const ranked = mergeSorted(

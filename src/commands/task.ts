@@ -263,10 +263,10 @@ export const command: Command = {
       io.stdout.write(
         renderHelp(
           "task",
-          "--run DIR [--stage crawl] [--task I]",
+          "--run DIR [--stage crawl|score|clean] [--round N] [--task I]",
           "Run one task of a run that `mathcorpus run --tasks N` planned.",
           specs,
-          "A task is a function of the run's frozen plan (plan.json) and its index: it reads the files the plan gives it\ninto its own store (tasks/NNNNN/work.sqlite) and records its end in tasks/NNNNN/<stage>.json once its writes are\ndurable. Rerunning a finished task does nothing; a task that died is simply run again. Its output goes to\nstderr (the local executor appends it to tasks/NNNNN/<stage>.log).",
+          "A task is a function of the run's frozen plan (plan.json) and its index: its crawl reads the files the plan gives it\ninto its own store (tasks/NNNNN/work.sqlite); a round's scoring (score) and the cleaning map (clean) work on that\nstore. It records its end in tasks/NNNNN/<stage>.json (score-N.json, clean-N.json) once its writes are\ndurable. Rerunning a finished task does nothing; a task that died is simply run again. Its output goes to\nstderr (the local executor appends it to tasks/NNNNN/<stage>.log).",
         ),
       );
       return EXIT.ok;

@@ -241,6 +241,13 @@ describe("a run split into tasks", () => {
     const unseen = await runCli(["task", "--run", path.join(dir, "nowhere"), "--task", "0"]);
     expect(unseen.code).toBe(3);
     expect(unseen.stderr).toContain("no such run folder (is it on a file system this node sees?)");
+    // a cleaning map with no round, or before the coordinator wrote its settings
+    const noRound = await runCli(["task", "--run", run, "--stage", "clean", "--task", "0"]);
+    expect(noRound.code).toBe(2);
+    expect(noRound.stderr).toContain("--stage clean needs --round N");
+    const noSpec = await runCli(["task", "--run", other, "--stage", "clean", "--round", "1", "--task", "0"]);
+    expect(noSpec.code).toBe(3);
+    expect(noSpec.stderr).toMatch(/clean\/round-1\.json: missing or unreadable: the coordinator writes it before it starts round 1's cleaning tasks/);
     // the index from Slurm's and Kubernetes' variables
     const { taskIndex } = await import("../../src/commands/task.js");
     expect(taskIndex(undefined, { SLURM_ARRAY_TASK_ID: "3", MC_TASK_OFFSET: "1000" }, 2000)).toBe(1003);

@@ -9,14 +9,10 @@
  *
  *   node dist/scripts/bench-coordinator.js FILE.warc.gz [--small 5000] [--large 20000] [--files 8] [--tasks 8] [--workers 2]
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { flag, split } from "./split-crawl.js";
-
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.js");
+import { cliJson, flag, split } from "./split-crawl.js";
 
 type Out = {
   crawl: { documents: number; seconds: number; coordinator_cpu_seconds: number };
@@ -26,15 +22,6 @@ type Out = {
   coordinator_cpu_seconds: number;
 };
 
-function run(args: string[]): Promise<{ seconds: number; out: Out }> {
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const p = spawn(process.execPath, [CLI, "run", ...args, "--json"], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    p.on("exit", (code) => (code === 0 ? resolve({ seconds: (performance.now() - t) / 1000, out: JSON.parse(out) as Out }) : reject(new Error(`run exited ${code}`))));
-  });
-}
 
 /** The coordinator's CPU seconds by part of the run: the crawl, each round step (summed over rounds), and the rest (clean, export, start-up). */
 function parts(o: Out): Record<string, number> {
@@ -60,7 +47,7 @@ async function main(argv: string[]): Promise<void> {
       const dir = path.join(tmp, String(size));
       fs.mkdirSync(dir);
       const files = await split(file, dir, nFiles, size);
-      const { seconds, out } = await run(["--run", path.join(dir, "run"), "--sources", files.join(","), "--tasks", String(tasks), "--workers", String(workers), "--auto-accept", "0.5", "--max-rounds", "3"]);
+      const { seconds, out } = await cliJson<Out>("run", ["--run", path.join(dir, "run"), "--sources", files.join(","), "--tasks", String(tasks), "--workers", String(workers), "--auto-accept", "0.5", "--max-rounds", "3"]);
       const docs = out.crawl.documents;
       const p = parts(out);
       results.push({ docs, parts: p });

@@ -12,14 +12,10 @@
  * --vary-urls); its response records are dealt into --files files (one gzip member each, as
  * Common Crawl writes them) in a temporary folder, so the crawl has several files of distinct URLs.
  */
-import { spawn } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { flag, gunzip, split } from "./split-crawl.js";
-
-const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.js");
+import { cliJson, flag, gunzip, split } from "./split-crawl.js";
 
 type Out = {
   crawl: { documents: number; seconds: number; coordinator_cpu_seconds: number };
@@ -27,15 +23,6 @@ type Out = {
   coordinator_cpu_seconds: number;
 };
 
-function round(args: string[]): Promise<{ seconds: number; out: Out }> {
-  return new Promise((resolve, reject) => {
-    const t = performance.now();
-    const p = spawn(process.execPath, [CLI, "round", ...args, "--json"], { stdio: ["ignore", "pipe", "inherit"] });
-    let out = "";
-    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    p.on("exit", (code) => (code === 0 ? resolve({ seconds: (performance.now() - t) / 1000, out: JSON.parse(out) as Out }) : reject(new Error(`round exited ${code}`))));
-  });
-}
 
 async function main(argv: string[]): Promise<void> {
   const file = argv[0];
@@ -53,7 +40,7 @@ async function main(argv: string[]): Promise<void> {
       for (const t of r % 2 === 0 ? [1, tasks] : [tasks, 1]) {
         const run = path.join(tmp, `run-${r}-${t}`);
         const extra = t === 1 ? [] : ["--tasks", String(t), "--workers", String(workers)];
-        const { seconds, out } = await round(["--run", run, "--sources", files.join(","), ...extra]);
+        const { seconds, out } = await cliJson<Out>("round", ["--run", run, "--sources", files.join(","), ...extra]);
         const docs = out.crawl.documents;
         const after = Object.values(out.rounds[0]!.timings).reduce((a, b) => a + b, 0);
         const afterCpu = out.coordinator_cpu_seconds - out.crawl.coordinator_cpu_seconds;

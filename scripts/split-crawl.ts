@@ -1,9 +1,12 @@
 /**
  * For the benchmarks of runs split into tasks: one Common-Crawl-style WARC dealt into several files
- * (one gzip member per record, as Common Crawl writes them), and the floor they are measured against.
+ * (one gzip member per record, as Common Crawl writes them), the floor they are measured against,
+ * and the CLI run as a child process.
  */
+import { spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
 import { nullLogger } from "../src/core/log.js";
 import { WarcStats, readPages } from "../src/warc/pages.js";
@@ -38,4 +41,17 @@ export async function gunzip(files: string[]): Promise<number> {
 export function flag(argv: string[], name: string, dflt: number): number {
   const i = argv.indexOf(`--${name}`);
   return i >= 0 ? Number(argv[i + 1]) : dflt;
+}
+
+const CLI = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "src", "cli.js");
+
+/** `mathcorpus COMMAND ARGS --json` in a child process: its wall time and its parsed JSON (stderr passes through). */
+export function cliJson<T>(command: string, args: string[]): Promise<{ seconds: number; out: T }> {
+  return new Promise((resolve, reject) => {
+    const t = performance.now();
+    const p = spawn(process.execPath, [CLI, command, ...args, "--json"], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    p.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    p.on("exit", (code) => (code === 0 ? resolve({ seconds: (performance.now() - t) / 1000, out: JSON.parse(out) as T }) : reject(new Error(`${command} exited ${code}`))));
+  });
 }

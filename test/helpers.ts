@@ -5,6 +5,9 @@ import { PassThrough } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { nullLogger } from "../src/core/log.js";
 import { main } from "../src/main.js";
+import type { Plan } from "../src/plan/plan.js";
+import type { WorkStore } from "../src/store/store.js";
+import { RunStores, fileNoOf, openTaskStore } from "../src/store/stores.js";
 import type { Page } from "../src/warc/page.js";
 import { WarcStats, readPages } from "../src/warc/pages.js";
 import { type WarcSource, localSource } from "../src/warc/source.js";
@@ -49,4 +52,22 @@ export async function readAll(source: WarcSource | string, maxRecordBytes = MAX)
 export function comparable(p: Page): Record<string, unknown> {
   const { warcFile: _w, body, ...rest } = p;
   return { ...rest, body: body.toString("base64") };
+}
+
+/**
+ * A run split into `tasks` tasks, file f being task f's, whose stores `fill` writes (given the
+ * task's store and whether a document id is that task's); its stores opened.
+ */
+export function partsRun(prefix: string, tasks: number, fill: (part: WorkStore, own: (id: number) => boolean) => void): RunStores {
+  const dir = tmpDir(prefix);
+  const plan: Plan = { format: 1, run_id: prefix, tasks, assignment: "modulo", created: "", files: Array.from({ length: tasks }, (_, f) => ({ name: `f${f}`, bytes: null, task: f })) };
+  for (let t = 0; t < tasks; t++) {
+    const part = openTaskStore(dir, plan, t);
+    try {
+      fill(part, (id) => fileNoOf(id) === t);
+    } finally {
+      part.close();
+    }
+  }
+  return RunStores.open(dir, plan);
 }

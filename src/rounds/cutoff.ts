@@ -1,4 +1,6 @@
 import { POOL_MIN_PAGES, POOL_MIN_POSITIVES, type RankedPool, cutoffForFpr, cutoffForFprInRanked } from "../classify/metrics.js";
+import { mergeSorted } from "../core/merge.js";
+import type { RunStores } from "../store/stores.js";
 
 export interface Calibration {
   cutoff: number;
@@ -50,4 +52,45 @@ export function calibrateCutoff(c: CalibrationInputs): Calibration {
     : `${n(c.pool.size, "unlabeled page")} (${POOL_MIN_PAGES} needed to estimate its math share): the crawl's ${n(c.documents, "stored page")} ${c.documents === 1 ? "is" : "are"} too few`;
   const warning = `the cut-off cannot be calibrated to --fpr ${c.fpr}: ${n(held, "held-out negative")} (${needed} needed) and ${lacking}; the model learned math from ${n(c.trainedOn.positives, "page")} and what is not math from ${n(c.trainedOn.negatives, "page")}. ${fewSeeds ? "Add seeds" : "Crawl more pages"}, or select with --token-budget TOKENS or --threshold SCORE`;
   return { cutoff, rule, warning };
+}
+
+/** Score histograms (reports/round-N.eval.json, `eval --run`): 20 bins of width 0.05. */
+export const HIST_BINS = 20;
+const bin = (score: number) => Math.min(HIST_BINS - 1, Math.max(0, Math.floor(score * HIST_BINS)));
+export function histogram(scores: number[]): number[] {
+  const h = new Array<number>(HIST_BINS).fill(0);
+  for (const x of scores) h[bin(x)]!++;
+  return h;
+}
+
+/** SQL condition: the scored page `s` is neither promoted nor an exact copy. */
+const unlabeled = "NOT EXISTS (SELECT 1 FROM promoted p WHERE p.doc_id = s.doc_id) AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.doc_id = s.doc_id)";
+
+/**
+ * The calibration pool of round `round`: the scored pages but promoted ones, exact copies and
+ * the training negatives `negTrain`, counted in SQL and read from the top through each part's
+ * ranked index (merged): the coordinator never holds every score.
+ */
+export function crawlPool(stores: RunStores, round: number, negTrain: number[]): RankedPool {
+  const scoreOf = new Map(stores.parts.map((p) => [p, p.db.prepare(`SELECT score FROM scores s WHERE s.round = ? AND s.doc_id = ? AND ${unlabeled}`).pluck()]));
+  const negScores = negTrain.map((id) => scoreOf.get(stores.partOf(id))!.get(round, id) as number | undefined).filter((x): x is number => x !== undefined);
+  const negIds = new Set(negTrain);
+  return {
+    size: stores.sum(`SELECT count(*) FROM scores s WHERE s.round = ? AND ${unlabeled}`, round) - negScores.length,
+    atLeast: (t) => stores.sum(`SELECT count(*) FROM scores s WHERE s.round = ? AND s.score >= ? AND ${unlabeled}`, round, t) - negScores.filter((x) => x >= t).length,
+    ranked: function* () {
+      const streams = stores.parts.map((p) => p.db.prepare(`SELECT s.doc_id AS id, s.score FROM scores s WHERE s.round = ? AND ${unlabeled} ORDER BY s.score DESC, s.doc_id`).iterate(round) as Iterable<{ id: number; score: number }>);
+      for (const r of mergeSorted(streams, (a, b) => a.score > b.score || (a.score === b.score && a.id < b.id))) if (!negIds.has(r.id)) yield r.score;
+    },
+  };
+}
+
+/** Round `round`'s scores of every stored page in HIST_BINS bins, counted in SQL. */
+export function crawlHistogram(stores: RunStores, round: number): number[] {
+  const h = new Array<number>(HIST_BINS).fill(0);
+  for (const p of stores.parts) {
+    const rows = p.db.prepare("SELECT min(?, max(0, CAST(score * ? AS INTEGER))) AS b, count(*) AS n FROM scores WHERE round = ? GROUP BY b").all(HIST_BINS - 1, HIST_BINS, round) as Array<{ b: number; n: number }>;
+    for (const r of rows) h[r.b]! += r.n;
+  }
+  return h;
 }

@@ -16,24 +16,15 @@ import type { WorkStore } from "../store/store.js";
 import type { RunStores } from "../store/stores.js";
 import { writeAtomic } from "../core/atomic.js";
 import { mergeSorted } from "../core/merge.js";
-import { calibrateCutoff } from "./cutoff.js";
+import { HIST_BINS, calibrateCutoff, crawlHistogram, crawlPool, histogram } from "./cutoff.js";
 import { markCopies } from "./copies.js";
 import { type NegDoc, PU_RECALL, type StoredDoc, crawlNegatives, samplePool, unlabeledNegatives } from "./negatives.js";
-import type { RankedPool } from "../classify/metrics.js";
 import { CALIBRATION_MIN, type Calibrator, fitCalibrator, probability, rawFor } from "../classify/calibrate.js";
 import { UNDERFIT_LOSS, sizedArgs } from "../classify/train.js";
 import { autoAccept, convergence, discoverDomains, promote } from "./domains.js";
 
 const sortedDesc = (xs: number[]) => [...xs].sort((a, b) => b - a);
 
-/** Score histograms (reports/round-N.eval.json, `eval --run`): 20 bins of width 0.05. */
-export const HIST_BINS = 20;
-const bin = (score: number) => Math.min(HIST_BINS - 1, Math.max(0, Math.floor(score * HIST_BINS)));
-export function histogram(scores: number[]): number[] {
-  const h = new Array<number>(HIST_BINS).fill(0);
-  for (const x of scores) h[bin(x)]!++;
-  return h;
-}
 const median = (xs: number[]) => (xs.length === 0 ? null : +sortedDesc(xs)[Math.floor((xs.length - 1) / 2)]!.toFixed(6));
 
 /** What a round does, resolved from the command's options. */
@@ -224,38 +215,6 @@ export async function scoreParts(parts: WorkStore[], round: number, scorer: Text
 export const DEFAULT_FPR = 0.01;
 
 type Ranked = { id: number; score: number; tokens: number | null; text: string };
-
-/** SQL condition: the scored page `s` is neither promoted nor an exact copy. */
-const unlabeled = "NOT EXISTS (SELECT 1 FROM promoted p WHERE p.doc_id = s.doc_id) AND NOT EXISTS (SELECT 1 FROM copies c WHERE c.doc_id = s.doc_id)";
-
-/**
- * The calibration pool of round `round`: the scored pages but promoted ones, exact copies and
- * the training negatives `negTrain`, counted in SQL and read from the top through each part's
- * ranked index (merged): the coordinator never holds every score.
- */
-export function crawlPool(stores: RunStores, round: number, negTrain: number[]): RankedPool {
-  const scoreOf = new Map(stores.parts.map((p) => [p, p.db.prepare(`SELECT score FROM scores s WHERE s.round = ? AND s.doc_id = ? AND ${unlabeled}`).pluck()]));
-  const negScores = negTrain.map((id) => scoreOf.get(stores.partOf(id))!.get(round, id) as number | undefined).filter((x): x is number => x !== undefined);
-  const negIds = new Set(negTrain);
-  return {
-    size: stores.sum(`SELECT count(*) FROM scores s WHERE s.round = ? AND ${unlabeled}`, round) - negScores.length,
-    atLeast: (t) => stores.sum(`SELECT count(*) FROM scores s WHERE s.round = ? AND s.score >= ? AND ${unlabeled}`, round, t) - negScores.filter((x) => x >= t).length,
-    ranked: function* () {
-      const streams = stores.parts.map((p) => p.db.prepare(`SELECT s.doc_id AS id, s.score FROM scores s WHERE s.round = ? AND ${unlabeled} ORDER BY s.score DESC, s.doc_id`).iterate(round) as Iterable<{ id: number; score: number }>);
-      for (const r of mergeSorted(streams, (a, b) => a.score > b.score || (a.score === b.score && a.id < b.id))) if (!negIds.has(r.id)) yield r.score;
-    },
-  };
-}
-
-/** Round `round`'s scores of every stored page in HIST_BINS bins, counted in SQL. */
-export function crawlHistogram(stores: RunStores, round: number): number[] {
-  const h = new Array<number>(HIST_BINS).fill(0);
-  for (const p of stores.parts) {
-    const rows = p.db.prepare("SELECT min(?, max(0, CAST(score * ? AS INTEGER))) AS b, count(*) AS n FROM scores WHERE round = ? GROUP BY b").all(HIST_BINS - 1, HIST_BINS, round) as Array<{ b: number; n: number }>;
-    for (const r of rows) h[r.b]! += r.n;
-  }
-  return h;
-}
 
 /**
  * Ranked selection: by threshold (a raw score), or top pages until the token budget is filled. Pages are taken

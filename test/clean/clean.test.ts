@@ -5,17 +5,16 @@ import Database from "better-sqlite3";
 import { beforeAll, describe, expect, it } from "vitest";
 import { cleanRound } from "../../src/clean/clean.js";
 import { cleanMapPart, cleanMetaKey } from "../../src/clean/map.js";
-import type { Plan } from "../../src/plan/plan.js";
 import { nullLogger } from "../../src/core/log.js";
 import { BenchmarkIndex, loadBenchmarkDir, readBenchmark } from "../../src/decont/index.js";
 import { DEFAULT_MINHASH, MinHasher, estimateJaccard, jaccard, shingles } from "../../src/dedup/minhash.js";
 import { exportRound } from "../../src/export/export.js";
 import { WorkStore } from "../../src/store/store.js";
-import { RunStores, docId, fileNoOf, openTaskStore } from "../../src/store/stores.js";
+import { RunStores, docId, fileNoOf } from "../../src/store/stores.js";
 
 /** A store made by hand as the run store of a run of one task. */
 const one = (s: WorkStore) => RunStores.from(s, path.dirname(s.file), undefined);
-import { ROOT, runCli, tmpDir } from "../helpers.js";
+import { ROOT, partsRun, runCli, tmpDir } from "../helpers.js";
 
 const BENCH = path.join(ROOT, "data", "benchmarks");
 const FIX = path.join(ROOT, "test", "fixtures", "benchmarks");
@@ -172,14 +171,7 @@ describe("cleanRound on a work store", () => {
     const single = new WorkStore(path.join(tmpDir("mc-clean-one-"), "work.sqlite"));
     putSelected(single, placed);
     const a = await cleanRound(one(single), 1, index, DEFAULT_MINHASH, nullLogger);
-    const dir = tmpDir("mc-clean-parts-");
-    const plan: Plan = { format: 1, run_id: "parts", tasks: 3, assignment: "modulo", created: "", files: [0, 1, 2].map((f) => ({ name: `f${f}`, bytes: null, task: f })) };
-    for (let t = 0; t < 3; t++) {
-      const part = openTaskStore(dir, plan, t);
-      putSelected(part, placed.filter((d) => fileNoOf(d.id) === t));
-      part.close();
-    }
-    const stores = RunStores.open(dir, plan);
+    const stores = partsRun("mc-clean-parts-", 3, (part, own) => void putSelected(part, placed.filter((d) => own(d.id))));
     // every pair straddles two parts: orig-0 (file 0) and exact-0 (file 2), near-1 (0) and orig-1 (1), near-2 (1) and orig-2 (2)
     const fileOf = (k: string) => fileNoOf(placed.find((d) => d.key === k)!.id);
     for (const [x, y] of [["orig-0", "exact-0"], ["near-1", "orig-1"], ["near-2", "orig-2"]] as const) expect(fileOf(x), `${x} ${y}`).not.toBe(fileOf(y));

@@ -1,13 +1,12 @@
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { type RankedPool, cutoffForFprInPool, cutoffForFprInRanked } from "../../src/classify/metrics.js";
-import { HIST_BINS, crawlHistogram, crawlPool } from "../../src/rounds/round.js";
+import { HIST_BINS, crawlHistogram, crawlPool } from "../../src/rounds/cutoff.js";
 import { crawlNegatives, reservoirNegatives, sampleNegatives } from "../../src/rounds/negatives.js";
 import { mixId } from "../../src/core/hash.js";
-import type { Plan } from "../../src/plan/plan.js";
 import { WorkStore } from "../../src/store/store.js";
-import { RunStores, docId, openTaskStore } from "../../src/store/stores.js";
-import { tmpDir } from "../helpers.js";
+import { RunStores, docId } from "../../src/store/stores.js";
+import { partsRun, tmpDir } from "../helpers.js";
 
 const cutoffForFprInPoolOf = (pool: RankedPool, pos: number[]) => cutoffForFprInRanked(pool, pos, 0.01);
 
@@ -58,16 +57,10 @@ describe("the calibration pool read from the stores", () => {
     expect(viaOne).toEqual(expected);
     one.close();
     // three parts, file f in task f
-    const dir = tmpDir("mc-pool-parts-");
-    const plan: Plan = { format: 1, run_id: "pool", tasks: 3, assignment: "modulo", created: "", files: [0, 1, 2].map((f) => ({ name: `f${f}`, bytes: null, task: f })) };
-    for (let t = 0; t < 3; t++) {
-      const part = openTaskStore(dir, plan, t);
-      const own = (id: number) => Math.floor(id / 2 ** 32) === t;
+    const three = partsRun("mc-pool-parts-", 3, (part, own) => {
       putScored(part, ids.filter(own), (id) => scores.get(id)!);
       mark(part, own);
-      part.close();
-    }
-    const three = RunStores.open(dir, plan);
+    });
     expect(cutoffForFprInPoolOf(crawlPool(three, 1, negTrain), pos)).toEqual(expected);
     // the crawl's histogram (every scored page), counted in SQL, as JavaScript bins the scores
     const bins = new Array<number>(HIST_BINS).fill(0);
@@ -110,16 +103,10 @@ describe("the negative sample", () => {
     expect(b).not.toEqual(a);
     one.close();
     // three parts from before the keys (NULL, no meta): filled when the sample is drawn; the same sample
-    const dir = tmpDir("mc-sample-parts-");
-    const plan: Plan = { format: 1, run_id: "sample", tasks: 3, assignment: "modulo", created: "", files: [0, 1, 2].map((f) => ({ name: `f${f}`, bytes: null, task: f })) };
-    for (let t = 0; t < 3; t++) {
-      const part = openTaskStore(dir, plan, t);
-      const own = (id: number) => Math.floor(id / 2 ** 32) === t;
+    const three = partsRun("mc-sample-parts-", 3, (part, own) => {
       putScored(part, ids.filter(own), () => 0.5);
       mark(part, own);
-      part.close();
-    }
-    const three = RunStores.open(dir, plan);
+    });
     expect(three.sum("SELECT count(*) FROM documents WHERE sample_key IS NULL")).toBe(ids.length);
     expect(sampleNegatives(three, 40, 1).map((d) => d.doc)).toEqual(a);
     expect(three.sum("SELECT count(*) FROM documents WHERE sample_key IS NULL")).toBe(0);

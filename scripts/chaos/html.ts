@@ -77,7 +77,7 @@ export async function htmlMutants(count: number, seed: number, pageTimeoutMs: nu
             r.lost++;
             note(r, `${kind}: unknown drop ${out.drop}`, true);
           }
-        } else if (typeof out.ok.text !== "string") {
+        } else if ("ok" in out && typeof out.ok.text !== "string") {
           r.lost++;
           note(r, `${kind}: an outcome without text`, true);
         }

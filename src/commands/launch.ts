@@ -13,7 +13,8 @@ import { crawlProgress, ingest, localSize } from "../rounds/ingest.js";
 import { RunLock } from "../store/lock.js";
 import type { WorkStore } from "../store/store.js";
 import type { WarcSource } from "../warc/source.js";
-import { EXIT, type ExitCode, TaskError } from "../core/errors.js";
+import { EXIT, type ExitCode, TaskError, UsageError } from "../core/errors.js";
+import { runGate } from "../rounds/firstpass.js";
 import { type Plan, assign, readPlan, taskDir } from "../plan/plan.js";
 import { maxArraySize, roundsArgs, slurmPlan, submitSlurm } from "../executors/slurm.js";
 import { type JobEnd, batchApi, jobName, jobYaml, runJob, taskJob } from "../executors/k8s.js";
@@ -340,7 +341,9 @@ export async function crawlInProcess(
     store: WorkStore;
     extractor: Extractor;
     lang: LangId;
-    o: { maxRecordBytes: number; langs: string[]; seed: number };
+    o: { maxRecordBytes: number; langs: string[]; seed: number; candidatePool: boolean; poolRecall: number; poolSample: number; heldOut: number; trainThreads: number };
+    /** The seed folder (the first-pass model's positives, with --candidate-pool). */
+    seeds: string;
     extract: ExtractOptions;
     /** Where the sources' relative names resolve (the package, for the bundled sample). */
     cwd: string;
@@ -357,6 +360,30 @@ export async function crawlInProcess(
   const fileNo = plan ? new Map(plan.files.map((f, i) => [f.name, i])) : undefined;
   const taskLock = plan ? RunLock.acquire(taskDir(c.runDir, 0), "round 1 crawl (task 0)") : undefined;
   try {
+    checkCrawlMode(store, c.o.candidatePool);
+    if (store.meta("crawl_mode") === undefined) store.setMeta("crawl_mode", c.o.candidatePool ? "pool" : "full");
+    if (c.o.candidatePool) {
+      io.stderr.write(store.meta("first_pass") ? "round 1: candidate pool: the first-pass model of this run's crawl\n" : `round 1: candidate pool: training the first-pass model on the seeds against the first ${c.o.poolSample} pages\n`);
+      const g = await runGate(store, {
+        runDir: c.runDir,
+        sources: c.sources,
+        seeds: c.seeds,
+        heldOut: c.o.heldOut,
+        recall: c.o.poolRecall,
+        sample: c.o.poolSample,
+        seed: c.o.seed,
+        threads: c.o.trainThreads,
+        maxRecordBytes: c.o.maxRecordBytes,
+        logger: c.logger,
+        warn: c.warn,
+        ...(io.signal ? { signal: io.signal } : {}),
+      });
+      c.extractor.setGate(g.gate);
+      if (g.trained) {
+        const i = g.info;
+        io.stderr.write(`round 1: first-pass bar ${i.bar.toFixed(4)} keeps ${(100 * i.held_recall).toFixed(1)}% of ${i.held_out} held-out seeds (trained on ${i.seeds - i.held_out} seeds against ${i.sample} pages in ${i.train_seconds.toFixed(1)} s)\n`);
+      }
+    }
     const ing = await ingest(c.sources, store, c.extractor, c.lang, {
       onTick: (t) => c.progress.update(() => crawl(t, (Date.now() - c.started) / 1000)),
       maxRecordBytes: c.o.maxRecordBytes,
@@ -374,6 +401,25 @@ export async function crawlInProcess(
     }
     return ing;
   } finally {
+    // pages read later (promoted pages outside the pool) are extracted whole
+    c.extractor.setGate(undefined);
     taskLock?.release();
+  }
+}
+
+/**
+ * A run's crawl extracts every page or only a candidate pool, for all its files: fixed when its
+ * crawl starts (meta `crawl_mode`; a store with documents and no mark was begun before the pool,
+ * extracting every page).
+ */
+export function checkCrawlMode(store: WorkStore, pool: boolean): void {
+  const mode = store.meta("crawl_mode") ?? (store.docCount() > 0 || store.doneFiles().length > 0 ? "full" : undefined);
+  const want = pool ? "pool" : "full";
+  if (mode !== undefined && mode !== want) {
+    throw new UsageError(
+      mode === "full"
+        ? `this run's crawl began extracting every page; --candidate-pool applies to a new run (another --run DIR)`
+        : `this run's crawl began with --candidate-pool; it goes on with it (drop --no-candidate-pool), or start a new run`,
+    );
   }
 }

@@ -27,6 +27,7 @@ import { LangId } from "../extract/lang.js";
 import { Extractor } from "../extract/pool.js";
 import { type IngestStats, localSize, whyNoDocuments } from "../rounds/ingest.js";
 import { type RoundConfig, type RoundSummary, runRound } from "../rounds/round.js";
+import { OutsideReader } from "../rounds/outside.js";
 import { convergedAt } from "../rounds/stop.js";
 import { loadSeeds } from "../rounds/seeds.js";
 import { type DataOptions, loadNegatives } from "../classify/data.js";
@@ -35,7 +36,7 @@ import { RunLock } from "../store/lock.js";
 import { RunStores } from "../store/stores.js";
 import { frozenPlan, readPlan } from "../plan/plan.js";
 import { dedupUrlsAcrossTasks } from "../plan/crawl.js";
-import { type FailedTask, allCrawled, cleanByTasks, crawlInProcess, clearScoreMarkers, crawlByK8s, crawlByTasks, k8sDryRun, scoreByTasks, slurmDryRun, submitCrawl } from "./launch.js";
+import { type FailedTask, allCrawled, checkCrawlMode, cleanByTasks, crawlInProcess, clearScoreMarkers, crawlByK8s, crawlByTasks, k8sDryRun, scoreByTasks, slurmDryRun, submitCrawl } from "./launch.js";
 import { hasSbatch } from "../executors/slurm.js";
 import { WorkStore } from "../store/store.js";
 import { absoluteSpec, isLocalSpec, resolveSources } from "../warc/source.js";
@@ -209,6 +210,8 @@ async function roundsLocked(
   try {
     // fixed for the run at its first round (the counts cached in the store are of it)
     tokenizer = store.useTokenizer(o.tokenizer === undefined ? undefined : checkTokenizer(o.tokenizer));
+    // a run's crawl extracts every page or a candidate pool, whichever it began with
+    checkCrawlMode(store, o.candidatePool);
   } catch (err) {
     store.close();
     throw err;
@@ -338,13 +341,16 @@ async function roundsLocked(
             break;
           }
         } else {
-          ing = await crawlInProcess({ runDir, plan, sources, store, extractor, lang, o, extract, cwd: sample ? packageRoot() : io.cwd, progress, logger, warn, started: crawlStart }, io);
+          ing = await crawlInProcess({ runDir, plan, sources, store, extractor, lang, o, seeds: path.resolve(io.cwd, o.seeds), extract, cwd: sample ? packageRoot() : io.cwd, progress, logger, warn, started: crawlStart }, io);
         }
         progress.done();
         noteSources = false;
         failedSources = ing.failed;
         for (const f of ing.failed) warn(`${f}: could not be read to its end; not stored (a rerun retries it)`);
-        io.stderr.write(`round 1: ${ing.files} files crawled, ${ing.skipped} already done; ${ing.pages} pages, ${ing.kept} documents stored, ${ing.urlDups} URL duplicates\n`);
+        const outsidePool = ing.extract.outside;
+        io.stderr.write(
+          `round 1: ${ing.files} files crawled, ${ing.skipped} already done; ${ing.pages} pages, ${ing.kept} documents stored${outsidePool ? ` (${outsidePool} outside the candidate pool: small rows, not extracted)` : ""}, ${ing.urlDups} URL duplicates\n`,
+        );
         const warcDrops = ing.warc.dropped.describe() || "none";
         const extractDrops = ing.extract.dropped.describe() || "none";
         if (ing.files + ing.failed.length > 0) io.stderr.write(`round 1: dropped reading WARCs: ${warcDrops}; dropped in extraction: ${extractDrops}\n`);
@@ -354,6 +360,7 @@ async function roundsLocked(
           failed: ing.failed.length,
           pages: ing.pages,
           documents: ing.kept,
+          ...(outsidePool ? { outside_pool: outsidePool } : {}),
           url_dups: ing.urlDups,
           dropped: { warc: ing.warc.dropped.toJSON(), extract: ing.extract.dropped.toJSON() },
           ...(plan ? { tasks: plan.tasks } : {}),
@@ -391,7 +398,30 @@ async function roundsLocked(
         if (stopReason) stopReason = "interrupted";
         break;
       }
+      // pages outside the candidate pool that this round needs whole are read again and extracted
+      const outside =
+        store.meta("crawl_mode") === "pool"
+          ? new OutsideReader(extractor, lang, { ...extract, langs: o.langs, window: extractor.window }, { http: reading.resolve.http, cwd: reading.resolve.cwd, maxRecordBytes: o.maxRecordBytes, logger }, logger, warn, io.signal)
+          : undefined;
+      if (outside) {
+        // promoted pages outside the candidate pool train this round: read again and extracted
+        const x = await outside.promoted(stores);
+        const dropped = Object.values(x.dropped).reduce((a, b) => a + b, 0);
+        if (x.extracted + dropped + x.failed > 0) {
+          io.stderr.write(`round ${round}: ${x.extracted} promoted page${x.extracted === 1 ? "" : "s"} outside the candidate pool read again and extracted${dropped ? `, ${dropped} dropped by the extraction` : ""}${x.failed ? `, ${x.failed} could not be read again` : ""}\n`);
+        }
+      }
       const s = await runRound(stores, round, cfg, {
+        ...(outside
+          ? {
+              fillOutside: async (ids: number[]) => {
+                const x = await outside.pages(stores!, ids);
+                const dropped = Object.values(x.dropped).reduce((a, b) => a + b, 0);
+                if (x.extracted + dropped > 0) logger.log("info", "outside_sampled", { round, ...x });
+                return x.extracted + dropped;
+              },
+            }
+          : {}),
         logger,
         seeds,
         onStep: (step) => {

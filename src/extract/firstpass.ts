@@ -214,3 +214,6 @@ export function firstPass(body: Uint8Array, contentType?: string, maxChars = 4_0
   const text = unescape(decoder(charset).decode(Buffer.from(kept, "latin1")));
   return { text, signals: mathSignals(latin1), charset };
 }
+
+/** Whether a page is a candidate: its first-pass score clears the bar, or it carries a math signal. */
+export const isCandidate = (score: number, signals: number, bar: number): boolean => signals !== 0 || score >= bar;

@@ -1,5 +1,5 @@
 import { Counters } from "../core/stats.js";
-import type { ExtractOptions } from "./extract.js";
+import type { ExtractOptions, FirstPassMark, Outside } from "./extract.js";
 import { checkText } from "./filters.js";
 import type { RawDoc } from "./inputs.js";
 import type { LangId } from "./lang.js";
@@ -21,6 +21,13 @@ export interface Doc {
   features?: Uint32Array;
   /** The input's location-free identity (RawDoc.key), for the held-out split. */
   key?: string;
+  /** The first pass's score and signals, where the candidate pool's gate was on (ExtractOptions.firstPass). */
+  firstPass?: FirstPassMark;
+  /**
+   * Left outside the candidate pool by the gate: not extracted, no language; `text` and `title`
+   * are empty. Only with a gate.
+   */
+  outside?: Outside;
 }
 
 export interface PipelineOptions extends ExtractOptions {
@@ -34,12 +41,14 @@ export interface PipelineOptions extends ExtractOptions {
 export class ExtractStats {
   seen = 0;
   kept = 0;
+  /** Pages the candidate pool's gate left outside (also in `kept`: they are stored, as small rows). */
+  outside = 0;
   chars = 0;
   readonly dropped = new Counters<ExtractDrop>();
   readonly langs = new Counters<string>();
 
   toJSON(): Record<string, unknown> {
-    return { seen: this.seen, kept: this.kept, chars: this.chars, dropped: this.dropped.toJSON(), langs: this.langs.toJSON() };
+    return { seen: this.seen, kept: this.kept, ...(this.outside ? { outside: this.outside } : {}), chars: this.chars, dropped: this.dropped.toJSON(), langs: this.langs.toJSON() };
   }
 }
 
@@ -52,6 +61,7 @@ async function one(raw: RawDoc, extractor: Extractor, lang: LangId, opts: Pipeli
   let truncated = false;
   let features: Uint32Array | undefined;
   let line: string | undefined;
+  let mark: FirstPassMark | undefined;
   if (raw.text !== undefined) {
     text = raw.text;
     const bad = checkText(text, 0, opts.filters);
@@ -59,13 +69,17 @@ async function one(raw: RawDoc, extractor: Extractor, lang: LangId, opts: Pipeli
   } else {
     const r = await extractor.extract({ body: raw.body, contentType: raw.contentType });
     if ("drop" in r) return { drop: r.drop, ...(r.message ? { message: r.message } : {}), raw };
-    ({ text, charset, truncated, features, lidLine: line } = r.ok);
+    if ("outside" in r) {
+      const o = r.outside;
+      return { doc: { id: raw.id, url: raw.url, title: "", text: "", lang: "", langConfidence: 0, charset: o.charset, truncated: false, outside: o, ...(raw.key ? { key: raw.key } : {}) } };
+    }
+    ({ text, charset, truncated, features, lidLine: line, firstPass: mark } = r.ok);
     title = title || r.ok.title;
   }
   const [l] = line !== undefined ? await lang.identifyLines([line]) : await lang.identify([text]);
   if (opts.langs.length > 0 && !opts.langs.includes(l!.lang)) return { drop: "lang_excluded", raw };
   return {
-    doc: { id: raw.id, url: raw.url, title, text, lang: l!.lang, langConfidence: l!.confidence, charset, truncated, ...(raw.meta ? { meta: raw.meta } : {}), ...(features ? { features } : {}), ...(raw.key ? { key: raw.key } : {}) },
+    doc: { id: raw.id, url: raw.url, title, text, lang: l!.lang, langConfidence: l!.confidence, charset, truncated, ...(raw.meta ? { meta: raw.meta } : {}), ...(features ? { features } : {}), ...(raw.key ? { key: raw.key } : {}), ...(mark ? { firstPass: mark } : {}) },
   };
 }
 
@@ -78,6 +92,10 @@ export async function* extractDocs(inputs: AsyncIterable<RawDoc>, extractor: Ext
   const settle = (o: Out): Doc | undefined => {
     if ("doc" in o) {
       stats.kept++;
+      if (o.doc.outside) {
+        stats.outside++;
+        return o.doc;
+      }
       stats.chars += o.doc.text.length;
       stats.langs.add(o.doc.lang);
       return o.doc;

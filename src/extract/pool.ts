@@ -2,7 +2,7 @@ import os from "node:os";
 import { Piscina } from "piscina";
 import { errorMessage } from "../core/errors.js";
 import { esmTaskOptions } from "../core/paths.js";
-import { type ExtractInput, type ExtractOptions, type ExtractOutcome, extractPage } from "./extract.js";
+import { type ExtractInput, type ExtractOptions, type ExtractOutcome, type FirstPassGate, extractPage } from "./extract.js";
 
 /**
  * Young generation of each extraction worker (MB). Parsing a page allocates megabytes that die
@@ -61,7 +61,7 @@ export class Extractor {
   private readonly timeoutMs: number;
 
   constructor(
-    private readonly opts: ExtractOptions,
+    private opts: ExtractOptions,
     threads = os.availableParallelism(),
   ) {
     this.timeoutMs = opts.pageTimeoutMs ?? DEFAULT_PAGE_TIMEOUT_MS;
@@ -95,6 +95,12 @@ export class Extractor {
 
   get threads(): number {
     return this.pool ? this.pool.options.maxThreads : 0;
+  }
+
+  /** Turns the candidate pool's gate on for the pages extracted from now on (ExtractOptions.firstPass). */
+  setGate(gate: FirstPassGate | undefined): void {
+    const { firstPass: _, ...rest } = this.opts;
+    this.opts = gate ? { ...rest, firstPass: gate } : rest;
   }
 
   async extract(input: ExtractInput): Promise<ExtractOutcome> {

@@ -19,7 +19,7 @@ export function discoverDomains(stores: RunStores, round: number, cfg: RoundConf
   coord.clearRound(round, ["domain_stats", "prefix_stats"]);
   const perHost = new Map<string, { pages: number; selected: number }>();
   for (const p of stores.parts) {
-    const rows = p.db.prepare(`SELECT d.host, count(*) AS pages, count(s.doc_id) AS selected FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE ${notCopy("d")} GROUP BY d.host`).all(round) as Array<{ host: string; pages: number; selected: number }>;
+    const rows = p.db.prepare(`SELECT d.host, count(*) AS pages, count(s.doc_id) AS selected FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE ${notCopy("d")} AND d.extracted >= 0 GROUP BY d.host`).all(round) as Array<{ host: string; pages: number; selected: number }>;
     for (const r of rows) {
       const c = perHost.get(r.host) ?? { pages: 0, selected: 0 };
       c.pages += r.pages;
@@ -39,7 +39,7 @@ export function discoverDomains(stores: RunStores, round: number, cfg: RoundConf
   })();
   const counts = new Map<string, { host: string; depth: number; pages: number; selected: number }>();
   for (const p of stores.parts) {
-    const pages = p.db.prepare(`SELECT d.path, (s.doc_id IS NOT NULL) AS sel FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE d.host = ? AND ${notCopy("d")}`);
+    const pages = p.db.prepare(`SELECT d.path, (s.doc_id IS NOT NULL) AS sel FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE d.host = ? AND ${notCopy("d")} AND d.extracted >= 0`);
     for (const host of hosts) {
       for (const row of pages.all(round, host) as Array<{ path: string; sel: number }>) {
         for (const { prefix, depth } of urlPrefixes(host, row.path)) {
@@ -73,7 +73,7 @@ export function promote(stores: RunStores, round: number): number {
   let n = 0;
   for (const p of stores.parts) {
     const ins = p.db.prepare("INSERT OR IGNORE INTO promoted (doc_id, round, prefix, reason) VALUES (?, ?, ?, 'under an accepted prefix, not selected')");
-    const docs = p.db.prepare(`SELECT d.id, d.host, d.path FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE s.doc_id IS NULL AND d.host = ? AND ${notCopy("d")}`);
+    const docs = p.db.prepare(`SELECT d.id, d.host, d.path FROM documents d LEFT JOIN selections s ON s.doc_id = d.id AND s.round = ? WHERE s.doc_id IS NULL AND d.host = ? AND ${notCopy("d")} AND d.extracted >= 0`);
     p.db.transaction(() => {
       for (const { prefix } of accepted) {
         const host = prefix.slice(0, prefix.indexOf("/"));

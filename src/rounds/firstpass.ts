@@ -5,12 +5,22 @@
  * score that keeps `recall` of the held-out seeds; a page is a candidate when its score clears
  * the bar or it carries any math signal.
  */
+import fs from "node:fs";
+import path from "node:path";
 import { LinearModel } from "../classify/linear.js";
+import { InputError, errorMessage } from "../core/errors.js";
+import { sha256File } from "../core/hash.js";
+import type { Logger } from "../core/log.js";
+import type { FirstPassGate } from "../extract/extract.js";
+import type { WorkStore } from "../store/store.js";
+import { WarcStats, readPages } from "../warc/pages.js";
+import type { WarcSource } from "../warc/source.js";
 import { recallCutoff } from "../classify/pu.js";
 import { type TextDoc, splitKey } from "../classify/seeds.js";
 import { isHeldOut } from "../classify/split.js";
 import { DEFAULT_ARGS, type FastTextArgs, trainModel } from "../classify/train.js";
 import { firstPass } from "../extract/firstpass.js";
+export { isCandidate } from "../extract/firstpass.js";
 import { type JsonlIssue, readDocFile } from "../extract/inputs.js";
 import { seedFiles, seedName } from "../classify/seeds.js";
 
@@ -73,5 +83,82 @@ export async function trainFirstPass(seeds: TextDoc[], sample: TextDoc[], modelP
   return { model: loaded, bar, heldOut: held.length, heldRecall: held.length ? kept / held.length : 1, heldScores, trainSeconds: (performance.now() - t) / 1000 };
 }
 
-/** Whether a page is a candidate: its first-pass score clears the bar, or it carries a math signal. */
-export const isCandidate = (score: number, signals: number, bar: number): boolean => signals !== 0 || score >= bar;
+/** What a run records of its first-pass model (meta `first_pass`). */
+export interface FirstPassInfo {
+  /** The model file (in the run folder), and its sha256: a run resumed with another file in its place is refused. */
+  model: string;
+  sha256: string;
+  bar: number;
+  recall: number;
+  held_out: number;
+  held_recall: number;
+  seeds: number;
+  sample: number;
+  train_seconds: number;
+}
+
+export interface GateOptions {
+  runDir: string;
+  sources: WarcSource[];
+  seeds: string;
+  heldOut: number;
+  recall: number;
+  sample: number;
+  seed: number;
+  threads: number;
+  maxRecordBytes: number;
+  logger: Logger;
+  warn: (message: string) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * The candidate pool's gate of a run: its first-pass model and bar, trained before the crawl's
+ * first page is stored (on the seeds against the first `sample` pages of the sources, in order)
+ * and recorded in meta `first_pass`; a resumed crawl reads them back, so every file of a run is
+ * gated alike.
+ */
+export async function runGate(store: WorkStore, o: GateOptions): Promise<{ gate: FirstPassGate; info: FirstPassInfo; trained: boolean }> {
+  const recorded = store.meta("first_pass");
+  if (recorded) {
+    const info = JSON.parse(recorded) as FirstPassInfo;
+    const file = path.join(o.runDir, info.model);
+    if (!fs.existsSync(file) || sha256File(file) !== info.sha256) {
+      throw new InputError(`${file}: the first-pass model this run's crawl began with is missing or changed; the rest of its pages cannot be gated alike (start a new run)`);
+    }
+    const model = LinearModel.load(file);
+    if (typeof model === "string") throw new InputError(`${file}: ${model}`);
+    return { gate: { model: model.shared, bar: info.bar, key: info.sha256 }, info, trained: false };
+  }
+  const seeds = await firstPassSeeds(o.seeds, (i) => o.warn(`${i.file}:${i.line}: ${i.message}`));
+  const sample: TextDoc[] = [];
+  for (const source of o.sources) {
+    if (sample.length >= o.sample || o.signal?.aborted) break;
+    // a source that cannot be read is the crawl's to report; the sample takes what it can
+    try {
+      for await (const p of readPages(source, { maxRecordBytes: o.maxRecordBytes, logger: o.logger }, new WarcStats())) {
+        sample.push({ id: `${p.warcFile}@${p.offset}`, url: p.url, text: firstPass(p.body, p.contentType).text });
+        if (sample.length >= o.sample) break;
+      }
+    } catch (err) {
+      o.logger.log("warn", "first_pass_sample", { source: source.name, error: errorMessage(err) });
+    }
+  }
+  if (sample.length === 0) throw new InputError("--candidate-pool: no page could be read from the sources to train the first-pass model against");
+  const file = path.join(o.runDir, "models", "first-pass.bin");
+  const fp = await trainFirstPass(seeds, sample, file, { heldOut: o.heldOut, recall: o.recall, threads: o.threads, seed: o.seed });
+  const info: FirstPassInfo = {
+    model: path.relative(o.runDir, file),
+    sha256: sha256File(file),
+    bar: fp.bar,
+    recall: o.recall,
+    held_out: fp.heldOut,
+    held_recall: fp.heldRecall,
+    seeds: seeds.length,
+    sample: sample.length,
+    train_seconds: +fp.trainSeconds.toFixed(3),
+  };
+  store.setMeta("first_pass", JSON.stringify(info));
+  o.logger.log("info", "first_pass_trained", { ...info });
+  return { gate: { model: fp.model.shared, bar: fp.bar, key: info.sha256 }, info, trained: true };
+}

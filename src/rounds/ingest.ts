@@ -88,9 +88,12 @@ export function docRow(p: Page, d: Doc, norm: string, id?: number): DocRow {
     langConf: d.langConfidence,
     title: d.title,
     text: d.text,
-    contentHash: crypto.createHash("sha1").update(d.text).digest("hex"),
+    // a page outside the candidate pool: its cheap text's hash (exact copies among such pages)
+    contentHash: d.outside ? d.outside.hash : crypto.createHash("sha1").update(d.text).digest("hex"),
     ...(d.features ? { features: d.features } : {}),
     ...(id !== undefined ? { id } : {}),
+    ...(d.outside ? { extracted: false } : {}),
+    ...(d.firstPass || d.outside ? { firstPass: (d.firstPass ?? d.outside)!.score, signals: (d.firstPass ?? d.outside)!.signals } : {}),
   };
 }
 
@@ -186,6 +189,7 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
     total.warc.merge(warc);
     total.extract.seen += ex.seen;
     total.extract.kept += ex.kept;
+    total.extract.outside += ex.outside;
     total.extract.chars += ex.chars;
     total.extract.dropped.merge(ex.dropped);
     total.extract.langs.merge(ex.langs);

@@ -36,11 +36,21 @@ export function samplePool(pool: TextDoc[], k: number, seed: number): NegDoc[] {
  * (a store from before them) or were made with another seed has them filled first.
  */
 export function sampleNegatives(stores: RunStores, k: number, seed: number): StoredDoc[] {
+  return storedDocs(stores, sampleIds(stores, k, seed, false));
+}
+
+/**
+ * The ids of `sampleNegatives`, in id order. `outside`: pages outside the candidate pool count
+ * too (not those an extraction dropped), for extracting them first (rounds/outside.ts); without
+ * it, only extracted pages.
+ */
+export function sampleIds(stores: RunStores, k: number, seed: number, outside: boolean): number[] {
   if (k <= 0) return [];
   for (const p of stores.parts) p.sampleKeys(seed);
   type Row = { key: number; id: number };
   // promoted pages are positives; an exact copy would weigh its text twice
-  const streams = stores.parts.map((p) => p.db.prepare(`SELECT d.sample_key AS key, d.id FROM documents d WHERE ${notCopy("d")} AND NOT EXISTS (SELECT 1 FROM promoted p WHERE p.doc_id = d.id) ORDER BY d.sample_key, d.id`).iterate() as Iterable<Row>);
+  const extracted = outside ? "d.extracted >= 0" : "d.extracted = 1";
+  const streams = stores.parts.map((p) => p.db.prepare(`SELECT d.sample_key AS key, d.id FROM documents d WHERE ${notCopy("d")} AND ${extracted} AND NOT EXISTS (SELECT 1 FROM promoted p WHERE p.doc_id = d.id) ORDER BY d.sample_key, d.id`).iterate() as Iterable<Row>);
   const chosen: number[] = [];
   const merged = mergeSorted(streams, (a, b) => a.key < b.key || (a.key === b.key && a.id < b.id));
   for (const r of merged) {
@@ -48,7 +58,7 @@ export function sampleNegatives(stores: RunStores, k: number, seed: number): Sto
     if (chosen.length >= k) break;
   }
   merged.return(undefined); // the statements are finished before the texts are read
-  return storedDocs(stores, chosen.sort((a, b) => a - b));
+  return chosen.sort((a, b) => a - b);
 }
 
 /**

@@ -18,7 +18,7 @@ import { writeAtomic } from "../core/atomic.js";
 import { mergeSorted } from "../core/merge.js";
 import { HIST_BINS, calibrateCutoff, crawlHistogram, crawlPool, histogram } from "./cutoff.js";
 import { markCopies } from "./copies.js";
-import { type NegDoc, PU_RECALL, type StoredDoc, crawlNegatives, samplePool, unlabeledNegatives } from "./negatives.js";
+import { type NegDoc, PU_RECALL, type StoredDoc, crawlNegatives, sampleIds, samplePool, unlabeledNegatives } from "./negatives.js";
 import { CALIBRATION_MIN, type Calibrator, fitCalibrator, probability, rawFor } from "../classify/calibrate.js";
 import { UNDERFIT_LOSS, sizedArgs } from "../classify/train.js";
 import { autoAccept, convergence, discoverDomains, promote } from "./domains.js";
@@ -128,6 +128,11 @@ export interface RoundDeps {
   onTrained?: (round: number) => void;
   /** A warning for the user (the command writes it to stderr and the log). */
   warn?: (message: string) => void;
+  /**
+   * A crawl of a candidate pool: extracts the pages `ids` that are outside it (rounds/outside.ts),
+   * so the negative sample is drawn from every page; how many rows it changed.
+   */
+  fillOutside?: (ids: number[]) => Promise<number>;
 }
 
 const STEPS = ["ingest", "train", "score", "select", "done"] as const;
@@ -140,7 +145,7 @@ const after = (step: string, than: string) => STEPS.indexOf(step as (typeof STEP
  */
 function promotedDocs(stores: RunStores, before: number): StoredDoc[] {
   const docs = stores.parts.flatMap(
-    (p) => p.db.prepare("SELECT d.id AS doc, d.doc_key AS id, d.url_norm AS split, d.url, d.text FROM promoted p JOIN documents d ON d.id = p.doc_id WHERE p.round < ? ORDER BY d.id").all(before) as StoredDoc[],
+    (p) => p.db.prepare("SELECT d.id AS doc, d.doc_key AS id, d.url_norm AS split, d.url, d.text FROM promoted p JOIN documents d ON d.id = p.doc_id WHERE p.round < ? AND d.extracted = 1 ORDER BY d.id").all(before) as StoredDoc[],
   );
   return docs.sort((a, b) => a.doc - b.doc);
 }
@@ -301,6 +306,11 @@ export async function runRound(stores: RunStores, round: number, cfg: RoundConfi
   const damaged = after(row.step, "train") ? modelFileProblem(model) : undefined;
   if (damaged && damaged !== "missing") deps.warn?.(`round ${round}: ${path.relative(cfg.runDir, model)} is damaged (${damaged}): training it again`);
   const training = !after(row.step, "train") || !!damaged;
+  if (!cfg.negativePool && training && deps.fillOutside) {
+    // the k lowest sample keys over every page not dropped by an extraction; a page that a
+    // fill drops gives its place to the next one, hence the loop
+    while ((await deps.fillOutside(sampleIds(stores, k, cfg.seed, true))) > 0) if (deps.signal?.aborted) throw new Error("interrupted");
+  }
   const sampled: NegDoc[] = cfg.negativePool ? samplePool(cfg.negativePool, k, cfg.seed) : crawlNegatives(stores, round, k, cfg.seed, training);
   lap("sample");
   // the sampled pages are unlabeled: those that score like the seeds are left out (classify/pu),

@@ -27,7 +27,7 @@ CREATE TABLE IF NOT EXISTS documents (
   host TEXT NOT NULL, domain TEXT NOT NULL, path TEXT NOT NULL, warc_file TEXT NOT NULL, warc_offset INTEGER NOT NULL,
   warc_length INTEGER NOT NULL, offset_kind TEXT NOT NULL, fetch_date TEXT NOT NULL, lang TEXT NOT NULL,
   lang_conf REAL NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL, chars INTEGER NOT NULL, content_hash TEXT NOT NULL,
-  tokens INTEGER, record_id TEXT, sample_key INTEGER);
+  tokens INTEGER, record_id TEXT, sample_key INTEGER, extracted INTEGER NOT NULL DEFAULT 1, first_pass REAL, signals INTEGER);
 CREATE INDEX IF NOT EXISTS documents_host ON documents(host);
 CREATE TABLE IF NOT EXISTS features (doc_id INTEGER PRIMARY KEY, hashes BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS drops (file TEXT NOT NULL, stage TEXT NOT NULL, reason TEXT NOT NULL, count INTEGER NOT NULL,
@@ -81,6 +81,16 @@ export interface DocRow {
   /** Classifier feature hashes of `text` (classify/linear `featureHashes`). */
   features?: Uint32Array;
   /**
+   * False: a page the candidate pool left outside ([speed]): a small row (place, URL, host,
+   * first-pass score) whose text, title and language are empty; its `contentHash` is its cheap
+   * text's. It is extracted when needed (rounds/outside.ts), which makes it a full row (column
+   * `extracted`: 1 full, 0 outside, -1 read again and dropped by the extraction).
+   */
+  extracted?: boolean;
+  /** The first pass's score and math signals (extract/firstpass), where the gate was on. */
+  firstPass?: number;
+  signals?: number;
+  /**
    * The document's id, given by the run's plan (store/ids `docId`: the file's number in the plan
    * and the document's place in that file), so that it is the same whichever task stores it;
    * absent in runs begun before plans, whose ids are SQLite's.
@@ -133,12 +143,16 @@ export class WorkStore {
     // and the negative sample's order (NULL until sampleKeys fills it)
     if (!columns.includes("sample_key")) this.db.exec("ALTER TABLE documents ADD COLUMN sample_key INTEGER");
     this.db.exec("CREATE INDEX IF NOT EXISTS documents_sample ON documents(sample_key, id)");
+    // and the candidate pool's marks: older rows are all extracted ([speed])
+    if (!columns.includes("extracted")) this.db.exec("ALTER TABLE documents ADD COLUMN extracted INTEGER NOT NULL DEFAULT 1");
+    if (!columns.includes("first_pass")) this.db.exec("ALTER TABLE documents ADD COLUMN first_pass REAL");
+    if (!columns.includes("signals")) this.db.exec("ALTER TABLE documents ADD COLUMN signals INTEGER");
     this.insertFeatures = this.db.prepare("INSERT OR REPLACE INTO features (doc_id, hashes) VALUES (?, ?)");
     this.insertDoc = this.db.prepare(
       `INSERT OR IGNORE INTO documents (id, doc_key, url, url_norm, host, domain, path, warc_file, warc_offset, warc_length, offset_kind,
-        fetch_date, lang, lang_conf, title, text, chars, content_hash, record_id)
+        fetch_date, lang, lang_conf, title, text, chars, content_hash, record_id, extracted, first_pass, signals)
        VALUES (@id, @docKey, @url, @urlNorm, @host, @domain, @path, @warcFile, @warcOffset, @warcLength, @offsetKind,
-        @fetchDate, @lang, @langConf, @title, @text, @chars, @contentHash, @recordId)`,
+        @fetchDate, @lang, @langConf, @title, @text, @chars, @contentHash, @recordId, @extracted, @firstPass, @signals)`,
     );
   }
 
@@ -242,6 +256,24 @@ export class WorkStore {
     return this.db.prepare("SELECT 1 FROM files WHERE name = ? AND status = 'done'").get(name) !== undefined;
   }
 
+  /**
+   * Makes a page outside the candidate pool a full row, extracted as the crawl extracts (`d`,
+   * rounds/outside.ts): text, title, language, hash and features. False if it is gone or full.
+   */
+  fillOutside(id: number, d: DocRow): boolean {
+    const r = this.db
+      .prepare("UPDATE documents SET lang = ?, lang_conf = ?, title = ?, text = ?, chars = ?, content_hash = ?, extracted = 1 WHERE id = ? AND extracted = 0")
+      .run(d.lang, d.langConf, d.title, d.text, d.text.length, d.contentHash, id);
+    if (r.changes !== 1) return false;
+    if (d.features) this.writeFeatures(id, d.features);
+    return true;
+  }
+
+  /** A page outside the pool that was read again and dropped by the extraction: not read again (extracted = -1). */
+  markOutsideDropped(id: number): void {
+    this.db.prepare("UPDATE documents SET extracted = -1 WHERE id = ? AND extracted = 0").run(id);
+  }
+
   /** Opens the transaction that a file's documents and its done mark share. */
   beginFile(): void {
     this.db.exec("BEGIN IMMEDIATE");
@@ -250,13 +282,24 @@ export class WorkStore {
   /** Inserts a document; false if its normalised URL (or key) is already stored. */
   addDoc(d: DocRow): boolean {
     const { features, ...row } = d;
-    const r = this.insertDoc.run({ ...row, id: d.id ?? null, recordId: d.recordId || null, chars: d.text.length });
+    const r = this.insertDoc.run({
+      ...row,
+      id: d.id ?? null,
+      recordId: d.recordId || null,
+      chars: d.text.length,
+      extracted: d.extracted === false ? 0 : 1,
+      firstPass: d.firstPass ?? null,
+      signals: d.signals ?? null,
+    });
     if (r.changes !== 1) return false;
-    if (features && this.featuresCurrent) {
-      const f = this.featuresInterleaved ? unpackFeatures(features) : features;
-      this.insertFeatures.run(r.lastInsertRowid, Buffer.from(f.buffer, f.byteOffset, f.byteLength));
-    }
+    if (features) this.writeFeatures(r.lastInsertRowid, features);
     return true;
+  }
+
+  private writeFeatures(id: number | bigint, features: Uint32Array): void {
+    if (!this.featuresCurrent) return;
+    const f = this.featuresInterleaved ? unpackFeatures(features) : features;
+    this.insertFeatures.run(id, Buffer.from(f.buffer, f.byteOffset, f.byteLength));
   }
 
   addDrops(file: string, stage: string, counts: Partial<Record<string, number>>): void {
@@ -291,8 +334,9 @@ export class WorkStore {
    */
   *iterFeatures(batch = 2000): Generator<Array<{ id: number; features: Uint32Array | null; text: string | null }>> {
     const hashes = this.featuresCurrent ? "f.hashes" : "NULL";
+    // pages outside the candidate pool are not scored: no round selects them
     const sql = `SELECT d.id, ${hashes} AS hashes, CASE WHEN ${hashes} IS NULL THEN d.text END AS text
-       FROM documents d LEFT JOIN features f ON f.doc_id = d.id WHERE d.id > ? ORDER BY d.id LIMIT ?`;
+       FROM documents d LEFT JOIN features f ON f.doc_id = d.id WHERE d.id > ? AND d.extracted = 1 ORDER BY d.id LIMIT ?`;
     for (const rows of this.pages<{ id: number; hashes: Buffer | null; text: string | null }>(sql, batch)) {
       yield rows.map((r) => {
         let features = r.hashes ? uint32s(r.hashes) : null;

@@ -1,0 +1,97 @@
+/*
+ * Pages outside the candidate pool that a round needs whole, read again by their place
+ * (warc/reread: a local read, or one HTTP Range request) and extracted as the crawl extracts
+ * (rounds/ingest extractLikeCrawl); the small row becomes a full one:
+ * - a promoted page (a person or --auto-accept accepted its URL prefix) trains the next round
+ *   as a positive;
+ * - a page of the negative sample (the k lowest `sample_key` over every page, as without the
+ *   pool, so a round trains against the crawl, not against the pool alone).
+ */
+import { errorMessage } from "../core/errors.js";
+import type { Logger } from "../core/log.js";
+import type { LangId } from "../extract/lang.js";
+import type { PipelineOptions } from "../extract/pipeline.js";
+import type { Extractor } from "../extract/pool.js";
+import type { RunStores } from "../store/stores.js";
+import type { OffsetKind } from "../warc/framer.js";
+import { type RereadOptions, rereadPage } from "../warc/reread.js";
+import { extractLikeCrawl } from "./ingest.js";
+
+export interface OutsideStats {
+  /** Pages outside the pool read again and stored whole. */
+  extracted: number;
+  /** Read again, but the extraction drops them (too short, another language, …), by reason: they train nothing. */
+  dropped: Record<string, number>;
+  /** Could not be read again (the file gone or changed): they stay small rows and train nothing. */
+  failed: number;
+}
+
+interface Row {
+  id: number;
+  url: string;
+  warc_file: string;
+  warc_offset: number;
+  warc_length: number;
+  offset_kind: OffsetKind;
+}
+
+const PLACE = "d.id, d.url, d.warc_file, d.warc_offset, d.warc_length, d.offset_kind";
+
+/** Reads pages outside the pool again and stores them whole (see the file's comment). */
+export class OutsideReader {
+  constructor(
+    private readonly extractor: Extractor,
+    private readonly lang: LangId,
+    private readonly pipeline: Omit<PipelineOptions, "onDrop">,
+    private readonly reread: RereadOptions,
+    private readonly logger: Logger,
+    private readonly warn: (message: string) => void,
+    private readonly signal?: AbortSignal,
+  ) {}
+
+  /** Every promoted page still outside the pool, part by part; a rerun goes on where this stopped. */
+  async promoted(stores: RunStores): Promise<OutsideStats> {
+    const out: OutsideStats = { extracted: 0, dropped: {}, failed: 0 };
+    for (const p of stores.parts) {
+      const rows = p.db.prepare(`SELECT ${PLACE} FROM promoted x JOIN documents d ON d.id = x.doc_id WHERE d.extracted = 0 ORDER BY d.id`).all() as Row[];
+      await this.extract(p, rows, "promoted page", out);
+    }
+    if (out.extracted + out.failed + Object.keys(out.dropped).length > 0) this.logger.log("info", "outside_promoted", { ...out });
+    return out;
+  }
+
+  /** The pages `ids` that are still outside the pool (the negative sample's). */
+  async pages(stores: RunStores, ids: number[]): Promise<OutsideStats> {
+    const out: OutsideStats = { extracted: 0, dropped: {}, failed: 0 };
+    for (const p of stores.parts) {
+      const st = p.db.prepare(`SELECT ${PLACE} FROM documents d WHERE d.id = ? AND d.extracted = 0`);
+      const rows = ids.filter((id) => stores.partOf(id) === p).flatMap((id) => (st.all(id) as Row[]));
+      await this.extract(p, rows, "sampled page", out);
+    }
+    return out;
+  }
+
+  private async extract(p: RunStores["parts"][number], rows: Row[], what: string, out: OutsideStats): Promise<void> {
+    for (const r of rows) {
+      if (this.signal?.aborted) return;
+      let page;
+      try {
+        page = await rereadPage({ warcFile: r.warc_file, offset: r.warc_offset, length: r.warc_length, offsetKind: r.offset_kind, url: r.url }, this.reread);
+      } catch (err) {
+        out.failed++;
+        this.warn(`${what} ${r.url} could not be read again: ${errorMessage(err)}`);
+        this.logger.log("warn", "outside_reread_failed", { id: r.id, url: r.url, file: r.warc_file, offset: r.warc_offset, error: errorMessage(err) });
+        continue;
+      }
+      const x = await extractLikeCrawl(page, this.extractor, this.lang, this.pipeline, r.id);
+      if ("dropped" in x) {
+        // not read again: its row is marked (extracted = -1)
+        p.markOutsideDropped(r.id);
+        out.dropped[x.dropped] = (out.dropped[x.dropped] ?? 0) + 1;
+        this.logger.log("info", "outside_dropped", { id: r.id, url: r.url, reason: x.dropped });
+        continue;
+      }
+      if (p.fillOutside(r.id, x.row)) out.extracted++;
+    }
+  }
+}

@@ -6,7 +6,11 @@
  * beside it, since GNU gzip inflates about three times slower. It also times reading the WARC
  * into pages alone, to show how much of a 5x budget is left for extraction.
  *
- *   node dist/scripts/bench-round.js FILE.warc.gz
+ *   node dist/scripts/bench-round.js FILE.warc.gz [--modes=full,pool]
+ *
+ * `--modes`: full (every page extracted), pool (--candidate-pool), or both side by side. For
+ * the pool it also gives the bytes of a page outside it: a copy of the store holding only those
+ * rows, with the documents table's indexes, vacuumed.
  *
  * Make FILE with make-cc-warc.py … --pages 20000 --math-share 0.02 --vary-urls.
  */
@@ -16,6 +20,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import zlib from "node:zlib";
+import Database from "better-sqlite3";
 import { nullLogger } from "../src/core/log.js";
 import { WarcStats, readPages } from "../src/warc/pages.js";
 import { localSource } from "../src/warc/source.js";
@@ -81,36 +86,74 @@ function gunzipCommand(file: string): Promise<number | null> {
   });
 }
 
+/**
+ * Bytes per small row of a candidate-pool store: a copy holding only the rows outside the pool
+ * (documents with their indexes, nothing else), vacuumed, divided by its rows.
+ */
+function smallRowBytes(store: string): { rows: number; bytes: number } {
+  const copy = `${store}.small`;
+  fs.rmSync(copy, { force: true });
+  const db = new Database(store, { readonly: true });
+  db.prepare("VACUUM INTO ?").run(copy);
+  db.close();
+  const c = new Database(copy);
+  c.exec("DELETE FROM documents WHERE extracted <> 0");
+  for (const t of c.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT IN ('documents', 'meta')").pluck().all() as string[]) c.exec(`DELETE FROM "${t}"`);
+  const rows = c.prepare("SELECT count(*) FROM documents").pluck().get() as number;
+  const empty = () => {
+    c.exec("VACUUM");
+    return fs.statSync(copy).size;
+  };
+  const withRows = empty();
+  c.exec("DELETE FROM documents");
+  const none = empty();
+  c.close();
+  fs.rmSync(copy, { force: true });
+  return { rows, bytes: rows ? (withRows - none) / rows : 0 };
+}
+
+type R = { documents: number; selected: number; seconds: number; timings: Record<string, number> };
+type Crawl = { seconds: number; documents: number; outside_pool?: number };
+
+/** Round 1 and round 2 of one mode, timed; the store's size after round 1. */
+async function rounds(file: string, mode: string): Promise<{ first: Awaited<ReturnType<typeof timed>>; second: Awaited<ReturnType<typeof timed>>; r1: R; r2: R; crawl: Crawl; storeBytes: number; small?: { rows: number; bytes: number } }> {
+  const run = fs.mkdtempSync(path.join(os.tmpdir(), `bench-round-${mode}-`));
+  const extra = mode === "pool" ? ["--candidate-pool"] : [];
+  const first = await timed(["round", "--run", run, "--sources", file, "--json", ...extra]);
+  const j1 = JSON.parse(first.stdout) as { rounds: R[]; crawl: Crawl };
+  const store = path.join(run, "work.sqlite");
+  const storeBytes = fs.statSync(store).size;
+  const small = mode === "pool" ? smallRowBytes(store) : undefined;
+  const second = await timed(["round", "--run", run, "--json"]);
+  const r2 = (JSON.parse(second.stdout) as { rounds: R[] }).rounds[0]!;
+  fs.rmSync(run, { recursive: true, force: true });
+  return { first, second, r1: j1.rounds[0]!, r2, crawl: j1.crawl, storeBytes, ...(small ? { small } : {}) };
+}
+
 async function main(argv: string[]): Promise<void> {
-  const file = argv[0];
-  if (!file) throw new Error("usage: bench-round FILE.warc.gz");
-  const run = fs.mkdtempSync(path.join(os.tmpdir(), "bench-round-"));
+  const file = argv.find((a) => !a.startsWith("--"));
+  const modes = (argv.find((a) => a.startsWith("--modes="))?.slice(8) ?? "full").split(",");
+  if (!file) throw new Error("usage: bench-round FILE.warc.gz [--modes=full,pool]");
   const floor = await gunzip(file);
   const command = await gunzipCommand(file);
   const read = await reading(file);
-  type R = { documents: number; selected: number; seconds: number; timings: Record<string, number> };
-  const first = await timed(["round", "--run", run, "--sources", file, "--json"]);
-  const r1 = (JSON.parse(first.stdout) as { rounds: R[] }).rounds[0]!;
-  const second = await timed(["round", "--run", run, "--json"]);
-  const r2 = (JSON.parse(second.stdout) as { rounds: R[] }).rounds[0]!;
-  const pages = r1.documents;
-  const p1 = pages / first.seconds;
-  const t = (r: R) => Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ");
-  console.log(`file ${path.basename(file)} (${(fs.statSync(file).size / 1e6).toFixed(0)} MB); ${os.availableParallelism()} cores; gunzip ${floor.toFixed(2)} s (node:zlib, in-process)${command === null ? "" : `; the gunzip command ${command.toFixed(2)} s`}`);
-  console.log(`round 1 (crawl, extract, store, train, score, select): ${first.seconds.toFixed(1)} s = ${(first.seconds / floor).toFixed(1)}x gunzip (target <= 5x)${command === null ? "" : ` = ${(first.seconds / command).toFixed(1)}x the gunzip command`}; ${p1.toFixed(0)} stored pages/s; ${r1.selected} selected; after the crawl: ${t(r1)} s; peak RSS ${first.peakMb.toFixed(0)} MB`);
-  // what the round spends before extracting a page: reading the WARC (on the main thread, which
-  // it shares with storing) and the steps after the crawl; the rest of a 5x budget is what
-  // extraction and storing may take
-  const fixed = read.seconds + Object.values(r1.timings).reduce((a, b) => a + b, 0);
-  const left = 5 * floor - fixed;
-  console.log(
-    `  fixed part: reading the WARC into pages alone ${read.seconds.toFixed(1)} s (${(read.seconds / floor).toFixed(1)}x gunzip, ${read.pages} pages) + the steps after the crawl = ${fixed.toFixed(1)} s = ${(fixed / floor).toFixed(1)}x gunzip; ` +
-      `the 5x target leaves ${left.toFixed(1)} s to extract and store the pages: ${left > 0 ? `${((2 * left * 1000) / read.pages).toFixed(2)} ms of CPU per page on 2 cores` : "nothing"}`,
-  );
-  const rescore = pages / r2.timings.score!;
-  console.log(`round 2 re-scoring (stored features of every page → scores): ${r2.timings.score!.toFixed(2)} s, ${rescore.toFixed(0)} pages/s = ${(rescore / p1).toFixed(1)}x round 1's pages/s (target >= 20x)`);
-  console.log(`round 2 whole invocation (seeds, train, re-score, select): ${second.seconds.toFixed(1)} s (${t(r2)} s); ${(pages / second.seconds).toFixed(0)} pages/s = ${(first.seconds / second.seconds).toFixed(1)}x round 1's; peak RSS ${second.peakMb.toFixed(0)} MB`);
-  fs.rmSync(run, { recursive: true, force: true });
+  console.log(`file ${path.basename(file)} (${(fs.statSync(file).size / 1e6).toFixed(0)} MB, ${read.pages} HTML pages); ${os.availableParallelism()} cores; gunzip ${floor.toFixed(2)} s (node:zlib, in-process)${command === null ? "" : `; the gunzip command ${command.toFixed(2)} s`}`);
+  console.log(`reading the WARC into pages alone (inflate, records, HTTP; no extraction): ${read.seconds.toFixed(1)} s = ${(read.seconds / floor).toFixed(1)}x gunzip`);
+  for (const mode of modes) {
+    const { first, second, r1, r2, crawl, storeBytes, small } = await rounds(file, mode);
+    const pages = r1.documents;
+    const p1 = read.pages / first.seconds;
+    const t = (r: R) => Object.entries(r.timings).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(", ");
+    console.log(`[${mode}] round 1 (crawl, extract, store, train, score, select): ${first.seconds.toFixed(1)} s = ${(first.seconds / floor).toFixed(1)}x gunzip; ${p1.toFixed(0)} pages/s (${(p1 / os.availableParallelism()).toFixed(0)} per core); ${r1.selected} selected; peak RSS ${first.peakMb.toFixed(0)} MB`);
+    console.log(`[${mode}]   crawl ${crawl.seconds.toFixed(1)} s = ${(crawl.seconds / floor).toFixed(1)}x gunzip (target <= 5x); after the crawl: ${t(r1)} s`);
+    console.log(
+      `[${mode}]   store after round 1: ${(storeBytes / 2 ** 20).toFixed(1)} MB = ${(storeBytes / read.pages / 1024).toFixed(2)} KB per page` +
+        (small ? `; ${crawl.outside_pool ?? 0} pages outside the pool, ${small.rows} still small rows after round 1's sample, ${small.bytes.toFixed(0)} bytes each with their indexes (target <= 1 KB)` : ""),
+    );
+    const scored = r2.timings.score!;
+    console.log(`[${mode}] round 2 re-scoring: ${scored.toFixed(2)} s for the stored pool; ${(read.pages / scored).toFixed(0)} crawl pages/s = ${(read.pages / scored / p1).toFixed(1)}x round 1's pages/s (target >= 20x); whole invocation ${second.seconds.toFixed(1)} s (${t(r2)} s); peak RSS ${second.peakMb.toFixed(0)} MB`);
+    void pages;
+  }
 }
 
 await main(process.argv.slice(2));

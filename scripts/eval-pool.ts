@@ -7,6 +7,7 @@
  * each round's selection; and the first pass's cost per page on one core.
  *
  *   node dist/scripts/eval-pool.js FILE.warc.gz [--seeds seeds/] [--sample 4000] [--run DIR] [--json]
+ *                                  [--max-text N] [--word-ngrams N]   (the first-pass model's settings)
  *
  * Make FILE with make-cc-warc.py … --pages 20000 --math-share 0.02 --vary-urls.
  */
@@ -18,7 +19,7 @@ import Database from "better-sqlite3";
 import { nullLogger } from "../src/core/log.js";
 import { packageRoot } from "../src/core/paths.js";
 import { firstPass } from "../src/extract/firstpass.js";
-import { POOL_RECALL, firstPassSeeds, isCandidate, trainFirstPass } from "../src/rounds/firstpass.js";
+import { FIRST_PASS_ARGS, FIRST_PASS_TEXT, POOL_RECALL, firstPassSeeds, isCandidate, trainFirstPass } from "../src/rounds/firstpass.js";
 import { WarcStats, readPages } from "../src/warc/pages.js";
 import { localSource } from "../src/warc/source.js";
 
@@ -31,6 +32,8 @@ const { values, positionals } = parseArgs({
     run: { type: "string" },
     recall: { type: "string", default: String(POOL_RECALL) },
     json: { type: "boolean", default: false },
+    "max-text": { type: "string", default: String(FIRST_PASS_TEXT) },
+    "word-ngrams": { type: "string", default: String(FIRST_PASS_ARGS.wordNgrams) },
   },
 });
 const file = positionals[0];
@@ -40,14 +43,21 @@ const mathHost = values["math-host"]!;
 
 const pagesOf = () => readPages(localSource(file), { maxRecordBytes: 10 << 20, logger: nullLogger }, new WarcStats());
 
-const seeds = await firstPassSeeds(values.seeds!, () => {});
+const maxText = Number(values["max-text"]);
+const seeds = await firstPassSeeds(values.seeds!, () => {}, maxText);
 const sample = [];
 for await (const p of pagesOf()) {
-  sample.push({ id: `${p.warcFile}@${p.offset}`, url: p.url, text: firstPass(p.body, p.contentType).text });
+  sample.push({ id: `${p.warcFile}@${p.offset}`, url: p.url, text: firstPass(p.body, p.contentType, undefined, maxText).text });
   if (sample.length >= sampleSize) break;
 }
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "eval-pool-"));
-const fp = await trainFirstPass(seeds, sample, path.join(dir, "first-pass.bin"), { heldOut: 0.1, recall: Number(values.recall), threads: os.availableParallelism(), seed: 1 });
+const fp = await trainFirstPass(seeds, sample, path.join(dir, "first-pass.bin"), {
+  heldOut: 0.1,
+  recall: Number(values.recall),
+  threads: os.availableParallelism(),
+  seed: 1,
+  args: { ...FIRST_PASS_ARGS, wordNgrams: Number(values["word-ngrams"]) },
+});
 
 let pages = 0;
 let candidates = 0;
@@ -64,7 +74,7 @@ for await (const p of pagesOf()) {
   pages++;
   bytes += p.body.length;
   let t = performance.now();
-  const f = firstPass(p.body, p.contentType);
+  const f = firstPass(p.body, p.contentType, undefined, maxText);
   passMs += performance.now() - t;
   t = performance.now();
   const score = fp.model.scoreText(f.text);
@@ -128,5 +138,5 @@ else {
   console.log(`crawl math pages (${mathHost}): ${mathKept}/${math} in the pool = ${math ? pct(mathKept / math) : "-"}`);
   for (const m of missed) console.log(`  missed ${m}`);
   for (const r of rounds) console.log(`round ${r.round} of --run: ${r.inPool}/${r.selected} selected pages in the pool = ${pct(r.share)}`);
-  console.log(`first pass ${out.first_pass_ms_per_page.toFixed(3)} ms/page + score ${out.score_ms_per_page.toFixed(3)} ms/page on one core; ${wallS.toFixed(1)} s in all (reading included)`);
+  console.log(`max text ${maxText}, word n-grams ${values["word-ngrams"]}; first pass ${out.first_pass_ms_per_page.toFixed(3)} ms/page + score ${out.score_ms_per_page.toFixed(3)} ms/page on one core; ${wallS.toFixed(1)} s in all (reading included)`);
 }

@@ -65,6 +65,8 @@ export interface FirstPassGate {
   bar: number;
   /** Names the model (its file's sha256): a worker reads the tables once per model. */
   key: string;
+  /** Characters of cheap text the model reads (the model was trained on as many). */
+  maxText: number;
 }
 
 export type ExtractOutcome = { ok: Extracted } | { outside: Outside } | { drop: ExtractDrop; message?: string };
@@ -93,7 +95,7 @@ export function extractPage(input: ExtractInput, opts: ExtractOptions): ExtractO
     let mark: FirstPassMark | undefined;
     if (opts.firstPass) {
       const body = typeof input.body === "string" ? Buffer.from(input.body) : input.body;
-      const f = firstPass(body, input.contentType, opts.limits.maxChars);
+      const f = firstPass(body, input.contentType, opts.limits.maxChars, opts.firstPass.maxText);
       const score = modelOf(opts.firstPass).scoreText(f.text);
       if (!isCandidate(score, f.signals, opts.firstPass.bar)) return { outside: { score, signals: f.signals, hash: crypto.createHash("sha1").update(f.text).digest("hex"), charset: f.charset } };
       mark = { score, signals: f.signals };

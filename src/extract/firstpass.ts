@@ -109,8 +109,13 @@ const isLetter = (c: number) => (c | 0x20) >= 0x61 && (c | 0x20) <= 0x7a;
  * again, so every page costs a few linear scans however its tags are broken (an unclosed
  * script or comment runs to the end, as in a browser).
  */
-function walk(html: string, raw: boolean): string {
+function walk(html: string, raw: boolean, maxText: number): string {
   const parts: string[] = [];
+  let size = 0;
+  const push = (x: string) => {
+    parts.push(x);
+    size += x.length;
+  };
   const n = html.length;
   const unclosed = new Set<string>();
   // the end of the element opened at `from`, and where its body ends; -1: it is not closed
@@ -128,13 +133,13 @@ function walk(html: string, raw: boolean): string {
   let gt = -2; // the next '>' after the tag being read, once looked for; -1: none left
   let at = 0;
   let lt = html.indexOf("<");
-  while (lt >= 0) {
+  while (lt >= 0 && size < maxText) {
     const c = html.charCodeAt(lt + 1);
     if (!(isLetter(c) || c === 0x2f /* / */ || c === 0x21 /* ! */ || c === 0x3f) /* ? */) {
       lt = html.indexOf("<", lt + 1); // a '<' in text
       continue;
     }
-    if (lt > at) parts.push(html.slice(at, lt));
+    if (lt > at) push(html.slice(at, lt));
     const start = lt;
     let kind: string | undefined;
     if (c === 0x21 && html.startsWith("<!--", start)) kind = "comment";
@@ -157,7 +162,7 @@ function walk(html: string, raw: boolean): string {
       tagEnd = gt >= 0 && (next < 0 || gt < next) ? gt + 1 : next < 0 ? n : next;
     }
     at = tagEnd;
-    if (kind === undefined) parts.push(" ");
+    if (kind === undefined) push(" ");
     else if (kind === "img") {
       const attrText = html.slice(start + 4, Math.min(tagEnd, start + 4 + 8192));
       // only an image that may carry TeX (math.ts imageTex: a latex/tex/math class, a TeX
@@ -167,33 +172,33 @@ function walk(html: string, raw: boolean): string {
       if (a?.src) a.src = unescape(a.src);
       const tex = a ? imageTex(a) : undefined;
       const f = tex ? formula(tex.tex, tex.display) : " ";
-      parts.push(raw ? Buffer.from(f, "utf8").toString("latin1") : f);
+      push(raw ? Buffer.from(f, "utf8").toString("latin1") : f);
     } else {
       const attrText = kind === "comment" ? "" : html.slice(start, tagEnd);
       const [bodyEnd, end] = close(kind, tagEnd);
       if (kind === "math") {
         // not closed: the tag alone, its tokens read as text
-        if (end < 0) parts.push(" ");
-        else parts.push(mathTex(attrText, html.slice(tagEnd, bodyEnd)));
+        if (end < 0) push(" ");
+        else push(mathTex(attrText, html.slice(tagEnd, bodyEnd)));
       } else if (kind === "script" && end >= 0) {
         // TeX of MathJax's math/tex scripts, nothing of any other
         const type = TYPE.exec(attrText.slice(0, 2048));
         const mode = type ? scriptMathMode(type[2] ?? type[3] ?? type[4]) : undefined;
         const body = html.slice(tagEnd, bodyEnd);
-        parts.push(mode && body.trim() ? formula(body, mode === "display") : " ");
-      } else parts.push(" ");
+        push(mode && body.trim() ? formula(body, mode === "display") : " ");
+      } else push(" ");
       // an unclosed raw-text element or comment runs to the end of the page
       at = end >= 0 ? end : kind === "math" ? tagEnd : n;
     }
     lt = at < n ? html.indexOf("<", at) : -1;
   }
-  if (at < n) parts.push(html.slice(at));
+  if (at < n && size < maxText) push(html.slice(at));
   return parts.join("");
 }
 
-/** The text of an HTML string (see the file's comment). */
-export function cheapText(html: string): string {
-  return unescape(walk(html, false));
+/** The text of an HTML string (see the file's comment); the walk stops once it has `maxText` characters. */
+export function cheapText(html: string, maxText = Infinity): string {
+  return unescape(walk(html, false, maxText));
 }
 
 /**
@@ -202,15 +207,15 @@ export function cheapText(html: string): string {
  * text it keeps is decoded in the page's charset: every ASCII-compatible charset puts its tags'
  * bytes where latin1 does. UTF-16 is decoded whole first.
  */
-export function firstPass(body: Uint8Array, contentType?: string, maxChars = 4_000_000): FirstPass {
+export function firstPass(body: Uint8Array, contentType?: string, maxChars = 4_000_000, maxText = Infinity): FirstPass {
   const bytes = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, maxChars));
   const latin1 = bytes.toString("latin1");
   const charset = charsetOf(bytes, latin1, contentType);
   if (charset.startsWith("utf-16")) {
     const html = decoder(charset).decode(bytes);
-    return { text: cheapText(html), signals: mathSignals(html), charset };
+    return { text: cheapText(html, maxText), signals: mathSignals(html), charset };
   }
-  const kept = walk(latin1, true);
+  const kept = walk(latin1, true, maxText);
   const text = unescape(decoder(charset).decode(Buffer.from(kept, "latin1")));
   return { text, signals: mathSignals(latin1), charset };
 }

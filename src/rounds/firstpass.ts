@@ -29,19 +29,26 @@ export const POOL_RECALL = 0.995;
 
 /**
  * Settings of the first-pass model: a smaller vector than a round's model (training is the cost
- * that grows with it; scoring reads one weight per word whatever the dimension).
+ * that grows with it; scoring reads one weight per word whatever the dimension), and word pairs,
+ * not triples. With the first 12,000 characters of each cheap text (FIRST_PASS_TEXT), measured
+ * on a 19,604-page CC-style crawl at 2 % math (scripts/eval-pool.ts, docs/benchmarks.md): the
+ * pool held every math page either way, and 3.3 % of the crawl against 7.8 % with whole texts and
+ * triples, for 1.0 against 1.4 ms a page (first pass and score) and half the training time.
  */
-export const FIRST_PASS_ARGS: FastTextArgs = { ...DEFAULT_ARGS, dim: 64, epoch: 0, lr: 0 };
+export const FIRST_PASS_ARGS: FastTextArgs = { ...DEFAULT_ARGS, dim: 64, wordNgrams: 2, epoch: 0, lr: 0 };
+
+/** Characters of a page's cheap text the first-pass model reads (the walk stops there). */
+export const FIRST_PASS_TEXT = 12_000;
 
 /**
  * The seeds as the first pass sees them: a record with `html` by its cheap text (so seeds and
  * crawled pages are read alike), a record with only `text` by that text.
  */
-export async function firstPassSeeds(spec: string, onIssue: (i: JsonlIssue & { file: string }) => void): Promise<TextDoc[]> {
+export async function firstPassSeeds(spec: string, onIssue: (i: JsonlIssue & { file: string }) => void, maxText = Infinity): Promise<TextDoc[]> {
   const out: TextDoc[] = [];
   for (const file of seedFiles(spec)) {
     for await (const r of readDocFile(file, seedName(spec, file), (i) => onIssue({ ...i, file }))) {
-      const text = r.text ?? (typeof r.body === "string" ? firstPass(Buffer.from(r.body), r.contentType).text : firstPass(r.body, r.contentType).text);
+      const text = r.text?.slice(0, maxText) ?? firstPass(typeof r.body === "string" ? Buffer.from(r.body) : r.body, r.contentType, undefined, maxText).text;
       if (text.trim().length >= 20) out.push({ id: r.id, url: r.url, text });
     }
   }
@@ -89,6 +96,8 @@ export interface FirstPassInfo {
   model: string;
   sha256: string;
   bar: number;
+  /** Characters of cheap text read per page (FIRST_PASS_TEXT when trained). */
+  max_text: number;
   recall: number;
   held_out: number;
   held_recall: number;
@@ -128,16 +137,16 @@ export async function runGate(store: WorkStore, o: GateOptions): Promise<{ gate:
     }
     const model = LinearModel.load(file);
     if (typeof model === "string") throw new InputError(`${file}: ${model}`);
-    return { gate: { model: model.shared, bar: info.bar, key: info.sha256 }, info, trained: false };
+    return { gate: { model: model.shared, bar: info.bar, key: info.sha256, maxText: info.max_text }, info, trained: false };
   }
-  const seeds = await firstPassSeeds(o.seeds, (i) => o.warn(`${i.file}:${i.line}: ${i.message}`));
+  const seeds = await firstPassSeeds(o.seeds, (i) => o.warn(`${i.file}:${i.line}: ${i.message}`), FIRST_PASS_TEXT);
   const sample: TextDoc[] = [];
   for (const source of o.sources) {
     if (sample.length >= o.sample || o.signal?.aborted) break;
     // a source that cannot be read is the crawl's to report; the sample takes what it can
     try {
       for await (const p of readPages(source, { maxRecordBytes: o.maxRecordBytes, logger: o.logger }, new WarcStats())) {
-        sample.push({ id: `${p.warcFile}@${p.offset}`, url: p.url, text: firstPass(p.body, p.contentType).text });
+        sample.push({ id: `${p.warcFile}@${p.offset}`, url: p.url, text: firstPass(p.body, p.contentType, undefined, FIRST_PASS_TEXT).text });
         if (sample.length >= o.sample) break;
       }
     } catch (err) {
@@ -151,6 +160,7 @@ export async function runGate(store: WorkStore, o: GateOptions): Promise<{ gate:
     model: path.relative(o.runDir, file),
     sha256: sha256File(file),
     bar: fp.bar,
+    max_text: FIRST_PASS_TEXT,
     recall: o.recall,
     held_out: fp.heldOut,
     held_recall: fp.heldRecall,
@@ -160,5 +170,5 @@ export async function runGate(store: WorkStore, o: GateOptions): Promise<{ gate:
   };
   store.setMeta("first_pass", JSON.stringify(info));
   o.logger.log("info", "first_pass_trained", { ...info });
-  return { gate: { model: fp.model.shared, bar: fp.bar, key: info.sha256 }, info, trained: true };
+  return { gate: { model: fp.model.shared, bar: fp.bar, key: info.sha256, maxText: FIRST_PASS_TEXT }, info, trained: true };
 }

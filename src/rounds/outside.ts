@@ -7,6 +7,7 @@
  * - a page of the negative sample (the k lowest `sample_key` over every page, as without the
  *   pool, so a round trains against the crawl, not against the pool alone).
  */
+import pLimit from "p-limit";
 import { errorMessage } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { LangId } from "../extract/lang.js";
@@ -71,27 +72,34 @@ export class OutsideReader {
     return out;
   }
 
+  /**
+   * Reads and extracts `rows`, several at once (enough to keep the extraction workers busy); a
+   * page's row is written as soon as it is extracted.
+   */
   private async extract(p: RunStores["parts"][number], rows: Row[], what: string, out: OutsideStats): Promise<void> {
-    for (const r of rows) {
-      if (this.signal?.aborted) return;
-      let page;
-      try {
-        page = await rereadPage({ warcFile: r.warc_file, offset: r.warc_offset, length: r.warc_length, offsetKind: r.offset_kind, url: r.url }, this.reread);
-      } catch (err) {
-        out.failed++;
-        this.warn(`${what} ${r.url} could not be read again: ${errorMessage(err)}`);
-        this.logger.log("warn", "outside_reread_failed", { id: r.id, url: r.url, file: r.warc_file, offset: r.warc_offset, error: errorMessage(err) });
-        continue;
-      }
-      const x = await extractLikeCrawl(page, this.extractor, this.lang, this.pipeline, r.id);
-      if ("dropped" in x) {
-        // not read again: its row is marked (extracted = -1)
-        p.markOutsideDropped(r.id);
-        out.dropped[x.dropped] = (out.dropped[x.dropped] ?? 0) + 1;
-        this.logger.log("info", "outside_dropped", { id: r.id, url: r.url, reason: x.dropped });
-        continue;
-      }
-      if (p.fillOutside(r.id, x.row)) out.extracted++;
+    const limit = pLimit(Math.max(2, 4 * this.extractor.threads));
+    await Promise.all(rows.map((r) => limit(() => this.one(p, r, what, out))));
+  }
+
+  private async one(p: RunStores["parts"][number], r: Row, what: string, out: OutsideStats): Promise<void> {
+    if (this.signal?.aborted) return;
+    let page;
+    try {
+      page = await rereadPage({ warcFile: r.warc_file, offset: r.warc_offset, length: r.warc_length, offsetKind: r.offset_kind, url: r.url }, this.reread);
+    } catch (err) {
+      out.failed++;
+      this.warn(`${what} ${r.url} could not be read again: ${errorMessage(err)}`);
+      this.logger.log("warn", "outside_reread_failed", { id: r.id, url: r.url, file: r.warc_file, offset: r.warc_offset, error: errorMessage(err) });
+      return;
     }
+    const x = await extractLikeCrawl(page, this.extractor, this.lang, this.pipeline, r.id);
+    if ("dropped" in x) {
+      // not read again: its row is marked (extracted = -1)
+      p.markOutsideDropped(r.id);
+      out.dropped[x.dropped] = (out.dropped[x.dropped] ?? 0) + 1;
+      this.logger.log("info", "outside_dropped", { id: r.id, url: r.url, reason: x.dropped });
+      return;
+    }
+    if (p.fillOutside(r.id, x.row)) out.extracted++;
   }
 }

@@ -74,9 +74,9 @@ function mutate(body: Buffer, m: Mutation): { body: Buffer; contentType: string 
 
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  const runs = flag(argv, "--runs", 3000);
-  const seed = flag(argv, "--seed", Date.now() % 2 ** 31);
-  const bound = flag(argv, "--bound-ms", 1000);
+  const runs = flag(argv, "runs", 3000);
+  const seed = flag(argv, "seed", Date.now() % 2 ** 31);
+  const bound = flag(argv, "bound-ms", 1000);
   const pages: Array<{ body: Buffer; math: boolean }> = [];
   for await (const p of readPages(localSource(path.join(ROOT, "data", "crawl-sample.warc.gz")), { maxRecordBytes: 8 << 20, logger: nullLogger }, new WarcStats())) pages.push({ body: p.body, math: false });
   let n = 0;

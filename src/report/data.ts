@@ -109,9 +109,16 @@ function sumRows(stores: RunStores, sql: string, ...params: unknown[]): Map<stri
 
 const drops = (m: Map<string, number>): Drop[] => [...m].map(([reason, n]) => ({ reason, n })).sort((a, b) => b.n - a.n || (a.reason < b.reason ? -1 : 1));
 
+/** What a page outside the candidate pool shows instead of its text (it has none stored). */
+export const OUTSIDE_TEXT = "(not extracted: outside the candidate pool, below the first-pass bar and without math markup)";
+const DROPPED_TEXT = "(read again and dropped by the extraction)";
+
 /** A document's url, title and text from whichever part holds it (undefined if none does). */
 export function pageOf(stores: RunStores, id: number): { id: number; url: string; title: string; text: string } | undefined {
-  return stores.partOf(id).db.prepare("SELECT id, url, title, text FROM documents WHERE id = ?").get(id) as { id: number; url: string; title: string; text: string } | undefined;
+  const d = stores.partOf(id).db.prepare("SELECT id, url, title, text, extracted FROM documents WHERE id = ?").get(id) as { id: number; url: string; title: string; text: string; extracted: number } | undefined;
+  if (!d) return undefined;
+  const { extracted, ...page } = d;
+  return extracted === 1 ? page : { ...page, text: extracted === 0 ? OUTSIDE_TEXT : DROPPED_TEXT };
 }
 
 /** `a` comes before `b` in the mixed order. */

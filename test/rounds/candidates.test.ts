@@ -8,7 +8,9 @@ import { LangId } from "../../src/extract/lang.js";
 import { Extractor } from "../../src/extract/pool.js";
 import { DEFAULT_LIMITS } from "../../src/extract/tree.js";
 import { ingest } from "../../src/rounds/ingest.js";
+import { OUTSIDE_TEXT, pageOf } from "../../src/report/data.js";
 import { WorkStore } from "../../src/store/store.js";
+import { RunStores } from "../../src/store/stores.js";
 import { localSource } from "../../src/warc/source.js";
 import { type FaultServer, startFaultServer } from "../../scripts/chaos/faultserver.js";
 import { ROOT, runCli, tmpDir } from "../helpers.js";
@@ -117,6 +119,11 @@ describe("a run with a candidate pool (--candidate-pool)", () => {
     const extracted = promoted.filter((r) => r.extracted === 1).length;
     expect(extracted).toBeGreaterThanOrEqual(2);
     expect(stderr[2]).toContain(`round 3: ${extracted} promoted page${extracted === 1 ? "" : "s"} outside the candidate pool read again and extracted`);
+    // the review and report show a page outside the pool as such, not as an empty text
+    const stores = RunStores.open(dir);
+    expect(pageOf(stores, outside[0]!.id)?.text).toBe(OUTSIDE_TEXT);
+    expect(pageOf(stores, promoted.find((r) => r.extracted === 1)!.id)?.text.length).toBeGreaterThan(100);
+    stores.close();
     // and round 3 trained on them
     const r3 = JSON.parse(db.prepare("SELECT summary FROM rounds WHERE round = 3").pluck().get() as string) as { positives: { promoted: number } };
     expect(r3.positives.promoted).toBe(extracted);

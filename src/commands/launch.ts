@@ -6,7 +6,7 @@ import type { Logger } from "../core/log.js";
 import type { Progress } from "../core/progress.js";
 import { lastError, runLocal } from "../executors/local.js";
 import { type TaskMarker, clearMarker, crawlMarker, ingestOfMarkers, readMarker, stepKey, taskDone, taskLogPath, writeMarker } from "../plan/crawl.js";
-import type { ExtractOptions } from "../extract/extract.js";
+import type { ExtractOptions, FirstPassGate } from "../extract/extract.js";
 import type { LangId } from "../extract/lang.js";
 import type { Extractor } from "../extract/pool.js";
 import { crawlProgress, ingest, localSize } from "../rounds/ingest.js";
@@ -341,7 +341,7 @@ export async function crawlInProcess(
     store: WorkStore;
     extractor: Extractor;
     lang: LangId;
-    o: { maxRecordBytes: number; langs: string[]; seed: number; candidatePool: boolean; poolRecall: number; poolSample: number; heldOut: number; trainThreads: number };
+    o: { maxRecordBytes: number; langs: string[]; seed: number; candidatePool: boolean; poolRecall: number; poolSample: number; heldOut: number; trainThreads: number; deterministic: boolean };
     /** The seed folder (the first-pass model's positives, with --candidate-pool). */
     seeds: string;
     extract: ExtractOptions;
@@ -360,30 +360,7 @@ export async function crawlInProcess(
   const fileNo = plan ? new Map(plan.files.map((f, i) => [f.name, i])) : undefined;
   const taskLock = plan ? RunLock.acquire(taskDir(c.runDir, 0), "round 1 crawl (task 0)") : undefined;
   try {
-    checkCrawlMode(store, c.o.candidatePool);
-    if (store.meta("crawl_mode") === undefined) store.setMeta("crawl_mode", c.o.candidatePool ? "pool" : "full");
-    if (c.o.candidatePool) {
-      io.stderr.write(store.meta("first_pass") ? "round 1: candidate pool: the first-pass model of this run's crawl\n" : `round 1: candidate pool: training the first-pass model on the seeds against the first ${c.o.poolSample} pages\n`);
-      const g = await runGate(store, {
-        runDir: c.runDir,
-        sources: c.sources,
-        seeds: c.seeds,
-        heldOut: c.o.heldOut,
-        recall: c.o.poolRecall,
-        sample: c.o.poolSample,
-        seed: c.o.seed,
-        threads: c.o.trainThreads,
-        maxRecordBytes: c.o.maxRecordBytes,
-        logger: c.logger,
-        warn: c.warn,
-        ...(io.signal ? { signal: io.signal } : {}),
-      });
-      c.extractor.setGate(g.gate);
-      if (g.trained) {
-        const i = g.info;
-        io.stderr.write(`round 1: first-pass bar ${i.bar.toFixed(4)} keeps ${(100 * i.held_recall).toFixed(1)}% of ${i.held_out} held-out seeds (trained on ${i.seeds - i.held_out} seeds against ${i.sample} pages in ${i.train_seconds.toFixed(1)} s)\n`);
-      }
-    }
+    c.extractor.setGate(await crawlGate(store, c, io));
     const ing = await ingest(c.sources, store, c.extractor, c.lang, {
       onTick: (t) => c.progress.update(() => crawl(t, (Date.now() - c.started) / 1000)),
       maxRecordBytes: c.o.maxRecordBytes,
@@ -405,6 +382,43 @@ export async function crawlInProcess(
     c.extractor.setGate(undefined);
     taskLock?.release();
   }
+}
+
+/**
+ * The candidate pool's gate of a crawl about to start (undefined without --candidate-pool): the
+ * crawl mode recorded, and the first-pass model trained on the seeds against the sources' first
+ * pages, or read back when an earlier invocation trained it (rounds/firstpass.ts). Before an
+ * in-process crawl, and before a run's crawl tasks are launched (they read it from GATE_FILE).
+ */
+export async function crawlGate(
+  store: WorkStore,
+  c: { runDir: string; sources: WarcSource[]; seeds: string; logger: Logger; warn: (m: string) => void; o: { candidatePool: boolean; poolRecall: number; poolSample: number; heldOut: number; seed: number; trainThreads: number; deterministic: boolean; maxRecordBytes: number } },
+  io: Io,
+): Promise<FirstPassGate | undefined> {
+  checkCrawlMode(store, c.o.candidatePool);
+  if (store.meta("crawl_mode") === undefined) store.setMeta("crawl_mode", c.o.candidatePool ? "pool" : "full");
+  if (!c.o.candidatePool) return undefined;
+  io.stderr.write(store.meta("first_pass") ? "round 1: candidate pool: the first-pass model of this run's crawl\n" : `round 1: candidate pool: training the first-pass model on the seeds against the first ${c.o.poolSample} pages\n`);
+  const g = await runGate(store, {
+    runDir: c.runDir,
+    sources: c.sources,
+    seeds: c.seeds,
+    heldOut: c.o.heldOut,
+    recall: c.o.poolRecall,
+    sample: c.o.poolSample,
+    seed: c.o.seed,
+    threads: c.o.trainThreads,
+    deterministic: c.o.deterministic,
+    maxRecordBytes: c.o.maxRecordBytes,
+    logger: c.logger,
+    warn: c.warn,
+    ...(io.signal ? { signal: io.signal } : {}),
+  });
+  if (g.trained) {
+    const i = g.info;
+    io.stderr.write(`round 1: first-pass bar ${i.bar.toFixed(4)} keeps ${(100 * i.held_recall).toFixed(1)}% of ${i.held_out} held-out seeds (trained on ${i.seeds - i.held_out} seeds against ${i.sample} pages in ${i.train_seconds.toFixed(1)} s)\n`);
+  }
+  return g.gate;
 }
 
 /**

@@ -36,7 +36,7 @@ import { RunLock } from "../store/lock.js";
 import { RunStores } from "../store/stores.js";
 import { frozenPlan, readPlan } from "../plan/plan.js";
 import { dedupUrlsAcrossTasks } from "../plan/crawl.js";
-import { type FailedTask, allCrawled, checkCrawlMode, cleanByTasks, crawlInProcess, clearScoreMarkers, crawlByK8s, crawlByTasks, k8sDryRun, scoreByTasks, slurmDryRun, submitCrawl } from "./launch.js";
+import { type FailedTask, allCrawled, checkCrawlMode, cleanByTasks, crawlGate, crawlInProcess, clearScoreMarkers, crawlByK8s, crawlByTasks, k8sDryRun, scoreByTasks, slurmDryRun, submitCrawl } from "./launch.js";
 import { hasSbatch } from "../executors/slurm.js";
 import { WorkStore } from "../store/store.js";
 import { absoluteSpec, isLocalSpec, resolveSources } from "../warc/source.js";
@@ -320,6 +320,8 @@ async function roundsLocked(
         const crawlStart = Date.now();
         const crawlCpu = process.cpuUsage();
         let ing: IngestStats;
+        // a candidate pool's gate is trained here, before the crawl tasks that read it start
+        if (plan && plan.tasks > 1 && !allCrawled(runDir, plan)) await crawlGate(store, { runDir, sources, seeds: path.resolve(io.cwd, o.seeds), logger, warn, o }, io);
         if (plan && plan.tasks > 1 && o.executor === "slurm" && !allCrawled(runDir, plan)) {
           // the crawl's arrays and the rest of the run after them are submitted; this process ends here
           const jobs = submitCrawl(command, runDir, plan, o, io);

@@ -16,6 +16,7 @@ import { checkEngine } from "../config/classify.js";
 import { scoreParts } from "../rounds/round.js";
 import { type Plan, readPlan, taskDir, taskFiles } from "../plan/plan.js";
 import { emptyIngest, ingest } from "../rounds/ingest.js";
+import { taskGate } from "../rounds/firstpass.js";
 import { RunLock } from "../store/lock.js";
 import { openTaskStore } from "../store/stores.js";
 import type { WorkStore } from "../store/store.js";
@@ -99,6 +100,8 @@ export async function crawlTask(runDir: string, plan: Plan, t: number, threads: 
     const extractor = new Extractor({ ...extract, features: true }, threads ?? o.threads);
     const lang = new LangId();
     try {
+      // a candidate-pool run: the coordinator trained the gate before launching the crawl
+      if (o.candidatePool) extractor.setGate(taskGate(runDir));
       const files = taskFiles(plan, t);
       const reading = warcReading(o, o.sample === true ? { ...io, cwd: packageRoot() } : io, session.logger);
       const sources = files.length ? await resolveSources(files.map((f) => f.name), reading.resolve) : [];

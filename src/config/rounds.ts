@@ -77,7 +77,7 @@ export const roundOptionSpecs = {
   candidatePool: {
     type: "boolean",
     default: false,
-    help: "round 1 extracts only a candidate pool: every page gets a cheap first pass (its text outside tags, math signals, a score by a small model trained on the seeds against the crawl's first pages), and only pages that carry a math signal or clear a bar keeping --pool-recall of the held-out seeds are fully extracted and scored by the rounds; the others are stored as small rows (place, URL, host, first-pass score), counted in the host statistics, and extracted only if promoted. Fixed when a run's crawl starts; not yet with --tasks above 1",
+    help: "round 1 extracts only a candidate pool: every page gets a cheap first pass (its text outside tags, math signals, a score by a small model trained on the seeds against the crawl's first pages), and only pages that carry a math signal or clear a bar keeping --pool-recall of the held-out seeds are fully extracted and scored by the rounds; the others are stored as small rows (place, URL, host, first-pass score), counted in the host statistics, and extracted only if promoted. Fixed when a run's crawl starts",
   },
   poolRecall: { type: "number", default: 0.995, arg: "SHARE", help: "with --candidate-pool: share of the held-out seeds whose first-pass score the bar keeps" },
   poolSample: { type: "number", default: 4000, arg: "N", help: "with --candidate-pool: pages read from the start of the sources to train the first-pass model against" },
@@ -106,5 +106,4 @@ export function validateRoundOptions(o: RoundOptions): void {
   if (!Number.isInteger(o.scoreProcesses) || o.scoreProcesses < 1) throw new UsageError(`--score-processes expects a whole number ≥ 1, got ${o.scoreProcesses}`);
   if (!(o.poolRecall > 0 && o.poolRecall <= 1)) throw new UsageError(`--pool-recall expects a share above 0, at most 1, got ${o.poolRecall}`);
   if (!Number.isInteger(o.poolSample) || o.poolSample < 1) throw new UsageError(`--pool-sample expects a whole number ≥ 1, got ${o.poolSample}`);
-  if (o.candidatePool && o.tasks !== undefined && o.tasks > 1) throw new UsageError(`--candidate-pool is not yet supported with --tasks ${o.tasks}: a run split into tasks extracts every page`);
 }

@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { LinearModel } from "../classify/linear.js";
+import { writeAtomic } from "../core/atomic.js";
 import { InputError, errorMessage } from "../core/errors.js";
 import { sha256File } from "../core/hash.js";
 import type { Logger } from "../core/log.js";
@@ -73,6 +74,7 @@ export interface FirstPassOptions {
   recall: number;
   threads: number;
   seed: number;
+  deterministic?: boolean;
   args?: FastTextArgs;
 }
 
@@ -81,7 +83,7 @@ export async function trainFirstPass(seeds: TextDoc[], sample: TextDoc[], modelP
   const held = seeds.filter((d) => isHeldOut(splitKey(d), o.heldOut));
   const train = seeds.filter((d) => !isHeldOut(splitKey(d), o.heldOut));
   const t = performance.now();
-  const r = await trainModel(train, sample, modelPath, { args: o.args ?? FIRST_PASS_ARGS, threads: o.threads, deterministic: false, seed: o.seed });
+  const r = await trainModel(train, sample, modelPath, { args: o.args ?? FIRST_PASS_ARGS, threads: o.threads, deterministic: o.deterministic ?? false, seed: o.seed });
   const loaded = LinearModel.load(r.model);
   if (typeof loaded === "string") throw new Error(`the first-pass model cannot be scored in-process: ${loaded}`);
   const heldScores = held.map((d) => loaded.scoreText(d.text));
@@ -115,6 +117,8 @@ export interface GateOptions {
   sample: number;
   seed: number;
   threads: number;
+  /** One training thread and a fixed shuffle: the same model, hence the same pool, on a rerun (--deterministic). */
+  deterministic: boolean;
   maxRecordBytes: number;
   logger: Logger;
   warn: (message: string) => void;
@@ -131,13 +135,7 @@ export async function runGate(store: WorkStore, o: GateOptions): Promise<{ gate:
   const recorded = store.meta("first_pass");
   if (recorded) {
     const info = JSON.parse(recorded) as FirstPassInfo;
-    const file = path.join(o.runDir, info.model);
-    if (!fs.existsSync(file) || sha256File(file) !== info.sha256) {
-      throw new InputError(`${file}: the first-pass model this run's crawl began with is missing or changed; the rest of its pages cannot be gated alike (start a new run)`);
-    }
-    const model = LinearModel.load(file);
-    if (typeof model === "string") throw new InputError(`${file}: ${model}`);
-    return { gate: { model: model.shared, bar: info.bar, key: info.sha256, maxText: info.max_text }, info, trained: false };
+    return { gate: gateOf(o.runDir, info), info, trained: false };
   }
   const seeds = await firstPassSeeds(o.seeds, (i) => o.warn(`${i.file}:${i.line}: ${i.message}`), FIRST_PASS_TEXT);
   const sample: TextDoc[] = [];
@@ -153,9 +151,10 @@ export async function runGate(store: WorkStore, o: GateOptions): Promise<{ gate:
       o.logger.log("warn", "first_pass_sample", { source: source.name, error: errorMessage(err) });
     }
   }
+  if (o.signal?.aborted) throw new Error("interrupted");
   if (sample.length === 0) throw new InputError("--candidate-pool: no page could be read from the sources to train the first-pass model against");
   const file = path.join(o.runDir, "models", "first-pass.bin");
-  const fp = await trainFirstPass(seeds, sample, file, { heldOut: o.heldOut, recall: o.recall, threads: o.threads, seed: o.seed });
+  const fp = await trainFirstPass(seeds, sample, file, { heldOut: o.heldOut, recall: o.recall, threads: o.threads, seed: o.seed, deterministic: o.deterministic });
   const info: FirstPassInfo = {
     model: path.relative(o.runDir, file),
     sha256: sha256File(file),
@@ -168,7 +167,35 @@ export async function runGate(store: WorkStore, o: GateOptions): Promise<{ gate:
     sample: sample.length,
     train_seconds: +fp.trainSeconds.toFixed(3),
   };
+  // for the crawl tasks of a run split into tasks (they read no store but their own), then the run's
+  writeAtomic(path.join(o.runDir, GATE_FILE), JSON.stringify(info, null, 2) + "\n");
   store.setMeta("first_pass", JSON.stringify(info));
   o.logger.log("info", "first_pass_trained", { ...info });
   return { gate: { model: fp.model.shared, bar: fp.bar, key: info.sha256, maxText: FIRST_PASS_TEXT }, info, trained: true };
+}
+
+/** Where a run's first-pass model and bar are written for its crawl tasks (beside the model). */
+export const GATE_FILE = path.join("models", "first-pass.json");
+
+/** The gate of `info` (the run's model file checked against its sha256). */
+export function gateOf(runDir: string, info: FirstPassInfo): FirstPassGate {
+  const file = path.join(runDir, info.model);
+  if (!fs.existsSync(file) || sha256File(file) !== info.sha256) {
+    throw new InputError(`${file}: the first-pass model this run's crawl began with is missing or changed; the rest of its pages cannot be gated alike (start a new run)`);
+  }
+  const model = LinearModel.load(file);
+  if (typeof model === "string") throw new InputError(`${file}: ${model}`);
+  return { model: model.shared, bar: info.bar, key: info.sha256, maxText: info.max_text };
+}
+
+/** A crawl task's gate: the one its coordinator trained before launching it (GATE_FILE). */
+export function taskGate(runDir: string): FirstPassGate {
+  const file = path.join(runDir, GATE_FILE);
+  let info: FirstPassInfo;
+  try {
+    info = JSON.parse(fs.readFileSync(file, "utf8")) as FirstPassInfo;
+  } catch (err) {
+    throw new InputError(`${file}: the run's first-pass model, which its coordinator trains before the crawl tasks start, cannot be read (${errorMessage(err)})`);
+  }
+  return gateOf(runDir, info);
 }

@@ -14,6 +14,7 @@ import { RunStores } from "../../src/store/stores.js";
 import { localSource } from "../../src/warc/source.js";
 import { type FaultServer, startFaultServer } from "../../scripts/chaos/faultserver.js";
 import { ROOT, runCli, tmpDir } from "../helpers.js";
+import { RUN_FLAGS, expectSame, snapshot, splitCrawl } from "../plan/crawls.js";
 
 const SAMPLE = path.join(ROOT, "data", "crawl-sample.warc.gz");
 const OPTS = { limits: DEFAULT_LIMITS, filters: DEFAULT_FILTERS, features: true };
@@ -159,14 +160,42 @@ describe("a run with a candidate pool (--candidate-pool)", () => {
     db.close();
   }, 120_000);
 
-  it("keeps a run's crawl mode: a crawl begun without the pool does not switch to it, nor one begun with it back", async () => {
+  it("gives a run split into 3 tasks exactly the pool and decisions of one process: the coordinator trains the gate, the tasks store the small rows", async () => {
+    const dir = tmpDir("mc-pool-tasks-");
+    const files = await splitCrawl(path.join(dir, "crawl"), 3);
+    const flags = [...RUN_FLAGS, "--candidate-pool", "--neg-count", "60"];
+    const one = await runCli(["run", "--run", path.join(dir, "one"), "--sources", files.join(","), ...flags]);
+    expect([one.code, one.stderr]).toEqual([0, expect.stringContaining("outside the candidate pool")]);
+    const three = await runCli(["run", "--run", path.join(dir, "three"), "--sources", files.join(","), "--tasks", "3", "--workers", "2", ...flags]);
+    expect([three.code, three.stderr]).toEqual([0, expect.stringContaining("round 1: first-pass bar")]);
+    expectSame(snapshot(path.join(dir, "three")), snapshot(path.join(dir, "one")));
+    // the pool's marks, over the run's own store and every task's
+    const marks = (run: string) =>
+      [path.join(run, "work.sqlite"), ...fs.readdirSync(path.join(run, "tasks")).map((t) => path.join(run, "tasks", t, "work.sqlite"))]
+        .filter((f) => fs.existsSync(f))
+        .flatMap((f) => {
+          const db = new Database(f, { readonly: true });
+          try {
+            return db.prepare("SELECT id, extracted, first_pass, signals FROM documents").raw().all() as unknown[][];
+          } finally {
+            db.close();
+          }
+        })
+        .map((r) => JSON.stringify(r))
+        .sort();
+    const [m1, m3] = [marks(path.join(dir, "one")), marks(path.join(dir, "three"))];
+    expect(m3).toEqual(m1);
+    expect(m3.filter((r) => JSON.parse(r)[1] === 0).length).toBeGreaterThan(m3.length / 2);
+    // each task crawled with the gate the coordinator wrote for it
+    expect(fs.existsSync(path.join(dir, "three", "models", "first-pass.json"))).toBe(true);
+  }, 300_000);
+
+  it("keeps a run's crawl mode: a crawl begun without the pool does not switch to it", async () => {
     const dir = tmpDir("mc-pool-mode-");
     const store = new WorkStore(path.join(dir, "work.sqlite"));
     store.setMeta("crawl_mode", "full");
     store.close();
     const r = await runCli(["round", "--run", dir, "--candidate-pool"]);
     expect([r.code, r.stderr]).toEqual([2, expect.stringContaining("this run's crawl began extracting every page; --candidate-pool applies to a new run")]);
-    const t = await runCli(["run", "--run", tmpDir(), "--candidate-pool", "--tasks", "2"]);
-    expect([t.code, t.stderr]).toEqual([2, expect.stringContaining("--candidate-pool is not yet supported with --tasks 2")]);
   });
 });

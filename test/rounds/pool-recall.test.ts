@@ -44,6 +44,7 @@ describe("the candidate pool on a 2 %-math Common-Crawl-style crawl", () => {
       sample: 4000,
       seed: 1,
       threads: 2,
+      deterministic: false,
       maxRecordBytes: 8 << 20,
       logger: nullLogger,
       warn: () => {},

@@ -380,12 +380,13 @@ async function roundsLocked(
         }
         if (plan && plan.tasks > 1 && store.meta("url_dedup") === undefined) {
           // the reduce after the crawl map: URLs stored by several tasks keep their first copy
-          const removed = dedupUrlsAcrossTasks(stores, logger);
+          const { removed, outside: removedOutside } = dedupUrlsAcrossTasks(stores, logger);
           store.setMeta("url_dedup", String(removed));
           if (removed > 0) io.stderr.write(`round 1: ${removed} URL duplicate${removed === 1 ? "" : "s"} across tasks removed: ${stores.docCount()} documents\n`);
           // the crawl's counts after its reduce: the documents kept, every URL duplicate
           crawlSummary.documents = (crawlSummary.documents as number) - removed;
           crawlSummary.url_dups = (crawlSummary.url_dups as number) + removed;
+          if (crawlSummary.outside_pool !== undefined) crawlSummary.outside_pool = (crawlSummary.outside_pool as number) - removedOutside;
         }
         // this process's CPU for the crawl (with the reduce after it): with tasks, the coordinator's share
         const cpu = process.cpuUsage(crawlCpu);

@@ -31,6 +31,8 @@ export interface TaskMarker {
   failed_sources: string[];
   pages: number;
   documents: number;
+  /** Of the documents, pages stored as small rows outside the candidate pool (absent: none). */
+  outside?: number;
   url_dups: number;
   bytes: number;
   dropped: { warc: Record<string, number>; extract: Record<string, number> };
@@ -79,6 +81,7 @@ export function crawlMarker(t: number, ing: IngestStats, seconds: number, error?
     failed_sources: ing.failed,
     pages: ing.pages,
     documents: ing.kept,
+    ...(ing.extract.outside ? { outside: ing.extract.outside } : {}),
     url_dups: ing.urlDups,
     bytes: ing.warc.bytesIn,
     dropped: { warc: ing.warc.dropped.toJSON() as Record<string, number>, extract: ing.extract.dropped.toJSON() as Record<string, number> },
@@ -98,6 +101,7 @@ export function ingestOfMarkers(markers: TaskMarker[]): IngestStats {
     total.failed.push(...m.failed_sources);
     total.pages += m.pages;
     total.kept += m.documents;
+    extract.outside += m.outside ?? 0;
     total.urlDups += m.url_dups;
     warc.pages += m.pages;
     warc.bytesIn += m.bytes;
@@ -114,12 +118,12 @@ export function ingestOfMarkers(markers: TaskMarker[]): IngestStats {
  * URLs are read in order through the unique index on `url_norm` and merged, so memory does not
  * grow with the crawl. Idempotent: a rerun after a kill finds what is left to remove.
  */
-export function dedupUrlsAcrossTasks(stores: RunStores, logger: Logger): number {
-  if (stores.parts.length < 2) return 0;
-  type U = { url_norm: string; id: number; warc_file: string; part: number };
+export function dedupUrlsAcrossTasks(stores: RunStores, logger: Logger): { removed: number; outside: number } {
+  if (stores.parts.length < 2) return { removed: 0, outside: 0 };
+  type U = { url_norm: string; id: number; warc_file: string; extracted: number; part: number };
   const streams = stores.parts.map((p, i) =>
     (function* () {
-      for (const r of p.db.prepare("SELECT url_norm, id, warc_file FROM documents ORDER BY url_norm").iterate() as Iterable<Omit<U, "part">>) yield { ...r, part: i };
+      for (const r of p.db.prepare("SELECT url_norm, id, warc_file, extracted FROM documents ORDER BY url_norm").iterate() as Iterable<Omit<U, "part">>) yield { ...r, part: i };
     })(),
   );
   const losers: U[] = [];
@@ -149,8 +153,10 @@ export function dedupUrlsAcrossTasks(stores: RunStores, logger: Logger): number 
       }
     })();
   });
-  logger.log("info", "url_dedup_across_tasks", { removed: losers.length, tasks: stores.parts.length });
-  return losers.length;
+  // of them, small rows outside a candidate pool (for the crawl's counts)
+  const outside = losers.filter((u) => u.extracted === 0).length;
+  logger.log("info", "url_dedup_across_tasks", { removed: losers.length, outside, tasks: stores.parts.length });
+  return { removed: losers.length, outside };
 }
 
 /**

@@ -168,6 +168,10 @@ describe("a run with a candidate pool (--candidate-pool)", () => {
     expect([one.code, one.stderr]).toEqual([0, expect.stringContaining("outside the candidate pool")]);
     const three = await runCli(["run", "--run", path.join(dir, "three"), "--sources", files.join(","), "--tasks", "3", "--workers", "2", ...flags]);
     expect([three.code, three.stderr]).toEqual([0, expect.stringContaining("round 1: first-pass bar")]);
+    // the crawl's counts, summed from the tasks' markers, are one process's
+    const crawlOf = (out: string) => (JSON.parse(out) as { crawl: { documents: number; outside_pool?: number } }).crawl;
+    expect({ documents: crawlOf(three.stdout).documents, outside: crawlOf(three.stdout).outside_pool }).toEqual({ documents: crawlOf(one.stdout).documents, outside: crawlOf(one.stdout).outside_pool });
+    expect(crawlOf(one.stdout).outside_pool).toBeGreaterThan(0);
     expectSame(snapshot(path.join(dir, "three")), snapshot(path.join(dir, "one")));
     // the pool's marks, over the run's own store and every task's
     const marks = (run: string) =>

@@ -34,9 +34,11 @@ interface Row {
   warc_offset: number;
   warc_length: number;
   offset_kind: OffsetKind;
+  /** The cheap text's hash the row was stored with. */
+  content_hash: string;
 }
 
-const PLACE = "d.id, d.url, d.warc_file, d.warc_offset, d.warc_length, d.offset_kind";
+const PLACE = "d.id, d.url, d.warc_file, d.warc_offset, d.warc_length, d.offset_kind, d.content_hash";
 
 /** Reads pages outside the pool again and stores them whole (see the file's comment). */
 export class OutsideReader {
@@ -55,7 +57,7 @@ export class OutsideReader {
     const out: OutsideStats = { extracted: 0, dropped: {}, failed: 0 };
     for (const p of stores.parts) {
       const rows = p.db.prepare(`SELECT ${PLACE} FROM promoted x JOIN documents d ON d.id = x.doc_id WHERE d.extracted = 0 ORDER BY d.id`).all() as Row[];
-      await this.extract(p, rows, "promoted page", out);
+      await this.extract(stores, p, rows, "promoted page", out);
     }
     if (out.extracted + out.failed + Object.keys(out.dropped).length > 0) this.logger.log("info", "outside_promoted", { ...out });
     return out;
@@ -67,7 +69,7 @@ export class OutsideReader {
     for (const p of stores.parts) {
       const st = p.db.prepare(`SELECT ${PLACE} FROM documents d WHERE d.id = ? AND d.extracted = 0`);
       const rows = ids.filter((id) => stores.partOf(id) === p).flatMap((id) => (st.all(id) as Row[]));
-      await this.extract(p, rows, "sampled page", out);
+      await this.extract(stores, p, rows, "sampled page", out);
     }
     return out;
   }
@@ -76,12 +78,12 @@ export class OutsideReader {
    * Reads and extracts `rows`, several at once (enough to keep the extraction workers busy); a
    * page's row is written as soon as it is extracted.
    */
-  private async extract(p: RunStores["parts"][number], rows: Row[], what: string, out: OutsideStats): Promise<void> {
+  private async extract(stores: RunStores, p: RunStores["parts"][number], rows: Row[], what: string, out: OutsideStats): Promise<void> {
     const limit = pLimit(Math.max(2, 4 * this.extractor.threads));
-    await Promise.all(rows.map((r) => limit(() => this.one(p, r, what, out))));
+    await Promise.all(rows.map((r) => limit(() => this.one(stores, p, r, what, out))));
   }
 
-  private async one(p: RunStores["parts"][number], r: Row, what: string, out: OutsideStats): Promise<void> {
+  private async one(stores: RunStores, p: RunStores["parts"][number], r: Row, what: string, out: OutsideStats): Promise<void> {
     if (this.signal?.aborted) return;
     let page;
     try {
@@ -100,6 +102,11 @@ export class OutsideReader {
       this.logger.log("info", "outside_dropped", { id: r.id, url: r.url, reason: x.dropped });
       return;
     }
-    if (p.fillOutside(r.id, x.row)) out.extracted++;
+    if (!p.fillOutside(r.id, x.row)) return;
+    out.extracted++;
+    // its exact copies outside the pool (same cheap text) take its new hash and stay its copies:
+    // else the next round's sample would take the lowest of them as a page of its own, and
+    // extract a duplicate of this one
+    for (const q of stores.parts) q.rekeyOutside(r.content_hash, x.row.contentHash);
   }
 }

@@ -269,6 +269,11 @@ export class WorkStore {
     return true;
   }
 
+  /** Pages outside the pool whose hash is `from` get `to` (the hash of their copy's extracted text). */
+  rekeyOutside(from: string, to: string): void {
+    this.db.prepare("UPDATE documents SET content_hash = ? WHERE content_hash = ? AND extracted = 0").run(to, from);
+  }
+
   /** A page outside the pool that was read again and dropped by the extraction: not read again (extracted = -1). */
   markOutsideDropped(id: number): void {
     this.db.prepare("UPDATE documents SET extracted = -1 WHERE id = ? AND extracted = 0").run(id);

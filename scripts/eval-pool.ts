@@ -18,8 +18,8 @@ import { parseArgs } from "node:util";
 import Database from "better-sqlite3";
 import { nullLogger } from "../src/core/log.js";
 import { packageRoot } from "../src/core/paths.js";
-import { firstPass } from "../src/extract/firstpass.js";
-import { FIRST_PASS_ARGS, FIRST_PASS_TEXT, POOL_RECALL, firstPassSeeds, isCandidate, trainFirstPass } from "../src/rounds/firstpass.js";
+import { firstPass, isCandidate } from "../src/extract/firstpass.js";
+import { FIRST_PASS_ARGS, FIRST_PASS_TEXT, POOL_RECALL, firstPassSeeds, trainFirstPass } from "../src/rounds/firstpass.js";
 import { WarcStats, readPages } from "../src/warc/pages.js";
 import { localSource } from "../src/warc/source.js";
 
@@ -100,7 +100,10 @@ if (values.run) {
   const rows = db.prepare("SELECT s.round AS round, d.url AS url FROM selections s JOIN documents d ON d.id = s.doc_id ORDER BY s.round").all() as Array<{ round: number; url: string }>;
   db.close();
   const by = new Map<number, string[]>();
-  for (const r of rows) by.set(r.round, [...(by.get(r.round) ?? []), r.url]);
+  for (const r of rows) {
+    if (!by.has(r.round)) by.set(r.round, []);
+    by.get(r.round)!.push(r.url);
+  }
   for (const [round, urls] of by) {
     const kept = urls.filter((u) => inPool.has(u)).length;
     rounds.push({ round, selected: urls.length, inPool: kept, share: kept / urls.length });

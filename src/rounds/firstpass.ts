@@ -17,13 +17,11 @@ import type { WorkStore } from "../store/store.js";
 import { WarcStats, readPages } from "../warc/pages.js";
 import type { WarcSource } from "../warc/source.js";
 import { recallCutoff } from "../classify/pu.js";
-import { type TextDoc, splitKey } from "../classify/seeds.js";
+import { type TextDoc, seedFiles, seedName, splitKey } from "../classify/seeds.js";
 import { isHeldOut } from "../classify/split.js";
 import { DEFAULT_ARGS, type FastTextArgs, trainModel } from "../classify/train.js";
 import { firstPass } from "../extract/firstpass.js";
-export { isCandidate } from "../extract/firstpass.js";
 import { type JsonlIssue, readDocFile } from "../extract/inputs.js";
-import { seedFiles, seedName } from "../classify/seeds.js";
 
 /** Share of the held-out seeds the bar keeps by default. */
 export const POOL_RECALL = 0.995;

@@ -71,6 +71,8 @@ export function rawDoc(p: Page): RawDoc {
 
 /** The stored row of page `p`, extracted as `d` (`id`: the plan's document id, where there is a plan). */
 export function docRow(p: Page, d: Doc, norm: string, id?: number): DocRow {
+  // the gate's marks: a page outside the pool carries them as a candidate does
+  const mark = d.firstPass ?? d.outside;
   return {
     docKey: d.id,
     recordId: p.recordId,
@@ -93,7 +95,7 @@ export function docRow(p: Page, d: Doc, norm: string, id?: number): DocRow {
     ...(d.features ? { features: d.features } : {}),
     ...(id !== undefined ? { id } : {}),
     ...(d.outside ? { extracted: false } : {}),
-    ...(d.firstPass || d.outside ? { firstPass: (d.firstPass ?? d.outside)!.score, signals: (d.firstPass ?? d.outside)!.signals } : {}),
+    ...(mark ? { firstPass: mark.score, signals: mark.signals } : {}),
   };
 }
 

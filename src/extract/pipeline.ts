@@ -1,5 +1,5 @@
 import { Counters } from "../core/stats.js";
-import type { ExtractOptions, FirstPassMark, Outside } from "./extract.js";
+import type { ExtractOptions, ExtractOutcome, FirstPassMark, Outside } from "./extract.js";
 import { checkText } from "./filters.js";
 import type { RawDoc } from "./inputs.js";
 import type { LangId } from "./lang.js";
@@ -55,39 +55,39 @@ export class ExtractStats {
 type Out = { doc: Doc } | { drop: ExtractDrop; message?: string; raw: RawDoc };
 
 async function one(raw: RawDoc, extractor: Extractor, lang: LangId, opts: PipelineOptions): Promise<Out> {
-  let text: string;
-  let title = typeof raw.meta?.title === "string" ? raw.meta.title : "";
-  let charset = "utf-8";
-  let truncated = false;
-  let features: Uint32Array | undefined;
-  let line: string | undefined;
-  let mark: FirstPassMark | undefined;
   if (raw.text !== undefined) {
-    text = raw.text;
-    const bad = checkText(text, 0, opts.filters);
+    const bad = checkText(raw.text, 0, opts.filters);
     if (bad) return { drop: bad, raw };
-  } else {
-    const r = await extractor.extract({ body: raw.body, contentType: raw.contentType });
-    if ("drop" in r) return { drop: r.drop, ...(r.message ? { message: r.message } : {}), raw };
-    if ("outside" in r) {
-      const o = r.outside;
-      return { doc: { id: raw.id, url: raw.url, title: "", text: "", lang: "", langConfidence: 0, charset: o.charset, truncated: false, outside: o, ...(raw.key ? { key: raw.key } : {}) } };
-    }
-    ({ text, charset, truncated, features, lidLine: line, firstPass: mark } = r.ok);
-    title = title || r.ok.title;
+    const [l] = await lang.identify([raw.text]);
+    return languageOf(raw, { text: raw.text, title: typeof raw.meta?.title === "string" ? raw.meta.title : "", charset: "utf-8", truncated: false }, l!, opts);
   }
-  const [l] = line !== undefined ? await lang.identifyLines([line]) : await lang.identify([text]);
-  if (opts.langs.length > 0 && !opts.langs.includes(l!.lang)) return { drop: "lang_excluded", raw };
+  return complete(raw, await extractor.extract({ body: raw.body, contentType: raw.contentType }), lang, opts);
+}
+
+/** What extraction made of a page (`r`, from a worker) as a document: its language identified, or its drop. */
+async function complete(raw: RawDoc, r: ExtractOutcome, lang: LangId, opts: PipelineOptions): Promise<Out> {
+  if ("drop" in r) return { drop: r.drop, ...(r.message ? { message: r.message } : {}), raw };
+  if ("outside" in r) {
+    const o = r.outside;
+    return { doc: { id: raw.id, url: raw.url, title: "", text: "", lang: "", langConfidence: 0, charset: o.charset, truncated: false, outside: o, ...(raw.key ? { key: raw.key } : {}) } };
+  }
+  const title = (typeof raw.meta?.title === "string" ? raw.meta.title : "") || r.ok.title;
+  const [l] = await lang.identifyLines([r.ok.lidLine]);
+  return languageOf(raw, { ...r.ok, title }, l!, opts);
+}
+
+function languageOf(raw: RawDoc, x: { text: string; title: string; charset: string; truncated: boolean; features?: Uint32Array; firstPass?: FirstPassMark }, l: { lang: string; confidence: number }, opts: PipelineOptions): Out {
+  if (opts.langs.length > 0 && !opts.langs.includes(l.lang)) return { drop: "lang_excluded", raw };
   return {
-    doc: { id: raw.id, url: raw.url, title, text, lang: l!.lang, langConfidence: l!.confidence, charset, truncated, ...(raw.meta ? { meta: raw.meta } : {}), ...(features ? { features } : {}), ...(raw.key ? { key: raw.key } : {}), ...(mark ? { firstPass: mark } : {}) },
+    doc: { id: raw.id, url: raw.url, title: x.title, text: x.text, lang: l.lang, langConfidence: l.confidence, charset: x.charset, truncated: x.truncated, ...(raw.meta ? { meta: raw.meta } : {}), ...(x.features ? { features: x.features } : {}), ...(raw.key ? { key: raw.key } : {}), ...(x.firstPass ? { firstPass: x.firstPass } : {}) },
   };
 }
 
 /**
- * Extracts documents in input order, with up to `window` in flight across the worker
- * threads and the language-id process.
+ * Documents in input order, with up to `window` in flight: `work` makes each input's outcome
+ * (extraction on the workers, language id).
  */
-export async function* extractDocs(inputs: AsyncIterable<RawDoc>, extractor: Extractor, lang: LangId, opts: PipelineOptions, stats: ExtractStats): AsyncGenerator<Doc> {
+async function* ordered<T>(inputs: AsyncIterable<T>, work: (t: T) => Promise<Out>, opts: PipelineOptions, stats: ExtractStats): AsyncGenerator<Doc> {
   const inflight: Array<Promise<Out>> = [];
   const settle = (o: Out): Doc | undefined => {
     if ("doc" in o) {
@@ -104,9 +104,9 @@ export async function* extractDocs(inputs: AsyncIterable<RawDoc>, extractor: Ext
     opts.onDrop?.(o.raw, o.drop, o.message);
     return undefined;
   };
-  for await (const raw of inputs) {
+  for await (const x of inputs) {
     stats.seen++;
-    const p = one(raw, extractor, lang, opts);
+    const p = work(x);
     p.catch(() => {}); // awaited in order below; this only keeps an early failure from being "unhandled"
     inflight.push(p);
     if (inflight.length >= opts.window) {
@@ -118,4 +118,20 @@ export async function* extractDocs(inputs: AsyncIterable<RawDoc>, extractor: Ext
     const d = settle(await inflight.shift()!);
     if (d) yield d;
   }
+}
+
+/**
+ * Documents of pages already extracted on the workers (extract/ranges.ts: each worker read its
+ * own range of a file), in input order: language id, filters and counts as `extractDocs`.
+ */
+export function completeDocs(items: AsyncIterable<{ raw: RawDoc; out: ExtractOutcome }>, lang: LangId, opts: PipelineOptions, stats: ExtractStats): AsyncGenerator<Doc> {
+  return ordered(items, (x) => complete(x.raw, x.out, lang, opts), opts, stats);
+}
+
+/**
+ * Extracts documents in input order, with up to `window` in flight across the worker
+ * threads and the language-id process.
+ */
+export function extractDocs(inputs: AsyncIterable<RawDoc>, extractor: Extractor, lang: LangId, opts: PipelineOptions, stats: ExtractStats): AsyncGenerator<Doc> {
+  return ordered(inputs, (raw) => one(raw, extractor, lang, opts), opts, stats);
 }

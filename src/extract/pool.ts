@@ -2,7 +2,9 @@ import os from "node:os";
 import { Piscina } from "piscina";
 import { errorMessage } from "../core/errors.js";
 import { esmTaskOptions } from "../core/paths.js";
+import type { ExtractDrop } from "./reasons.js";
 import { type ExtractInput, type ExtractOptions, type ExtractOutcome, type FirstPassGate, extractPage } from "./extract.js";
+import type { RangeResult, RangeSkip, RangeTask } from "./ranges.js";
 
 /**
  * Young generation of each extraction worker (MB). Parsing a page allocates megabytes that die
@@ -55,8 +57,10 @@ export interface ExtractTask {
 export class Extractor {
   private readonly pool: Piscina | null;
   private readonly clock = new Float64Array(new SharedArrayBuffer(SLOTS * 8));
+  /** The offset of the page a range task's worker is on, per slot (ranges.ts). */
+  private readonly at = new Float64Array(new SharedArrayBuffer(SLOTS * 8));
   private readonly free: number[] = [];
-  private readonly watched = new Map<number, AbortController>();
+  private readonly watchedSlots = new Map<number, AbortController>();
   private watchdog: NodeJS.Timeout | undefined;
   private readonly timeoutMs: number;
 
@@ -107,34 +111,65 @@ export class Extractor {
     const pool = this.pool;
     if (!pool) return extractPage(input, this.opts);
     for (let attempt = 0; ; attempt++) {
-      const slot = this.free.pop();
-      const ac = new AbortController();
-      if (slot !== undefined) {
-        this.clock[slot] = 0;
-        this.watched.set(slot, ac);
-        this.startWatchdog();
-      }
       // the body is a view into a larger buffer (an inflated member, a read chunk), which a
       // structured clone would copy whole: copy just the body and transfer the copy
       const sent = typeof input.body === "string" ? input.body : new Uint8Array(input.body);
-      const task: ExtractTask = { input: { ...input, body: sent }, opts: this.opts, ...(slot !== undefined ? { clock: this.clock, slot } : {}) };
-      let started = 0;
-      try {
-        return (await pool.run(task, { signal: ac.signal, ...(typeof sent === "string" ? {} : { transferList: [sent.buffer as ArrayBuffer] }) })) as ExtractOutcome;
-      } catch (err) {
-        started = slot !== undefined ? this.clock[slot]! : 0;
-        if (ac.signal.aborted) return { drop: "extract_timeout", message: `extraction ran over ${this.timeoutMs / 1000} s (--page-timeout); its worker was ended` };
-        const oom = (err as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY";
-        if (oom && started > 0) return { drop: "extract_memory", message: `extraction ran out of its worker's ${oldGenerationMb(this.threads)} MB heap` };
-        // the worker was ended for another page (its deadline or memory): this page goes again
-        if (attempt < RETRIES && (oom || /Terminating worker thread|worker exited/i.test(errorMessage(err)))) continue;
-        return { drop: "extract_error", message: `extraction worker failed: ${errorMessage(err)}` };
-      } finally {
-        if (slot !== undefined) {
-          this.watched.delete(slot);
-          this.clock[slot] = 0;
-          this.free.push(slot);
-        }
+      const r = await this.watched((w) => pool.run({ input: { ...input, body: sent }, opts: this.opts, ...w } satisfies ExtractTask, { signal: w.signal, ...(typeof sent === "string" ? {} : { transferList: [sent.buffer as ArrayBuffer] }) }) as Promise<ExtractOutcome>);
+      if ("value" in r) return r.value;
+      if (r.fault === "retry" && attempt < RETRIES) continue;
+      return { drop: r.drop ?? "extract_error", message: r.message };
+    }
+  }
+
+  /**
+   * Reads one range of a local file on a worker (ranges.ts): the worker inflates, frames and
+   * extracts its pages. A page that runs over its time or memory ends the worker; the range is
+   * then read again with that page dropped (extract_timeout / extract_memory), and a range whose
+   * worker was ended for another task's page is read again as it was. Only with worker threads.
+   */
+  async readRange(task: Omit<RangeTask, "kind" | "opts" | "skip" | "clock" | "at" | "slot">): Promise<RangeResult> {
+    const pool = this.pool;
+    if (!pool) throw new Error("readRange needs worker threads");
+    const skip: RangeSkip[] = [];
+    for (let attempt = 0; ; ) {
+      const r = await this.watched((w) => pool.run({ ...task, kind: "range", opts: this.opts, skip, ...w } satisfies RangeTask, { signal: w.signal }) as Promise<RangeResult>);
+      if ("value" in r) return r.value;
+      if (r.fault === "page" && r.offset !== undefined && r.offset >= 0 && !skip.some((s) => s.offset === r.offset)) skip.push({ offset: r.offset, drop: r.drop!, message: r.message });
+      else if (r.fault === "retry" && attempt++ < RETRIES) continue;
+      else throw new Error(`${task.name}: reading bytes ${task.range.start}-${task.range.end} on a worker failed: ${r.message}`);
+    }
+  }
+
+  /**
+   * Runs one task under the watchdog: a slot of the clock table while it runs. A failure says
+   * whose it was: `page` (the page the task was on ran over its time or memory: `drop`, and for
+   * a range the page's `offset`), `retry` (its worker was ended for another task), or `error`.
+   */
+  private async watched<T>(run: (w: { clock?: Float64Array; at?: Float64Array; slot?: number; signal: AbortSignal }) => Promise<T>): Promise<{ value: T } | { fault: "page" | "retry" | "error"; drop?: ExtractDrop; message: string; offset?: number }> {
+    const slot = this.free.pop();
+    const ac = new AbortController();
+    if (slot !== undefined) {
+      this.clock[slot] = 0;
+      this.at[slot] = -1;
+      this.watchedSlots.set(slot, ac);
+      this.startWatchdog();
+    }
+    try {
+      return { value: await run({ ...(slot !== undefined ? { clock: this.clock, at: this.at, slot } : {}), signal: ac.signal }) };
+    } catch (err) {
+      const started = slot !== undefined ? this.clock[slot]! : 0;
+      const offset = slot !== undefined ? this.at[slot]! : undefined;
+      if (ac.signal.aborted) return { fault: "page", drop: "extract_timeout", message: `extraction ran over ${this.timeoutMs / 1000} s (--page-timeout); its worker was ended`, ...(offset !== undefined ? { offset } : {}) };
+      const oom = (err as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY";
+      if (oom && started > 0) return { fault: "page", drop: "extract_memory", message: `extraction ran out of its worker's ${oldGenerationMb(this.threads)} MB heap`, ...(offset !== undefined ? { offset } : {}) };
+      // the worker was ended for another page (its deadline or memory): this one goes again
+      if (oom || /Terminating worker thread|worker exited/i.test(errorMessage(err))) return { fault: "retry", message: `extraction worker failed: ${errorMessage(err)}` };
+      return { fault: "error", message: `extraction worker failed: ${errorMessage(err)}` };
+    } finally {
+      if (slot !== undefined) {
+        this.watchedSlots.delete(slot);
+        this.clock[slot] = 0;
+        this.free.push(slot);
       }
     }
   }
@@ -144,13 +179,13 @@ export class Extractor {
     if (this.watchdog) return;
     const every = Math.max(20, Math.min(1000, this.timeoutMs / 4));
     this.watchdog = setInterval(() => {
-      if (this.watched.size === 0) {
+      if (this.watchedSlots.size === 0) {
         clearInterval(this.watchdog);
         this.watchdog = undefined;
         return;
       }
       const now = Date.now();
-      for (const [slot, ac] of this.watched) {
+      for (const [slot, ac] of this.watchedSlots) {
         const t = this.clock[slot]!;
         if (t > 0 && now - t > this.timeoutMs) ac.abort(new Error("page timeout"));
       }

@@ -1,11 +1,14 @@
 import { type ExtractOutcome, extractPage } from "./extract.js";
 import type { ExtractTask } from "./pool.js";
+import { type RangeResult, type RangeTask, readRange } from "./ranges.js";
 
 /**
- * Worker-thread entry (piscina): one page in, its outcome out. The start of the page is noted
- * in the shared clock table, where the main thread's watchdog reads how long it has run.
+ * Worker-thread entry (piscina): one page in, its outcome out; or a range of a local file
+ * (ranges.ts), read and extracted here. The start of each page is noted in the shared clock
+ * table, where the main thread's watchdog reads how long it has run.
  */
-export default function run(task: ExtractTask): ExtractOutcome {
+export default function run(task: ExtractTask | RangeTask): ExtractOutcome | Promise<RangeResult> {
+  if ("kind" in task) return readRange(task);
   const { clock, slot } = task;
   if (clock && slot !== undefined) clock[slot] = Date.now();
   try {

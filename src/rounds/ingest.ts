@@ -5,12 +5,14 @@ import type { Logger } from "../core/log.js";
 import { formatBytes, formatDuration, formatRate } from "../core/progress.js";
 import { normalizeUrl } from "../dedup/url.js";
 import type { LangId } from "../extract/lang.js";
-import { ExtractStats, extractDocs } from "../extract/pipeline.js";
+import { ExtractStats, completeDocs, extractDocs } from "../extract/pipeline.js";
+import type { ExtractOutcome } from "../extract/extract.js";
+import { type PageInfo, RangeFallback, RangeFeed } from "../extract/ranges.js";
 import type { Extractor } from "../extract/pool.js";
 import type { Doc, PipelineOptions } from "../extract/pipeline.js";
 import type { RawDoc } from "../extract/inputs.js";
 import type { Page } from "../warc/page.js";
-import { WarcStats, readPages } from "../warc/pages.js";
+import { type WarcIssue, WarcStats, readPages } from "../warc/pages.js";
 import type { WarcSource } from "../warc/source.js";
 import type { DocRow, WorkStore } from "../store/store.js";
 import { docId } from "../store/stores.js";
@@ -54,6 +56,8 @@ export interface IngestOptions {
    * `docId`), the same whichever task stores them. Absent: SQLite's ids (runs begun before plans).
    */
   fileNo?: (name: string) => number | undefined;
+  /** Size of the ranges local files are read in on the workers (extract/ranges.ts; tests make it small). */
+  rangeBytes?: number;
 }
 
 function pathOf(url: string): string {
@@ -64,13 +68,16 @@ function pathOf(url: string): string {
   }
 }
 
-/** A page as the extraction pipeline takes it; its id is the page's doc_key (WARC file @ offset). */
-export function rawDoc(p: Page): RawDoc {
-  return { id: `${p.warcFile}@${p.offset}`, url: p.url, body: p.body, contentType: p.contentType };
+/**
+ * A page as the extraction pipeline takes it; its id is the page's doc_key (WARC file @ offset).
+ * A page extracted on a worker already (extract/ranges.ts) comes without its bytes.
+ */
+export function rawDoc(p: PageInfo & { body?: Buffer }): RawDoc {
+  return { id: `${p.warcFile}@${p.offset}`, url: p.url, body: p.body ?? "", contentType: p.contentType };
 }
 
 /** The stored row of page `p`, extracted as `d` (`id`: the plan's document id, where there is a plan). */
-export function docRow(p: Page, d: Doc, norm: string, id?: number): DocRow {
+export function docRow(p: PageInfo, d: Doc, norm: string, id?: number): DocRow {
   // the gate's marks: a page outside the pool carries them as a candidate does
   const mark = d.firstPass ?? d.outside;
   return {
@@ -120,85 +127,139 @@ export async function extractLikeCrawl(p: Page, extractor: Extractor, lang: Lang
  */
 export async function ingest(sources: WarcSource[], store: WorkStore, extractor: Extractor, lang: LangId, o: IngestOptions): Promise<IngestStats> {
   const total = emptyIngest();
-  for (const source of sources) {
-    if (o.signal?.aborted) break;
-    if (store.isFileDone(source.name)) {
-      total.skipped++;
-      continue;
-    }
-    const warc = new WarcStats();
-    const ex = new ExtractStats();
-    // pages in flight, with their normalised URL (computed once, for dedup and the row)
-    const pages = new Map<string, { page: Page; norm: string; n: number }>();
-    // the page's place among the file's HTML pages, from 1, whatever happens to the pages before it
-    let pageNo = 0;
-    let urlDups = 0;
-    let kept = 0;
-    const seenUrls = new Set<string>();
-    const stored = store.db.prepare("SELECT 1 FROM documents WHERE url_norm = ?");
-    async function* raw(): AsyncGenerator<RawDoc> {
-      for await (const p of readPages(source, { maxRecordBytes: o.maxRecordBytes, logger: o.logger, onIssue: (i) => o.onIssue?.(i.message) }, warc)) {
-        pageNo++;
-        // URL dedup before any extraction work: a URL already stored or seen in this file
-        const norm = normalizeUrl(p.url);
-        if (seenUrls.has(norm) || stored.get(norm) !== undefined) {
-          urlDups++;
-          continue;
-        }
-        seenUrls.add(norm);
-        const r = rawDoc(p);
-        pages.set(r.id, { page: p, norm, n: pageNo });
-        yield r;
+  // local files are read in ranges on the workers, a few ranges ahead of the one being stored
+  const todo = sources.filter((s) => !store.isFileDone(s.name));
+  const local = extractor.threads > 0 ? todo.filter((s) => s.file !== undefined) : [];
+  const feed = local.length > 0 ? new RangeFeed(extractor, local.map((s) => ({ file: s.file!, name: s.name })), o.maxRecordBytes, o.rangeBytes) : undefined;
+  try {
+    for (const source of sources) {
+      if (o.signal?.aborted) break;
+      if (store.isFileDone(source.name)) {
+        total.skipped++;
+        continue;
       }
-    }
-    const fileNo = o.fileNo?.(source.name);
-    store.beginFile();
-    try {
-      // a page that broke its bounds (time, memory) or the extractor is logged with its URL
-      const onDrop = (d: { url?: string; id: string }, reason: string, message?: string) => {
-        if (!message || !reason.startsWith("extract_")) return;
-        o.logger.log("warn", "extract_drop", { url: d.url, reason, message });
-        o.onIssue?.(`${d.url ?? d.id}: ${reason}: ${message}`);
-      };
-      for await (const d of extractDocs(raw(), extractor, lang, { ...o.pipeline, onDrop }, ex)) {
-        const { page: p, norm, n } = pages.get(d.id)!;
-        pages.delete(d.id);
-        const row = docRow(p, d, norm, fileNo !== undefined ? docId(fileNo, n) : undefined);
-        if (store.addDoc(row)) kept++;
-        else urlDups++;
-        o.onTick?.({ files: total.files + total.failed.length, pages: total.pages + warc.pages, kept: total.kept + kept, bytes: total.warc.bytesIn + warc.bytesIn });
-        if (o.signal?.aborted) throw new Error("interrupted");
+      const k = feed ? local.indexOf(source) : -1;
+      let f: FileIngest;
+      try {
+        f = await ingestFile(source, store, extractor, lang, o, total, k >= 0 ? { feed: feed!, k } : undefined);
+      } catch (err) {
+        if (!(err instanceof RangeFallback)) throw err;
+        o.logger.log("warn", "range_fallback", { file: source.name, message: err.message });
+        f = await ingestFile(source, store, extractor, lang, o, total, undefined);
       }
-      pages.clear();
+      const { warc, ex, kept, urlDups } = f;
       if (warc.filesFailed > 0) {
-        // unreadable to its end (network, not a WARC): nothing of it is kept, a rerun retries it
-        store.rollback();
         total.failed.push(source.name);
         total.warc.merge(warc);
         continue;
       }
-      store.addDrops(source.name, "warc", warc.dropped.toJSON());
-      store.addDrops(source.name, "extract", { ...ex.dropped.toJSON(), ...(urlDups ? { url_dup: urlDups } : {}) });
-      store.commitFile(source.name, { pages: warc.pages, kept, urlDups, stats: { warc: warc.toJSON(), extract: ex.toJSON() } });
-    } catch (err) {
-      store.rollback();
-      throw err;
+      total.files++;
+      total.pages += warc.pages;
+      total.kept += kept;
+      total.urlDups += urlDups;
+      total.warc.merge(warc);
+      total.extract.seen += ex.seen;
+      total.extract.kept += ex.kept;
+      total.extract.outside += ex.outside;
+      total.extract.chars += ex.chars;
+      total.extract.dropped.merge(ex.dropped);
+      total.extract.langs.merge(ex.langs);
+      o.logger.log("info", "file_ingested", { file: source.name, pages: warc.pages, kept, url_dups: urlDups });
+      o.onProgress?.(total);
     }
-    total.files++;
-    total.pages += warc.pages;
-    total.kept += kept;
-    total.urlDups += urlDups;
-    total.warc.merge(warc);
-    total.extract.seen += ex.seen;
-    total.extract.kept += ex.kept;
-    total.extract.outside += ex.outside;
-    total.extract.chars += ex.chars;
-    total.extract.dropped.merge(ex.dropped);
-    total.extract.langs.merge(ex.langs);
-    o.logger.log("info", "file_ingested", { file: source.name, pages: warc.pages, kept, url_dups: urlDups });
-    o.onProgress?.(total);
+  } finally {
+    feed?.close();
   }
   return total;
+}
+
+interface FileIngest {
+  warc: WarcStats;
+  ex: ExtractStats;
+  kept: number;
+  urlDups: number;
+}
+
+/**
+ * One source file streamed, extracted and stored with its done mark in one transaction; a file
+ * that could not be read to its end is rolled back (`warc.filesFailed`). Pages are read and
+ * extracted on the main thread's reader and the workers (`ranged` absent), or read and extracted
+ * in ranges on the workers (`ranged`: the file's place in the RangeFeed).
+ */
+async function ingestFile(source: WarcSource, store: WorkStore, extractor: Extractor, lang: LangId, o: IngestOptions, total: IngestStats, ranged: { feed: RangeFeed; k: number } | undefined): Promise<FileIngest> {
+  const warc = new WarcStats();
+  const ex = new ExtractStats();
+  // pages in flight, with their normalised URL (computed once, for dedup and the row)
+  const pages = new Map<string, { page: PageInfo; norm: string; n: number }>();
+  // the page's place among the file's HTML pages, from 1, whatever happens to the pages before it
+  let pageNo = 0;
+  let urlDups = 0;
+  let kept = 0;
+  const seenUrls = new Set<string>();
+  const stored = store.db.prepare("SELECT 1 FROM documents WHERE url_norm = ?");
+  /** URL dedup before any extraction work: a URL already stored or seen in this file. */
+  const fresh = (p: PageInfo): RawDoc | undefined => {
+    pageNo++;
+    const norm = normalizeUrl(p.url);
+    if (seenUrls.has(norm) || stored.get(norm) !== undefined) {
+      urlDups++;
+      return undefined;
+    }
+    seenUrls.add(norm);
+    const r = rawDoc(p);
+    pages.set(r.id, { page: p, norm, n: pageNo });
+    return r;
+  };
+  async function* raw(): AsyncGenerator<RawDoc> {
+    for await (const p of readPages(source, { maxRecordBytes: o.maxRecordBytes, logger: o.logger, onIssue: (i) => o.onIssue?.(i.message) }, warc)) {
+      const r = fresh(p);
+      if (r) yield r;
+    }
+  }
+  async function* extracted(feed: RangeFeed, k: number): AsyncGenerator<{ raw: RawDoc; out: ExtractOutcome }> {
+    const onIssue = (i: WarcIssue) => {
+      o.logger.log("warn", "warc_issue", { ...i });
+      o.onIssue?.(i.message);
+    };
+    for await (const { page, out } of feed.pages(k, warc, onIssue)) {
+      const r = fresh(page);
+      if (r) yield { raw: r, out };
+    }
+  }
+  const fileNo = o.fileNo?.(source.name);
+  store.beginFile();
+  try {
+    // a page that broke its bounds (time, memory) or the extractor is logged with its URL
+    const onDrop = (d: { url?: string; id: string }, reason: string, message?: string) => {
+      if (!message || !reason.startsWith("extract_")) return;
+      o.logger.log("warn", "extract_drop", { url: d.url, reason, message });
+      o.onIssue?.(`${d.url ?? d.id}: ${reason}: ${message}`);
+    };
+    const popts = { ...o.pipeline, onDrop };
+    const docs = ranged ? completeDocs(extracted(ranged.feed, ranged.k), lang, popts, ex) : extractDocs(raw(), extractor, lang, popts, ex);
+    for await (const d of docs) {
+      const { page: p, norm, n } = pages.get(d.id)!;
+      pages.delete(d.id);
+      const row = docRow(p, d, norm, fileNo !== undefined ? docId(fileNo, n) : undefined);
+      if (store.addDoc(row)) kept++;
+      else urlDups++;
+      o.onTick?.({ files: total.files + total.failed.length, pages: total.pages + warc.pages, kept: total.kept + kept, bytes: total.warc.bytesIn + warc.bytesIn });
+      if (o.signal?.aborted) throw new Error("interrupted");
+    }
+    pages.clear();
+    if (warc.filesFailed > 0) {
+      // unreadable to its end (network, not a WARC): nothing of it is kept, a rerun retries it
+      store.rollback();
+      return { warc, ex, kept, urlDups };
+    }
+    store.addDrops(source.name, "warc", warc.dropped.toJSON());
+    store.addDrops(source.name, "extract", { ...ex.dropped.toJSON(), ...(urlDups ? { url_dup: urlDups } : {}) });
+    store.commitFile(source.name, { pages: warc.pages, kept, urlDups, stats: { warc: warc.toJSON(), extract: ex.toJSON() } });
+  } catch (err) {
+    store.rollback();
+    throw err;
+  }
+  return { warc, ex, kept, urlDups };
 }
 
 /** A local file's size, or null for URLs and files that cannot be read (for ETAs and balancing a plan by size). */

@@ -138,6 +138,11 @@ export class Framer {
     this.maxHeader = opts.maxHeaderBytes ?? 256 * 1024;
   }
 
+  /** Between records: nothing open, nothing carried (where a range of members may stop, gzip.ts RangeStop). */
+  get idle(): boolean {
+    return this.state === "seek" && this.rec === null && this.carry === null && !this.crossedMember;
+  }
+
   /** Feeds one decode event; returns the records and errors it completed. */
   push(ev: DecodeEvent): Array<FramedRecord | FrameError> {
     this.out = [];

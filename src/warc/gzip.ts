@@ -22,6 +22,19 @@ export interface GzipOptions {
   lookahead?: number;
   /** Largest member output inflated in one call; larger members are streamed. */
   maxSyncOutput?: number;
+  /** Stop at the first member that starts at or after `until.end` (a range of the file, pages.ts). */
+  until?: RangeStop;
+}
+
+/**
+ * Where a range of a gzip file stops: before the first member that starts at or after `end`
+ * while the framer is between records (`idle`); a record that runs on is read to its end.
+ * `stopped` is set to that member's offset, or -1 when the file ended first.
+ */
+export interface RangeStop {
+  end: number;
+  idle: () => boolean;
+  stopped?: number;
 }
 
 const MAGIC = [0x1f, 0x8b, 0x08] as const;
@@ -87,7 +100,7 @@ export function firstWarcMember(buf: Buffer): number {
 }
 
 /** Finds the next offset at or after `from` where a WARC-bearing gzip member starts, or -1. */
-async function resync(win: ByteWindow, from: number): Promise<number> {
+export async function resync(win: ByteWindow, from: number): Promise<number> {
   const probe = 4200;
   let pos = from;
   for (;;) {
@@ -155,6 +168,22 @@ async function* inflateStreaming(win: ByteWindow, memberStart: number, dataStart
   return end;
 }
 
+/**
+ * Whether a gzip file can be read in ranges (pages.ts `PageRange`): its first bytes `head` are a
+ * member that holds a WARC record and ends inside them, as in Common Crawl's one member per
+ * record; a whole-file-gzipped WARC (one member) cannot be entered in its middle.
+ */
+export function membersPerRecord(head: Buffer): boolean {
+  const h = parseGzipHeader(head);
+  if (typeof h !== "object" || !looksLikeWarcMember(head)) return false;
+  try {
+    const r = zlib.inflateRawSync(head.subarray(h.length), { info: true, maxOutputLength: 32 << 20 }) as unknown as { buffer: Buffer; engine: zlib.InflateRaw };
+    return h.length + r.engine.bytesWritten + 8 <= head.length && r.buffer.indexOf(NEXT_RECORD) < 0;
+  } catch {
+    return false; // the first member does not end inside `head`
+  }
+}
+
 /** Where a second record starts inside inflated bytes. */
 const NEXT_RECORD = Buffer.from("\r\n\r\nWARC/");
 
@@ -173,8 +202,14 @@ function trailerMismatch(trailer: Buffer, crc: number | undefined, size: number)
 export async function* decodeGzip(win: ByteWindow, fileName: string, opts: GzipOptions = {}): AsyncGenerator<DecodeEvent> {
   const lookahead = opts.lookahead ?? 1 << 20;
   const maxSyncOutput = opts.maxSyncOutput ?? 32 << 20;
+  const until = opts.until;
+  if (until) until.stopped = -1;
   let pos = win.start;
   for (;;) {
+    if (until && pos >= until.end && until.idle()) {
+      until.stopped = pos;
+      return;
+    }
     await win.fill(pos, lookahead);
     const buf = win.from(pos);
     if (buf.length === 0) return;

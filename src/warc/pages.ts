@@ -5,7 +5,7 @@ import type { Logger } from "../core/log.js";
 import { Counters } from "../core/stats.js";
 import { ByteWindow } from "./bytes.js";
 import { Framer, isFrameError } from "./framer.js";
-import { type DecodeEvent, decodeGzip, decodePlain, firstWarcMember, looksLikeWarcMember, startsWithGzipMember } from "./gzip.js";
+import { type DecodeEvent, type RangeStop, decodeGzip, decodePlain, firstWarcMember, looksLikeWarcMember, resync, startsWithGzipMember } from "./gzip.js";
 import type { Page } from "./page.js";
 import { type DropReason, type ErrorReason, isErrorReason } from "./reasons.js";
 import { toPage } from "./record.js";
@@ -81,8 +81,26 @@ async function* countingChunks(source: AsyncIterable<Buffer>, stats: WarcStats):
   }
 }
 
+/**
+ * A stretch of a gzip file of one member per record (gzip.ts `membersPerRecord`), read on its
+ * own (extract/ranges.ts reads a file's ranges on several workers at once). It holds the records
+ * whose members start in [start, end), and a record that runs past `end` to its end. A range
+ * after the first starts at the first member at or after `start` that holds a WARC record, or at
+ * `start` itself when `exact` (the previous range said where it stopped).
+ *
+ * Set while reading: `began`, the offset of its first member (-1: none), and `stopped`, where the
+ * next range must begin for the ranges to read what one pass reads (-1: the file ended).
+ */
+export interface PageRange {
+  start: number;
+  end: number;
+  exact?: boolean;
+  began?: number;
+  stopped?: number;
+}
+
 /** Chooses the decoder from the first bytes: gzip members, or a plain WARC. */
-async function openDecoder(source: WarcSource, stats: WarcStats, issue: (r: ErrorReason, off: number | undefined, msg: string) => void): Promise<{ events: AsyncGenerator<DecodeEvent>; plain: boolean } | undefined> {
+async function openDecoder(source: WarcSource, stats: WarcStats, issue: (r: ErrorReason, off: number | undefined, msg: string) => void, until?: RangeStop): Promise<{ events: AsyncGenerator<DecodeEvent>; plain: boolean } | undefined> {
   const win = new ByteWindow(countingChunks(source.open(0), stats)[Symbol.asyncIterator]());
   await win.fill(0, 8192);
   const head = win.from(0);
@@ -91,7 +109,8 @@ async function openDecoder(source: WarcSource, stats: WarcStats, issue: (r: Erro
     return undefined;
   }
   // two magic bytes alone do not make a gzip file: junk before a plain WARC may start with them
-  if (looksLikeWarcMember(head)) return { events: decodeGzip(win, source.name), plain: false };
+  if (looksLikeWarcMember(head)) return { events: decodeGzip(win, source.name, until ? { until } : {}), plain: false };
+  if (until) return undefined; // a range is only made of a file that starts with a WARC member
   if (head.subarray(0, 5).toString("latin1") === "WARC/") return { events: decodePlain(win), plain: true };
   // junk before the first record: the decoders skip it (with one error) if a record follows soon
   await win.fill(0, JUNK_SCAN);
@@ -107,6 +126,17 @@ async function openDecoder(source: WarcSource, stats: WarcStats, issue: (r: Erro
   return undefined;
 }
 
+/** A range after the first: its gzip members from the first WARC member at or after its start. */
+async function openRange(source: WarcSource, range: PageRange, until: RangeStop, stats: WarcStats): Promise<{ events: AsyncGenerator<DecodeEvent>; plain: boolean } | undefined> {
+  const win = new ByteWindow(countingChunks(source.open(range.start), stats)[Symbol.asyncIterator](), range.start);
+  const first = range.exact ? range.start : await resync(win, range.start);
+  range.began = first;
+  if (first < 0) return undefined;
+  await win.fill(first, 0);
+  win.discard(first);
+  return { events: decodeGzip(win, source.name, { until }), plain: false };
+}
+
 /** How far into a file that does not start with a record one is looked for. */
 const JUNK_SCAN = 1 << 20;
 const VERSION_LINE = /\nWARC\/\d+\.\d+\r?\n/;
@@ -117,7 +147,7 @@ const VERSION_LINE = /\nWARC\/\d+\.\d+\r?\n/;
  * readable record. A source that fails outright (network, permissions) ends with
  * `source_failed`, keeping the pages already yielded.
  */
-export async function* readPages(source: WarcSource, opts: ReadOptions, stats: WarcStats): AsyncGenerator<Page> {
+export async function* readPages(source: WarcSource, opts: ReadOptions, stats: WarcStats, range?: PageRange): AsyncGenerator<Page> {
   stats.files++;
   const issue = (reason: ErrorReason, offset: number | undefined, message: string) => {
     stats.dropped.add(reason);
@@ -127,8 +157,16 @@ export async function* readPages(source: WarcSource, opts: ReadOptions, stats: W
     opts.onIssue?.(i);
   };
   try {
-    const dec = await openDecoder(source, stats, issue);
+    // a range stops where the framer is between records: it is made before the framer, read after
+    let framerIdle = () => true;
+    const until: RangeStop | undefined = range ? { end: range.end, idle: () => framerIdle() } : undefined;
+    const dec = range && range.start > 0 ? await openRange(source, range, until!, stats) : await openDecoder(source, stats, issue, until);
+    if (range && range.start === 0) range.began = dec ? 0 : -1;
     if (!dec) {
+      if (range && range.start > 0) {
+        range.stopped = -1;
+        return;
+      }
       stats.filesFailed++;
       return;
     }
@@ -138,6 +176,7 @@ export async function* readPages(source: WarcSource, opts: ReadOptions, stats: W
       keepBlock: (type) => type === "response",
       maxBlockBytes: opts.maxRecordBytes,
     });
+    framerIdle = () => framer.idle;
     // A transfer whose end nothing confirmed (no length, no 416) and that stops inside a record
     // was cut: that fails the source (exit 4) instead of passing for a truncated file.
     const inputIssue = (reason: ErrorReason, offset: number | undefined, message: string) => {
@@ -168,6 +207,7 @@ export async function* readPages(source: WarcSource, opts: ReadOptions, stats: W
       yield* handle(framer.push(ev));
     }
     yield* handle(framer.finish());
+    if (range) range.stopped = until!.stopped ?? -1;
   } catch (err) {
     stats.filesFailed++;
     const offset = err instanceof SourceError ? err.offset : undefined;

@@ -16,6 +16,8 @@ export interface WarcSource {
    * chunked framing or a 416 — not merely a closed connection. Undefined for local files.
    */
   endConfirmed?: () => boolean | undefined;
+  /** A local file's path: such a file can be read in ranges on the extraction workers (extract/ranges.ts). */
+  file?: string;
 }
 
 export const DEFAULT_CC_BASE_URL = "https://data.commoncrawl.org";
@@ -36,6 +38,7 @@ export interface ResolveOptions {
 export function localSource(file: string, name = file): WarcSource {
   return {
     name,
+    file,
     open(start = 0) {
       return (async function* () {
         const stream = fs.createReadStream(file, { start, highWaterMark: 1 << 20 });

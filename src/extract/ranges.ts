@@ -1,0 +1,243 @@
+import fs from "node:fs";
+import { nullLogger } from "../core/log.js";
+import { Counters } from "../core/stats.js";
+import { membersPerRecord } from "../warc/gzip.js";
+import type { Page } from "../warc/page.js";
+import { type PageRange, type WarcIssue, WarcStats, readPages } from "../warc/pages.js";
+import type { DropReason } from "../warc/reasons.js";
+import { localSource } from "../warc/source.js";
+import { type ExtractOptions, type ExtractOutcome, extractPage } from "./extract.js";
+import type { ExtractDrop } from "./reasons.js";
+
+/**
+ * A crawl's file read on the extraction workers ([speed]): each worker reads, inflates and frames
+ * its own range of the file and extracts its pages, so page bytes never cross threads; the main
+ * thread gets each page's place and outcome (a small row's worth for a page the gate leaves
+ * outside the pool) and stores them in file order.
+ */
+
+/** What the main thread keeps of a page read on a worker: everything but its bytes. */
+export type PageInfo = Omit<Page, "body" | "httpHeaders">;
+
+/** A page of a range and what extraction made of it. */
+export interface RangePage {
+  page: PageInfo;
+  out: ExtractOutcome;
+}
+
+/** A page a previous attempt of the range could not finish (its worker was ended): dropped, not extracted again. */
+export interface RangeSkip {
+  offset: number;
+  drop: ExtractDrop;
+  message: string;
+}
+
+/** One range of one local file, for a worker. */
+export interface RangeTask {
+  kind: "range";
+  file: string;
+  /** The file's name as the run records it (pages' `warcFile`). */
+  name: string;
+  range: PageRange;
+  maxRecordBytes: number;
+  opts: ExtractOptions;
+  skip: RangeSkip[];
+  /** Shared clock table (pool.ts): the worker writes Date.now() at `slot` when it starts a page, 0 when done… */
+  clock?: Float64Array;
+  /** …and the page's offset at `slot`, so the page that ran over its bounds is known. */
+  at?: Float64Array;
+  slot?: number;
+}
+
+/** WarcStats as it crosses threads. */
+export interface WarcCounts {
+  records: number;
+  pages: number;
+  bytesIn: number;
+  filesFailed: number;
+  dropped: Partial<Record<DropReason, number>>;
+}
+
+export interface RangeResult {
+  pages: RangePage[];
+  warc: WarcCounts;
+  /** Every input issue of the range, in order (the main thread logs them). */
+  issues: WarcIssue[];
+  /** PageRange.began / stopped: where the range read from and where the next must begin. */
+  began: number;
+  stopped: number;
+  /** A record inside a member of several records: its offset is a position in the decompressed stream, which a range cannot know. */
+  decompressed: boolean;
+}
+
+/** Worker side: reads one range of a local file and extracts its pages. Never throws for bad input (it is counted). */
+export async function readRange(task: RangeTask): Promise<RangeResult> {
+  const stats = new WarcStats();
+  const issues: WarcIssue[] = [];
+  const pages: RangePage[] = [];
+  const skip = new Map(task.skip.map((s) => [s.offset, s]));
+  const range: PageRange = { ...task.range };
+  const { clock, at, slot } = task;
+  let decompressed = false;
+  for await (const p of readPages(localSource(task.file, task.name), { maxRecordBytes: task.maxRecordBytes, logger: nullLogger, onIssue: (i) => issues.push(i) }, stats, range)) {
+    if (p.offsetKind === "decompressed") decompressed = true;
+    const { body, httpHeaders: _h, ...page } = p;
+    const s = skip.get(p.offset);
+    if (s) {
+      pages.push({ page, out: { drop: s.drop, message: s.message } });
+      continue;
+    }
+    if (clock && at && slot !== undefined) {
+      at[slot] = p.offset;
+      clock[slot] = Date.now();
+    }
+    try {
+      pages.push({ page, out: extractPage({ body, contentType: p.contentType }, task.opts) });
+    } finally {
+      if (clock && slot !== undefined) clock[slot] = 0;
+    }
+  }
+  const began = range.began ?? -1;
+  const stopped = range.stopped ?? -1;
+  // the file's bytes this range stands for, [began, stopped): not what it read ahead past its stop
+  const bytesIn = began < 0 ? 0 : stopped >= 0 ? stopped - began : task.range.start + stats.bytesIn - began;
+  return {
+    pages,
+    warc: { records: stats.records, pages: stats.pages, bytesIn, filesFailed: stats.filesFailed, dropped: stats.dropped.toJSON() },
+    issues,
+    began,
+    stopped,
+    decompressed,
+  };
+}
+
+/** Adds a range's counts to a file's WarcStats (the file itself is counted once, by the caller). */
+export function addCounts(stats: WarcStats, c: WarcCounts, issues: WarcIssue[]): void {
+  stats.records += c.records;
+  stats.pages += c.pages;
+  stats.bytesIn += c.bytesIn;
+  stats.filesFailed += c.filesFailed;
+  const d = new Counters<DropReason>();
+  for (const [k, v] of Object.entries(c.dropped)) d.add(k as DropReason, v as number);
+  stats.dropped.merge(d);
+  for (const i of issues) if (stats.issues.length < WarcStats.keepIssues) stats.issues.push(i);
+}
+
+/** Default size of a range: ~1,000 Common Crawl pages, an eighth of a second of one worker's inflating. */
+export const DEFAULT_RANGE_BYTES = 32 << 20;
+
+/**
+ * The ranges a local file is read in: several when it is a gzip file of one member per record
+ * larger than 1.5 ranges (their starts depend on the file only, never on the number of workers),
+ * else the whole file as one range.
+ */
+export function planRanges(file: string, rangeBytes = DEFAULT_RANGE_BYTES): PageRange[] {
+  const whole: PageRange[] = [{ start: 0, end: Number.MAX_SAFE_INTEGER }];
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+  } catch {
+    return whole; // reading it fails on the worker, which says why
+  }
+  if (size <= rangeBytes * 1.5) return whole;
+  const head = Buffer.alloc(1 << 20);
+  let n = 0;
+  try {
+    const fd = fs.openSync(file, "r");
+    try {
+      n = fs.readSync(fd, head, 0, head.length, 0);
+    } finally {
+      fs.closeSync(fd);
+    }
+  } catch {
+    return whole;
+  }
+  if (!membersPerRecord(head.subarray(0, n))) return whole;
+  const out: PageRange[] = [];
+  for (let s = 0; s < size; s += rangeBytes) out.push({ start: s, end: s + rangeBytes >= size ? Number.MAX_SAFE_INTEGER : s + rangeBytes });
+  return out;
+}
+
+/** Thrown for a file whose ranges cannot be read apart after all (a member of several records): it is read in one pass instead. */
+export class RangeFallback extends Error {}
+
+interface Slot {
+  file: number;
+  range: PageRange;
+  result: Promise<RangeResult>;
+}
+
+/**
+ * Main thread side: reads the ranges of a crawl's local files on the extraction workers, a few
+ * ranges ahead of the one being stored (the next file's too), and hands each file's pages back
+ * in file order, as one pass over the file gives them. Ranges are checked against each other: a
+ * range must begin where the one before it stopped; one that began elsewhere (a member found
+ * inside another's stored bytes) is read again from there, and one the previous range read past
+ * is dropped.
+ */
+export class RangeFeed {
+  private readonly plans: PageRange[][];
+  private next = { file: 0, range: 0 };
+  private readonly ahead: Slot[] = [];
+
+  constructor(
+    private readonly extractor: import("./pool.js").Extractor,
+    private readonly files: Array<{ file: string; name: string }>,
+    private readonly maxRecordBytes: number,
+    rangeBytes = DEFAULT_RANGE_BYTES,
+    private readonly depth = Math.max(2, extractor.threads * 2 + 1),
+  ) {
+    this.plans = files.map((f) => planRanges(f.file, rangeBytes));
+  }
+
+  private fill(): void {
+    while (this.ahead.length < this.depth && this.next.file < this.files.length) {
+      const { file, range } = this.next;
+      const r = this.plans[file]![range]!;
+      const f = this.files[file]!;
+      const result = this.extractor.readRange({ file: f.file, name: f.name, range: r, maxRecordBytes: this.maxRecordBytes });
+      result.catch(() => {}); // awaited in order; this only keeps an early failure from being "unhandled"
+      this.ahead.push({ file, range: r, result });
+      this.next = range + 1 < this.plans[file]!.length ? { file, range: range + 1 } : { file: file + 1, range: 0 };
+    }
+  }
+
+  /** How many ranges file `i` is read in. */
+  ranges(i: number): number {
+    return this.plans[i]!.length;
+  }
+
+  /**
+   * The pages of file `i` (files are taken in order), with their outcomes; `stats` gets the
+   * file's counts and `onIssue` each input issue. Throws RangeFallback when the file must be
+   * read in one pass.
+   */
+  async *pages(i: number, stats: WarcStats, onIssue: (i: WarcIssue) => void): AsyncGenerator<RangePage> {
+    stats.files++;
+    let expect = 0;
+    const f = this.files[i]!;
+    // what is left of files before this one (one read in one pass after all) is not wanted
+    while (this.ahead.length > 0 && this.ahead[0]!.file < i) this.ahead.shift();
+    if (this.next.file < i) this.next = { file: i, range: 0 };
+    for (;;) {
+      this.fill();
+      const slot = this.ahead[0];
+      if (!slot || slot.file !== i) return;
+      this.ahead.shift();
+      let r = await slot.result;
+      if (expect < 0 || (r.began !== expect && expect >= slot.range.end)) continue; // read by the range before
+      if (r.began !== expect) r = await this.extractor.readRange({ file: f.file, name: f.name, range: { start: expect, end: slot.range.end, exact: true }, maxRecordBytes: this.maxRecordBytes });
+      if (r.decompressed && slot.range.start > 0) throw new RangeFallback(`${f.name}: a gzip member holds several records; the file is read in one pass`);
+      addCounts(stats, r.warc, r.issues);
+      r.issues.forEach(onIssue);
+      expect = r.stopped;
+      yield* r.pages;
+    }
+  }
+
+  /** Stops reading ahead (the ranges already running finish on their own). */
+  close(): void {
+    this.ahead.length = 0;
+    this.next = { file: this.files.length, range: 0 };
+  }
+}

@@ -392,7 +392,7 @@ export async function crawlInProcess(
  */
 export async function crawlGate(
   store: WorkStore,
-  c: { runDir: string; sources: WarcSource[]; seeds: string; logger: Logger; warn: (m: string) => void; o: { candidatePool: boolean; poolRecall: number; poolSample: number; heldOut: number; seed: number; trainThreads: number; deterministic: boolean; maxRecordBytes: number } },
+  c: { runDir: string; sources: WarcSource[]; seeds: string; logger: Logger; warn: (m: string) => void; extractor?: Extractor; o: { candidatePool: boolean; poolRecall: number; poolSample: number; heldOut: number; seed: number; trainThreads: number; deterministic: boolean; maxRecordBytes: number } },
   io: Io,
 ): Promise<FirstPassGate | undefined> {
   checkCrawlMode(store, c.o.candidatePool);
@@ -412,6 +412,7 @@ export async function crawlGate(
     maxRecordBytes: c.o.maxRecordBytes,
     logger: c.logger,
     warn: c.warn,
+    ...(c.extractor ? { extractor: c.extractor } : {}),
     ...(io.signal ? { signal: io.signal } : {}),
   });
   if (g.trained) {

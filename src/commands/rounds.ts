@@ -321,7 +321,7 @@ async function roundsLocked(
         const crawlCpu = process.cpuUsage();
         let ing: IngestStats;
         // a candidate pool's gate is trained here, before the crawl tasks that read it start
-        if (plan && plan.tasks > 1 && !allCrawled(runDir, plan)) await crawlGate(store, { runDir, sources, seeds: path.resolve(io.cwd, o.seeds), logger, warn, o }, io);
+        if (plan && plan.tasks > 1 && !allCrawled(runDir, plan)) await crawlGate(store, { runDir, sources, seeds: path.resolve(io.cwd, o.seeds), logger, warn, extractor, o }, io);
         if (plan && plan.tasks > 1 && o.executor === "slurm" && !allCrawled(runDir, plan)) {
           // the crawl's arrays and the rest of the run after them are submitted; this process ends here
           const jobs = submitCrawl(command, runDir, plan, o, io);

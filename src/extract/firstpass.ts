@@ -207,17 +207,17 @@ export function cheapText(html: string, maxText = Infinity): string {
  * text it keeps is decoded in the page's charset: every ASCII-compatible charset puts its tags'
  * bytes where latin1 does. UTF-16 is decoded whole first.
  */
-export function firstPass(body: Uint8Array, contentType?: string, maxChars = 4_000_000, maxText = Infinity): FirstPass {
+export function firstPass(body: Uint8Array, contentType?: string, maxChars = 4_000_000, maxText = Infinity, withSignals = true): FirstPass {
   const bytes = Buffer.from(body.buffer, body.byteOffset, Math.min(body.byteLength, maxChars));
   const latin1 = bytes.toString("latin1");
   const charset = charsetOf(bytes, latin1, contentType);
   if (charset.startsWith("utf-16")) {
     const html = decoder(charset).decode(bytes);
-    return { text: cheapText(html, maxText), signals: mathSignals(html), charset };
+    return { text: cheapText(html, maxText), signals: withSignals ? mathSignals(html) : 0, charset };
   }
   const kept = walk(latin1, true, maxText);
   const text = unescape(decoder(charset).decode(Buffer.from(kept, "latin1")));
-  return { text, signals: mathSignals(latin1), charset };
+  return { text, signals: withSignals ? mathSignals(latin1) : 0, charset };
 }
 
 /** Whether a page is a candidate: its first-pass score clears the bar, or it carries a math signal. */

@@ -7,6 +7,7 @@ import { type PageRange, type WarcIssue, WarcStats, readPages } from "../warc/pa
 import type { DropReason } from "../warc/reasons.js";
 import { localSource } from "../warc/source.js";
 import { type ExtractOptions, type ExtractOutcome, extractPage } from "./extract.js";
+import { firstPass } from "./firstpass.js";
 import type { ExtractDrop } from "./reasons.js";
 
 /**
@@ -19,10 +20,11 @@ import type { ExtractDrop } from "./reasons.js";
 /** What the main thread keeps of a page read on a worker: everything but its bytes. */
 export type PageInfo = Omit<Page, "body" | "httpHeaders">;
 
-/** A page of a range and what extraction made of it. */
+/** A page of a range and what extraction made of it, or only its cheap text (RangeTask `cheap`). */
 export interface RangePage {
   page: PageInfo;
-  out: ExtractOutcome;
+  out?: ExtractOutcome;
+  cheap?: string;
 }
 
 /** A page a previous attempt of the range could not finish (its worker was ended): dropped, not extracted again. */
@@ -41,6 +43,8 @@ export interface RangeTask {
   range: PageRange;
   maxRecordBytes: number;
   opts: ExtractOptions;
+  /** Only each page's first-pass text, of at most this many characters (the gate's sample), not its extraction. */
+  cheap?: number;
   skip: RangeSkip[];
   /** Shared clock table (pool.ts): the worker writes Date.now() at `slot` when it starts a page, 0 when done… */
   clock?: Float64Array;
@@ -92,7 +96,8 @@ export async function readRange(task: RangeTask): Promise<RangeResult> {
       clock[slot] = Date.now();
     }
     try {
-      pages.push({ page, out: extractPage({ body, contentType: p.contentType }, task.opts) });
+      if (task.cheap !== undefined) pages.push({ page, cheap: firstPass(body, p.contentType, task.opts.limits.maxChars, task.cheap, false).text });
+      else pages.push({ page, out: extractPage({ body, contentType: p.contentType }, task.opts) });
     } finally {
       if (clock && slot !== undefined) clock[slot] = 0;
     }
@@ -186,6 +191,8 @@ export class RangeFeed {
     private readonly maxRecordBytes: number,
     rangeBytes = DEFAULT_RANGE_BYTES,
     private readonly depth = Math.max(2, extractor.threads * 2 + 1),
+    /** Only the pages' first-pass texts, of at most this many characters (RangeTask `cheap`). */
+    private readonly cheap?: number,
   ) {
     this.plans = files.map((f) => planRanges(f.file, rangeBytes));
   }
@@ -195,11 +202,15 @@ export class RangeFeed {
       const { file, range } = this.next;
       const r = this.plans[file]![range]!;
       const f = this.files[file]!;
-      const result = this.extractor.readRange({ file: f.file, name: f.name, range: r, maxRecordBytes: this.maxRecordBytes });
+      const result = this.extractor.readRange(this.task(f, r));
       result.catch(() => {}); // awaited in order; this only keeps an early failure from being "unhandled"
       this.ahead.push({ file, range: r, result });
       this.next = range + 1 < this.plans[file]!.length ? { file, range: range + 1 } : { file: file + 1, range: 0 };
     }
+  }
+
+  private task(f: { file: string; name: string }, range: PageRange) {
+    return { file: f.file, name: f.name, range, maxRecordBytes: this.maxRecordBytes, ...(this.cheap !== undefined ? { cheap: this.cheap } : {}) };
   }
 
   /** How many ranges file `i` is read in. */
@@ -226,7 +237,7 @@ export class RangeFeed {
       this.ahead.shift();
       let r = await slot.result;
       if (expect < 0 || (r.began !== expect && expect >= slot.range.end)) continue; // read by the range before
-      if (r.began !== expect) r = await this.extractor.readRange({ file: f.file, name: f.name, range: { start: expect, end: slot.range.end, exact: true }, maxRecordBytes: this.maxRecordBytes });
+      if (r.began !== expect) r = await this.extractor.readRange(this.task(f, { start: expect, end: slot.range.end, exact: true }));
       if (r.decompressed && slot.range.start > 0) throw new RangeFallback(`${f.name}: a gzip member holds several records; the file is read in one pass`);
       addCounts(stats, r.warc, r.issues);
       r.issues.forEach(onIssue);

@@ -13,6 +13,8 @@ import { InputError, errorMessage } from "../core/errors.js";
 import { sha256File } from "../core/hash.js";
 import type { Logger } from "../core/log.js";
 import type { FirstPassGate } from "../extract/extract.js";
+import type { Extractor } from "../extract/pool.js";
+import { RangeFeed } from "../extract/ranges.js";
 import type { WorkStore } from "../store/store.js";
 import { WarcStats, readPages } from "../warc/pages.js";
 import type { WarcSource } from "../warc/source.js";
@@ -121,6 +123,10 @@ export interface GateOptions {
   logger: Logger;
   warn: (message: string) => void;
   signal?: AbortSignal;
+  /** Its workers read the sample's local files (absent, or no worker threads: this thread does). */
+  extractor?: Extractor;
+  /** Range size for those reads (extract/ranges.ts; tests make it small). */
+  rangeBytes?: number;
 }
 
 /**
@@ -136,19 +142,7 @@ export async function runGate(store: WorkStore, o: GateOptions): Promise<{ gate:
     return { gate: gateOf(o.runDir, info), info, trained: false };
   }
   const seeds = await firstPassSeeds(o.seeds, (i) => o.warn(`${i.file}:${i.line}: ${i.message}`), FIRST_PASS_TEXT);
-  const sample: TextDoc[] = [];
-  for (const source of o.sources) {
-    if (sample.length >= o.sample || o.signal?.aborted) break;
-    // a source that cannot be read is the crawl's to report; the sample takes what it can
-    try {
-      for await (const p of readPages(source, { maxRecordBytes: o.maxRecordBytes, logger: o.logger }, new WarcStats())) {
-        sample.push({ id: `${p.warcFile}@${p.offset}`, url: p.url, text: firstPass(p.body, p.contentType, undefined, FIRST_PASS_TEXT).text });
-        if (sample.length >= o.sample) break;
-      }
-    } catch (err) {
-      o.logger.log("warn", "first_pass_sample", { source: source.name, error: errorMessage(err) });
-    }
-  }
+  const sample = await gateSample(o);
   if (o.signal?.aborted) throw new Error("interrupted");
   if (sample.length === 0) throw new InputError("--candidate-pool: no page could be read from the sources to train the first-pass model against");
   const file = path.join(o.runDir, "models", "first-pass.bin");
@@ -170,6 +164,44 @@ export async function runGate(store: WorkStore, o: GateOptions): Promise<{ gate:
   store.setMeta("first_pass", JSON.stringify(info));
   o.logger.log("info", "first_pass_trained", { ...info });
   return { gate: { model: fp.model.shared, bar: fp.bar, key: info.sha256, maxText: FIRST_PASS_TEXT }, info, trained: true };
+}
+
+/**
+ * The first `o.sample` pages of the sources, in order, as first-pass texts. Local files are read
+ * in ranges on the extraction workers (extract/ranges.ts), a range per worker at a time; other
+ * sources on this thread.
+ */
+async function gateSample(o: GateOptions): Promise<TextDoc[]> {
+  const sample: TextDoc[] = [];
+  const ex = o.extractor && o.extractor.threads > 0 ? o.extractor : undefined;
+  const local = ex ? o.sources.filter((s) => s.file !== undefined) : [];
+  const feed = ex && local.length > 0 ? new RangeFeed(ex, local.map((s) => ({ file: s.file!, name: s.name })), o.maxRecordBytes, o.rangeBytes, ex.threads, FIRST_PASS_TEXT) : undefined;
+  try {
+    for (const source of o.sources) {
+      if (sample.length >= o.sample || o.signal?.aborted) break;
+      // a source that cannot be read is the crawl's to report; the sample takes what it can
+      try {
+        const k = feed ? local.indexOf(source) : -1;
+        if (k >= 0) {
+          for await (const { page: p, cheap } of feed!.pages(k, new WarcStats(), () => {})) {
+            // a page that ran over its bounds on a worker has no text: it is left out
+            if (cheap !== undefined) sample.push({ id: `${p.warcFile}@${p.offset}`, url: p.url, text: cheap });
+            if (sample.length >= o.sample || o.signal?.aborted) break;
+          }
+          continue;
+        }
+        for await (const p of readPages(source, { maxRecordBytes: o.maxRecordBytes, logger: o.logger }, new WarcStats())) {
+          sample.push({ id: `${p.warcFile}@${p.offset}`, url: p.url, text: firstPass(p.body, p.contentType, undefined, FIRST_PASS_TEXT, false).text });
+          if (sample.length >= o.sample || o.signal?.aborted) break;
+        }
+      } catch (err) {
+        o.logger.log("warn", "first_pass_sample", { source: source.name, error: errorMessage(err) });
+      }
+    }
+  } finally {
+    feed?.close();
+  }
+  return sample;
 }
 
 /** Where a run's first-pass model and bar are written for its crawl tasks (beside the model). */

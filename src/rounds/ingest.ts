@@ -223,7 +223,7 @@ async function ingestFile(source: WarcSource, store: WorkStore, extractor: Extra
     };
     for await (const { page, out } of feed.pages(k, warc, onIssue)) {
       const r = fresh(page);
-      if (r) yield { raw: r, out };
+      if (r) yield { raw: r, out: out! };
     }
   }
   const fileNo = o.fileNo?.(source.name);

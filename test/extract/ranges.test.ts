@@ -8,6 +8,7 @@ import { LangId } from "../../src/extract/lang.js";
 import { Extractor } from "../../src/extract/pool.js";
 import { planRanges } from "../../src/extract/ranges.js";
 import { DEFAULT_LIMITS } from "../../src/extract/tree.js";
+import { runGate } from "../../src/rounds/firstpass.js";
 import { type IngestStats, ingest } from "../../src/rounds/ingest.js";
 import { WorkStore } from "../../src/store/store.js";
 import { localSource } from "../../src/warc/source.js";
@@ -130,4 +131,35 @@ describe("a local file read in ranges on the workers", () => {
     expect(ids).toEqual([...Array(24).keys()].filter((i) => i !== 13).map((i) => i + 1));
     r.store.close();
   }, 120_000);
+
+  it("the candidate pool's gate samples the first pages of a file in ranges on the workers: the same sample, hence the same model, as one pass on the main thread", async () => {
+    const gate = async (extractor?: Extractor) => {
+      const dir = tmpDir("mc-ranges-gate-");
+      const store = new WorkStore(path.join(dir, "work.sqlite"));
+      try {
+        const common = { runDir: dir, sources: [localSource(SAMPLE, "data/crawl-sample.warc.gz")], seeds: path.join(ROOT, "seeds"), heldOut: 0.1, recall: 0.995, sample: 300, seed: 1, threads: 1, deterministic: true, maxRecordBytes: 8 << 20, logger: nullLogger, warn: () => {} };
+        return (await runGate(store, { ...common, ...(extractor ? { extractor, rangeBytes: 256 << 10 } : {}) })).info;
+      } finally {
+        store.close();
+      }
+    };
+    const ex = new Extractor(OPTS, 2);
+    let ranges = 0;
+    const read = ex.readRange.bind(ex);
+    ex.readRange = (t) => {
+      ranges++;
+      expect(t.cheap).toBe(12_000);
+      return read(t);
+    };
+    try {
+      const onWorkers = await gate(ex);
+      const onMain = await gate();
+      expect(ranges).toBeGreaterThan(1);
+      expect(onWorkers.sample).toBe(300);
+      expect(onWorkers.sha256).toBe(onMain.sha256);
+      expect(onWorkers.bar).toBe(onMain.bar);
+    } finally {
+      await ex.close();
+    }
+  }, 240_000);
 });

@@ -360,7 +360,10 @@ export async function crawlInProcess(
   const fileNo = plan ? new Map(plan.files.map((f, i) => [f.name, i])) : undefined;
   const taskLock = plan ? RunLock.acquire(taskDir(c.runDir, 0), "round 1 crawl (task 0)") : undefined;
   try {
-    c.extractor.setGate(await crawlGate(store, c, io));
+    const gateStart = Date.now();
+    const gate = await crawlGate(store, c, io);
+    c.extractor.setGate(gate);
+    const gateSeconds = (Date.now() - gateStart) / 1000;
     const ing = await ingest(c.sources, store, c.extractor, c.lang, {
       onTick: (t) => c.progress.update(() => crawl(t, (Date.now() - c.started) / 1000)),
       maxRecordBytes: c.o.maxRecordBytes,
@@ -376,6 +379,7 @@ export async function crawlInProcess(
       store.checkpoint();
       writeMarker(c.runDir, crawlMarker(0, ing, (Date.now() - c.started) / 1000));
     }
+    if (gate) ing.gateSeconds = gateSeconds;
     return ing;
   } finally {
     // pages read later (promoted pages outside the pool) are extracted whole

@@ -1,3 +1,4 @@
+import { performance } from "node:perf_hooks";
 import { checkFolderPath } from "../core/outputs.js";
 import { writeAtomic } from "../core/atomic.js";
 import fs from "node:fs";
@@ -319,6 +320,7 @@ async function roundsLocked(
         const sources = crawlSources;
         const crawlStart = Date.now();
         const crawlCpu = process.cpuUsage();
+        const crawlLoop = performance.eventLoopUtilization();
         let ing: IngestStats;
         // a candidate pool's gate is trained here, before the crawl tasks that read it start
         if (plan && plan.tasks > 1 && !allCrawled(runDir, plan)) await crawlGate(store, { runDir, sources, seeds: path.resolve(io.cwd, o.seeds), logger, warn, extractor, o }, io);
@@ -363,6 +365,7 @@ async function roundsLocked(
           pages: ing.pages,
           documents: ing.kept,
           ...(outsidePool ? { outside_pool: outsidePool } : {}),
+          ...(ing.gateSeconds !== undefined ? { first_pass_seconds: +ing.gateSeconds.toFixed(3) } : {}),
           url_dups: ing.urlDups,
           dropped: { warc: ing.warc.dropped.toJSON(), extract: ing.extract.dropped.toJSON() },
           ...(plan ? { tasks: plan.tasks } : {}),
@@ -391,6 +394,8 @@ async function roundsLocked(
         // this process's CPU for the crawl (with the reduce after it): with tasks, the coordinator's share
         const cpu = process.cpuUsage(crawlCpu);
         crawlSummary.coordinator_cpu_seconds = +((cpu.user + cpu.system) / 1e6).toFixed(3);
+        // the main thread's own busy time (its event loop's active time): what the workers cannot take from it
+        crawlSummary.main_thread_seconds = +(performance.eventLoopUtilization(crawlLoop).active / 1000).toFixed(3);
         crawlSummary.seconds = +((Date.now() - crawlStart) / 1000).toFixed(3);
         if (stores.docCount() === 0) throw new InputError(`round 1: no documents were stored from the sources: ${whyNoDocuments(ing)}`);
       } else if (noteSources) {

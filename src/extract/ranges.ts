@@ -236,8 +236,9 @@ export class RangeFeed {
       if (!slot || slot.file !== i) return;
       this.ahead.shift();
       let r = await slot.result;
-      if (expect < 0 || (r.began !== expect && expect >= slot.range.end)) continue; // read by the range before
-      if (r.began !== expect) r = await this.extractor.readRange(this.task(f, { start: expect, end: slot.range.end, exact: true }));
+      const first = slot.range.start === 0; // a file's first range is read as one pass reads the file
+      if (!first && (expect < 0 || (r.began !== expect && expect >= slot.range.end))) continue; // read by the range before
+      if (!first && r.began !== expect) r = await this.extractor.readRange(this.task(f, { start: expect, end: slot.range.end, exact: true }));
       if (r.decompressed && slot.range.start > 0) throw new RangeFallback(`${f.name}: a gzip member holds several records; the file is read in one pass`);
       addCounts(stats, r.warc, r.issues);
       r.issues.forEach(onIssue);

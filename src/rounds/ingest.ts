@@ -27,6 +27,8 @@ export interface IngestStats {
   urlDups: number;
   warc: WarcStats;
   extract: ExtractStats;
+  /** Seconds spent on the candidate pool's gate (its sample and training) before the first page was stored. */
+  gateSeconds?: number;
 }
 
 /** Statistics of a crawl that has read nothing yet. */

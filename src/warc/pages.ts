@@ -109,8 +109,9 @@ async function openDecoder(source: WarcSource, stats: WarcStats, issue: (r: Erro
     return undefined;
   }
   // two magic bytes alone do not make a gzip file: junk before a plain WARC may start with them
-  if (looksLikeWarcMember(head)) return { events: decodeGzip(win, source.name, until ? { until } : {}), plain: false };
-  if (until) return undefined; // a range is only made of a file that starts with a WARC member
+  // (a file is cut into ranges only when it starts with a WARC member: a range of any other file is the whole file)
+  const gz = until ? { until } : {};
+  if (looksLikeWarcMember(head)) return { events: decodeGzip(win, source.name, gz), plain: false };
   if (head.subarray(0, 5).toString("latin1") === "WARC/") return { events: decodePlain(win), plain: true };
   // junk before the first record: the decoders skip it (with one error) if a record follows soon
   await win.fill(0, JUNK_SCAN);
@@ -118,10 +119,10 @@ async function openDecoder(source: WarcSource, stats: WarcStats, issue: (r: Erro
   const member = firstWarcMember(first);
   const line = VERSION_LINE.exec(first.toString("latin1"));
   const record = line ? line.index + 1 : -1;
-  if (member >= 0 && (record < 0 || member < record)) return { events: decodeGzip(win, source.name), plain: false };
+  if (member >= 0 && (record < 0 || member < record)) return { events: decodeGzip(win, source.name, gz), plain: false };
   if (record >= 0) return { events: decodePlain(win), plain: true };
   // a gzip file whose inflated bytes start with junk: its framer skips to the first record
-  if (startsWithGzipMember(first)) return { events: decodeGzip(win, source.name), plain: false };
+  if (startsWithGzipMember(first)) return { events: decodeGzip(win, source.name, gz), plain: false };
   issue("not_warc", 0, `${source.name}: not a WARC file: ${describeStart(head)}${first.length >= JUNK_SCAN ? ` (and no WARC record in its first ${JUNK_SCAN >> 20} MB)` : ""}`);
   return undefined;
 }

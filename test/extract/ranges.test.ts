@@ -6,13 +6,16 @@ import { nullLogger } from "../../src/core/log.js";
 import { DEFAULT_FILTERS } from "../../src/extract/filters.js";
 import { LangId } from "../../src/extract/lang.js";
 import { Extractor } from "../../src/extract/pool.js";
-import { planRanges } from "../../src/extract/ranges.js";
+import { type RangePage, RangeFeed, type RangeTask, planRanges, readRange } from "../../src/extract/ranges.js";
+import { extractPage } from "../../src/extract/extract.js";
+import { type WarcIssue, WarcStats, readPages } from "../../src/warc/pages.js";
+import { members } from "../warc/build.js";
 import { DEFAULT_LIMITS } from "../../src/extract/tree.js";
 import { runGate } from "../../src/rounds/firstpass.js";
 import { type IngestStats, ingest } from "../../src/rounds/ingest.js";
 import { WorkStore } from "../../src/store/store.js";
 import { localSource } from "../../src/warc/source.js";
-import { ROOT, tmpDir } from "../helpers.js";
+import { ROOT, fixture, tmpDir } from "../helpers.js";
 import { gzipMember, noiseHtml, requestRecord, responseRecord } from "../warc/build.js";
 
 /** [speed]: a crawl's local files are read in ranges on the extraction workers, and store exactly what one pass stores. */
@@ -162,4 +165,69 @@ describe("a local file read in ranges on the workers", () => {
       await ex.close();
     }
   }, 240_000);
+
+  it("damaged files of one member per record (flipped bits, cuts, junk, bad lengths, bare LF) give in ranges the pages, counts and issues of one pass", async () => {
+    const cc = fixture("warc", "CC-MAIN-2020-34-excerpt.resiliparse.warc.gz");
+    const original = fs.readFileSync(cc);
+    const spans = members(cc);
+    let x = 20261203;
+    const rand = (n: number) => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return x % n;
+    };
+    // [name, bytes, range size]: 12,000 bytes, or one that ends a range just after a damaged member's start
+    const mutants: Array<[string, Buffer, number?]> = [["intact", original]];
+    for (let n = 0; n < 6; n++) {
+      const flipped = Buffer.from(original);
+      for (let k = 0; k < 4; k++) {
+        const at = rand(flipped.length);
+        flipped[at] = flipped[at]! ^ (1 << rand(8));
+      }
+      mutants.push([`flips ${n}`, flipped]);
+      mutants.push([`cut ${n}`, original.subarray(0, 20_000 + rand(original.length - 20_000))]);
+      const at = spans[1 + rand(spans.length - 1)]!.offset;
+      mutants.push([`junk ${n}`, Buffer.concat([original.subarray(0, at), Buffer.from("<html>junk line\r\n".repeat(1 + rand(300))), original.subarray(at)])]);
+      const m = spans[1 + rand(Math.floor(spans.length / 3))]!;
+      const rec = zlib.gunzipSync(original.subarray(m.offset, m.offset + m.length)).toString("latin1");
+      const bad = rec.replace(/Content-Length: (\d+)/, (_s, v: string) => `Content-Length: ${Number(v) + [1, -1, 1000, -1000][n % 4]!}`);
+      const lengthMutant = Buffer.concat([original.subarray(0, m.offset), zlib.gzipSync(Buffer.from(bad, "latin1")), original.subarray(m.offset + m.length)]);
+      mutants.push([`length ${n}`, lengthMutant], [`length ${n}, a range ending inside its record`, lengthMutant, m.offset + 1]);
+    }
+    mutants.push(["bare LF", Buffer.concat(spans.map((s) => zlib.gzipSync(Buffer.from(s.data.toString("latin1").replace(/^([\s\S]*?\r\n\r\n)/, (h) => h.replace(/\r\n/g, "\n")), "latin1"))))]);
+    const dir = tmpDir("mc-ranges-mutants-");
+    const opts = { limits: DEFAULT_LIMITS, filters: DEFAULT_FILTERS };
+    // the ranges read in this thread (readRange is what a worker runs), through the main thread's checks
+    const inline = { threads: 1, readRange: (t: Omit<RangeTask, "kind" | "opts" | "skip">) => readRange({ ...t, kind: "range", opts, skip: [] }) } as unknown as Extractor;
+    const view = (i: WarcIssue) => `${i.reason}@${i.offset}`;
+    let split = 0;
+    const seen = { pages: 0, issues: 0 };
+    for (const [name, bytes, size] of mutants) {
+      const file = path.join(dir, "mutant.warc.gz");
+      fs.writeFileSync(file, bytes);
+      const oneStats = new WarcStats();
+      const oneIssues: string[] = [];
+      const onePages: RangePage[] = [];
+      for await (const p of readPages(localSource(file, "m"), { maxRecordBytes: 8 << 20, logger: nullLogger, onIssue: (i) => oneIssues.push(view(i)) }, oneStats)) {
+        const { body, httpHeaders: _h, ...page } = p;
+        onePages.push({ page, out: extractPage({ body, contentType: p.contentType }, opts) });
+      }
+      const rangeBytes = size ?? 12_000;
+      if (planRanges(file, rangeBytes).length > 1) split++;
+      const feed = new RangeFeed(inline, [{ file, name: "m" }], 8 << 20, rangeBytes);
+      const stats = new WarcStats();
+      const issues: string[] = [];
+      const pages: RangePage[] = [];
+      for await (const p of feed.pages(0, stats, (i) => issues.push(view(i)))) pages.push(p);
+      expect(pages, name).toEqual(onePages);
+      expect(stats.dropped.toJSON(), name).toEqual(oneStats.dropped.toJSON());
+      expect([stats.records, stats.pages, stats.filesFailed, stats.bytesIn], name).toEqual([oneStats.records, oneStats.pages, oneStats.filesFailed, oneStats.bytesIn]);
+      expect(issues, name).toEqual(oneIssues);
+      seen.issues += issues.length;
+      seen.pages += pages.length;
+    }
+    expect(seen.pages).toBeGreaterThan(10 * mutants.length);
+    expect(seen.issues).toBeGreaterThan(mutants.length / 2); // the damage was there to be found
+    // most mutants were read in several ranges (a damaged first member makes a file one range)
+    expect(split).toBeGreaterThan(mutants.length / 2);
+  }, 120_000);
 });

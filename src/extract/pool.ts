@@ -4,6 +4,7 @@ import { errorMessage } from "../core/errors.js";
 import { esmTaskOptions } from "../core/paths.js";
 import type { ExtractDrop } from "./reasons.js";
 import { type ExtractInput, type ExtractOptions, type ExtractOutcome, type FirstPassGate, extractPage } from "./extract.js";
+import { firstPass } from "./firstpass.js";
 import type { RangeResult, RangeSkip, RangeTask } from "./ranges.js";
 
 /**
@@ -43,6 +44,14 @@ export interface ExtractTask {
   /** Shared clock table: the worker writes Date.now() at `slot` when it starts the page, 0 when done. */
   clock?: Float64Array;
   slot?: number;
+}
+
+/** A page's first-pass text only (the candidate pool's gate trains on the seeds' texts). */
+export interface CheapTask {
+  kind: "cheap";
+  body: Uint8Array | string;
+  contentType?: string | undefined;
+  maxText: number;
 }
 
 /**
@@ -119,6 +128,13 @@ export class Extractor {
       if (r.fault === "retry" && attempt < RETRIES) continue;
       return { drop: r.drop ?? "extract_error", message: r.message };
     }
+  }
+
+  /** A page's first-pass text (extract/firstpass, without its signals), on a worker. */
+  async cheapText(body: Uint8Array | string, contentType: string | undefined, maxText: number): Promise<string> {
+    const task: CheapTask = { kind: "cheap", body, contentType, maxText };
+    if (this.pool) return (await this.pool.run(task)) as string;
+    return firstPass(typeof body === "string" ? Buffer.from(body) : body, contentType, undefined, maxText, false).text;
   }
 
   /**

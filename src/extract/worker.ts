@@ -1,5 +1,7 @@
 import { type ExtractOutcome, extractPage } from "./extract.js";
 import type { ExtractTask } from "./pool.js";
+import { firstPass } from "./firstpass.js";
+import type { CheapTask } from "./pool.js";
 import { type RangeResult, type RangeTask, readRange } from "./ranges.js";
 
 /**
@@ -7,8 +9,8 @@ import { type RangeResult, type RangeTask, readRange } from "./ranges.js";
  * (ranges.ts), read and extracted here. The start of each page is noted in the shared clock
  * table, where the main thread's watchdog reads how long it has run.
  */
-export default function run(task: ExtractTask | RangeTask): ExtractOutcome | Promise<RangeResult> {
-  if ("kind" in task) return readRange(task);
+export default function run(task: ExtractTask | RangeTask | CheapTask): ExtractOutcome | Promise<RangeResult> | string {
+  if ("kind" in task) return task.kind === "range" ? readRange(task) : cheapText(task);
   const { clock, slot } = task;
   if (clock && slot !== undefined) clock[slot] = Date.now();
   try {
@@ -16,4 +18,9 @@ export default function run(task: ExtractTask | RangeTask): ExtractOutcome | Pro
   } finally {
     if (clock && slot !== undefined) clock[slot] = 0;
   }
+}
+
+/** A page's first-pass text only (CheapTask). */
+function cheapText(t: CheapTask): string {
+  return firstPass(typeof t.body === "string" ? Buffer.from(t.body) : t.body, t.contentType, undefined, t.maxText, false).text;
 }

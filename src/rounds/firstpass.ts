@@ -45,14 +45,26 @@ export const FIRST_PASS_TEXT = 12_000;
  * The seeds as the first pass sees them: a record with `html` by its cheap text (so seeds and
  * crawled pages are read alike), a record with only `text` by that text.
  */
-export async function firstPassSeeds(spec: string, onIssue: (i: JsonlIssue & { file: string }) => void, maxText = Infinity): Promise<TextDoc[]> {
+export async function firstPassSeeds(spec: string, onIssue: (i: JsonlIssue & { file: string }) => void, maxText = Infinity, extractor?: Extractor): Promise<TextDoc[]> {
   const out: TextDoc[] = [];
+  // on the extraction workers where there are some, a batch at a time, in order
+  const pending: Array<Promise<TextDoc>> = [];
+  const flush = async () => {
+    for (const d of await Promise.all(pending.splice(0))) if (d.text.trim().length >= 20) out.push(d);
+  };
   for (const file of seedFiles(spec)) {
     for await (const r of readDocFile(file, seedName(spec, file), (i) => onIssue({ ...i, file }))) {
-      const text = r.text?.slice(0, maxText) ?? firstPass(typeof r.body === "string" ? Buffer.from(r.body) : r.body, r.contentType, undefined, maxText).text;
-      if (text.trim().length >= 20) out.push({ id: r.id, url: r.url, text });
+      if (r.text !== undefined) pending.push(Promise.resolve({ id: r.id, url: r.url, text: r.text.slice(0, maxText) }));
+      else if (extractor) {
+        const p = extractor.cheapText(r.body, r.contentType, maxText).then((text) => ({ id: r.id, url: r.url, text }));
+        p.catch(() => {}); // awaited in order by flush; this only keeps an early failure from being "unhandled"
+        pending.push(p);
+      }
+      else pending.push(Promise.resolve({ id: r.id, url: r.url, text: firstPass(typeof r.body === "string" ? Buffer.from(r.body) : r.body, r.contentType, undefined, maxText).text }));
+      if (pending.length >= 256) await flush();
     }
   }
+  await flush();
   return out;
 }
 
@@ -141,7 +153,7 @@ export async function runGate(store: WorkStore, o: GateOptions): Promise<{ gate:
     const info = JSON.parse(recorded) as FirstPassInfo;
     return { gate: gateOf(o.runDir, info), info, trained: false };
   }
-  const seeds = await firstPassSeeds(o.seeds, (i) => o.warn(`${i.file}:${i.line}: ${i.message}`), FIRST_PASS_TEXT);
+  const seeds = await firstPassSeeds(o.seeds, (i) => o.warn(`${i.file}:${i.line}: ${i.message}`), FIRST_PASS_TEXT, o.extractor && o.extractor.threads > 0 ? o.extractor : undefined);
   const sample = await gateSample(o);
   if (o.signal?.aborted) throw new Error("interrupted");
   if (sample.length === 0) throw new InputError("--candidate-pool: no page could be read from the sources to train the first-pass model against");

@@ -135,7 +135,7 @@ describe("a local file read in ranges on the workers", () => {
     r.store.close();
   }, 120_000);
 
-  it("the candidate pool's gate samples the first pages of a file in ranges on the workers: the same sample, hence the same model, as one pass on the main thread", async () => {
+  it("the candidate pool's gate samples the first pages of a file in ranges, and first-passes the seeds, on the workers: the same texts, hence the same model, as on the main thread", async () => {
     const gate = async (extractor?: Extractor) => {
       const dir = tmpDir("mc-ranges-gate-");
       const store = new WorkStore(path.join(dir, "work.sqlite"));
@@ -154,10 +154,18 @@ describe("a local file read in ranges on the workers", () => {
       expect(t.cheap).toBe(12_000);
       return read(t);
     };
+    // the seeds' first-pass texts are made on the workers too
+    let cheap = 0;
+    const text = ex.cheapText.bind(ex);
+    ex.cheapText = (...a) => {
+      cheap++;
+      return text(...a);
+    };
     try {
       const onWorkers = await gate(ex);
       const onMain = await gate();
       expect(ranges).toBeGreaterThan(1);
+      expect(cheap).toBeGreaterThan(500); // the seeds with `html` (PlanetMath)
       expect(onWorkers.sample).toBe(300);
       expect(onWorkers.sha256).toBe(onMain.sha256);
       expect(onWorkers.bar).toBe(onMain.bar);

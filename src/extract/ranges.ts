@@ -134,9 +134,11 @@ export const DEFAULT_RANGE_BYTES = 32 << 20;
 /**
  * The ranges a local file is read in: several when it is a gzip file of one member per record
  * larger than 1.5 ranges (their starts depend on the file only, never on the number of workers),
- * else the whole file as one range.
+ * the whole file as one range when it is no larger than that; null for a larger file that cannot
+ * be cut (a whole-file gzip, a plain WARC): its pages are read on the main thread and handed to
+ * the workers one by one, since a range's outcomes are held until the range is done.
  */
-export function planRanges(file: string, rangeBytes = DEFAULT_RANGE_BYTES): PageRange[] {
+export function planRanges(file: string, rangeBytes = DEFAULT_RANGE_BYTES): PageRange[] | null {
   const whole: PageRange[] = [{ start: 0, end: Number.MAX_SAFE_INTEGER }];
   let size: number;
   try {
@@ -157,7 +159,7 @@ export function planRanges(file: string, rangeBytes = DEFAULT_RANGE_BYTES): Page
   } catch {
     return whole;
   }
-  if (!membersPerRecord(head.subarray(0, n))) return whole;
+  if (!membersPerRecord(head.subarray(0, n))) return null;
   const out: PageRange[] = [];
   for (let s = 0; s < size; s += rangeBytes) out.push({ start: s, end: s + rangeBytes >= size ? Number.MAX_SAFE_INTEGER : s + rangeBytes });
   return out;
@@ -181,7 +183,7 @@ interface Slot {
  * is dropped.
  */
 export class RangeFeed {
-  private readonly plans: PageRange[][];
+  private readonly plans: Array<PageRange[] | null>;
   private next = { file: 0, range: 0 };
   private readonly ahead: Slot[] = [];
 
@@ -200,12 +202,17 @@ export class RangeFeed {
   private fill(): void {
     while (this.ahead.length < this.depth && this.next.file < this.files.length) {
       const { file, range } = this.next;
-      const r = this.plans[file]![range]!;
+      const plan = this.plans[file];
+      if (!plan) {
+        this.next = { file: file + 1, range: 0 };
+        continue;
+      }
+      const r = plan[range]!;
       const f = this.files[file]!;
       const result = this.extractor.readRange(this.task(f, r));
       result.catch(() => {}); // awaited in order; this only keeps an early failure from being "unhandled"
       this.ahead.push({ file, range: r, result });
-      this.next = range + 1 < this.plans[file]!.length ? { file, range: range + 1 } : { file: file + 1, range: 0 };
+      this.next = range + 1 < plan.length ? { file, range: range + 1 } : { file: file + 1, range: 0 };
     }
   }
 
@@ -213,9 +220,9 @@ export class RangeFeed {
     return { file: f.file, name: f.name, range, maxRecordBytes: this.maxRecordBytes, ...(this.cheap !== undefined ? { cheap: this.cheap } : {}) };
   }
 
-  /** How many ranges file `i` is read in. */
-  ranges(i: number): number {
-    return this.plans[i]!.length;
+  /** Whether file `i` is read in ranges here (planRanges); if not, the caller reads it in one pass. */
+  readable(i: number): boolean {
+    return this.plans[i] !== null;
   }
 
   /**

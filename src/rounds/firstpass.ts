@@ -194,7 +194,7 @@ async function gateSample(o: GateOptions): Promise<TextDoc[]> {
       // a source that cannot be read is the crawl's to report; the sample takes what it can
       try {
         const k = feed ? local.indexOf(source) : -1;
-        if (k >= 0) {
+        if (k >= 0 && feed!.readable(k)) {
           for await (const { page: p, cheap } of feed!.pages(k, new WarcStats(), () => {})) {
             // a page that ran over its bounds on a worker has no text: it is left out
             if (cheap !== undefined) sample.push({ id: `${p.warcFile}@${p.offset}`, url: p.url, text: cheap });

@@ -141,9 +141,10 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
         continue;
       }
       const k = feed ? local.indexOf(source) : -1;
+      const ranged = k >= 0 && feed!.readable(k);
       let f: FileIngest;
       try {
-        f = await ingestFile(source, store, extractor, lang, o, total, k >= 0 ? { feed: feed!, k } : undefined);
+        f = await ingestFile(source, store, extractor, lang, o, total, ranged ? { feed: feed!, k } : undefined);
       } catch (err) {
         if (!(err instanceof RangeFallback)) throw err;
         o.logger.log("warn", "range_fallback", { file: source.name, message: err.message });

@@ -57,6 +57,20 @@ export class ByteWindow {
     return this.buf.subarray(pos - this.base);
   }
 
+  /**
+   * Stops reading: the source's stream is closed (its file descriptor or connection released).
+   * For a reader that stops before the end: a range (pages.ts PageRange), a sample that has its pages.
+   */
+  async close(): Promise<void> {
+    this.done = true;
+    this.buf = Buffer.alloc(0);
+    try {
+      await this.chunks.return?.();
+    } catch {
+      /* the source failed already: nothing to close */
+    }
+  }
+
   /** Drops bytes before `pos`. */
   discard(pos: number): void {
     if (pos <= this.base) return;

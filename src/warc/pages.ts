@@ -100,8 +100,7 @@ export interface PageRange {
 }
 
 /** Chooses the decoder from the first bytes: gzip members, or a plain WARC. */
-async function openDecoder(source: WarcSource, stats: WarcStats, issue: (r: ErrorReason, off: number | undefined, msg: string) => void, until?: RangeStop): Promise<{ events: AsyncGenerator<DecodeEvent>; plain: boolean } | undefined> {
-  const win = new ByteWindow(countingChunks(source.open(0), stats)[Symbol.asyncIterator]());
+async function openDecoder(win: ByteWindow, source: WarcSource, issue: (r: ErrorReason, off: number | undefined, msg: string) => void, until?: RangeStop): Promise<{ events: AsyncGenerator<DecodeEvent>; plain: boolean } | undefined> {
   await win.fill(0, 8192);
   const head = win.from(0);
   if (head.length === 0) {
@@ -128,8 +127,7 @@ async function openDecoder(source: WarcSource, stats: WarcStats, issue: (r: Erro
 }
 
 /** A range after the first: its gzip members from the first WARC member at or after its start. */
-async function openRange(source: WarcSource, range: PageRange, until: RangeStop, stats: WarcStats): Promise<{ events: AsyncGenerator<DecodeEvent>; plain: boolean } | undefined> {
-  const win = new ByteWindow(countingChunks(source.open(range.start), stats)[Symbol.asyncIterator](), range.start);
+async function openRange(win: ByteWindow, source: WarcSource, range: PageRange, until: RangeStop): Promise<{ events: AsyncGenerator<DecodeEvent>; plain: boolean } | undefined> {
   const first = range.exact ? range.start : await resync(win, range.start);
   range.began = first;
   if (first < 0) return undefined;
@@ -157,11 +155,14 @@ export async function* readPages(source: WarcSource, opts: ReadOptions, stats: W
     opts.logger.log("warn", "warc_issue", { ...i });
     opts.onIssue?.(i);
   };
+  let win: ByteWindow | undefined;
   try {
     // a range stops where the framer is between records: it is made before the framer, read after
     let framerIdle = () => true;
     const until: RangeStop | undefined = range ? { end: range.end, idle: () => framerIdle() } : undefined;
-    const dec = range && range.start > 0 ? await openRange(source, range, until!, stats) : await openDecoder(source, stats, issue, until);
+    const start = range?.start ?? 0;
+    win = new ByteWindow(countingChunks(source.open(start), stats)[Symbol.asyncIterator](), start);
+    const dec = start > 0 ? await openRange(win, source, range!, until!) : await openDecoder(win, source, issue, until);
     if (range && range.start === 0) range.began = dec ? 0 : -1;
     if (!dec) {
       if (range && range.start > 0) {
@@ -213,6 +214,9 @@ export async function* readPages(source: WarcSource, opts: ReadOptions, stats: W
     stats.filesFailed++;
     const offset = err instanceof SourceError ? err.offset : undefined;
     issue("source_failed", offset, err instanceof SourceError ? err.message : `${source.name}: ${errorMessage(err)}`);
+  } finally {
+    // a range stops before the file's end, a caller may stop early: the stream is closed now, not at GC
+    await win?.close();
   }
 }
 

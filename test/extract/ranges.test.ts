@@ -74,6 +74,15 @@ describe("a local file read in ranges on the workers", () => {
     ranged.store.close();
   }, 240_000);
 
+  it("a range closes its file when it stops before the file's end", async () => {
+    const plan = planRanges(SAMPLE, 256 << 10)!;
+    const fds = fs.readdirSync("/proc/self/fd").length;
+    for (const range of plan.slice(0, -1)) await readRange({ kind: "range", file: SAMPLE, name: "s", range, maxRecordBytes: 8 << 20, opts: { limits: DEFAULT_LIMITS, filters: DEFAULT_FILTERS }, skip: [] });
+    // before, one descriptor stayed open per range until garbage collection (39 here)
+    expect(plan.length).toBeGreaterThan(30);
+    expect(fs.readdirSync("/proc/self/fd").length - fds).toBeLessThan(5);
+  }, 120_000);
+
   it("a range that begins on a gzip member stored inside another record's bytes is read again from where the range before it stopped", async () => {
     // a record whose payload is a gzipped WARC record, itself stored uncompressed (deflate level 0):
     // a member that holds a WARC record lies inside another member's bytes

@@ -152,7 +152,7 @@ export class Extractor {
       if ("value" in r) return r.value;
       if (r.fault === "page" && r.offset !== undefined && r.offset >= 0 && !skip.some((s) => s.offset === r.offset)) skip.push({ offset: r.offset, drop: r.drop!, message: r.message });
       else if (r.fault === "retry" && attempt++ < RETRIES) continue;
-      else throw new Error(`${task.name}: reading bytes ${task.range.start}-${task.range.end} on a worker failed: ${r.message}`);
+      else throw new Error(`${task.source.name}: reading bytes ${task.range.start}-${task.range.end} on a worker failed: ${r.message}`);
     }
   }
 

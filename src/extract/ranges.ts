@@ -1,11 +1,12 @@
 import fs from "node:fs";
-import { nullLogger } from "../core/log.js";
+import type { LogLevel, Logger } from "../core/log.js";
 import { Counters } from "../core/stats.js";
 import { membersPerRecord } from "../warc/gzip.js";
 import type { Page } from "../warc/page.js";
 import { type PageRange, type WarcIssue, WarcStats, readPages } from "../warc/pages.js";
 import type { DropReason } from "../warc/reasons.js";
-import { localSource } from "../warc/source.js";
+import { DEFAULT_HTTP, type HttpOptions, httpHead } from "../warc/http.js";
+import { type WarcSource, httpSource, localSource } from "../warc/source.js";
 import { type ExtractOptions, type ExtractOutcome, extractPage } from "./extract.js";
 import { firstPass } from "./firstpass.js";
 import type { ExtractDrop } from "./reasons.js";
@@ -34,12 +35,23 @@ export interface RangeSkip {
   message: string;
 }
 
-/** One range of one local file, for a worker. */
-export interface RangeTask {
-  kind: "range";
-  file: string;
+/** What of a source's HTTP options crosses to a worker (no dispatcher, logger or signal). */
+export type WorkerHttp = Pick<HttpOptions, "retries" | "backoffMs" | "maxBackoffMs" | "stallMs" | "userAgent">;
+
+/** A file as a worker opens it: a local path, or a URL (read with Range requests, checked against the ETag its plan saw). */
+export interface RangeSource {
   /** The file's name as the run records it (pages' `warcFile`). */
   name: string;
+  file?: string;
+  url?: string;
+  http?: WorkerHttp;
+  etag?: string;
+}
+
+/** One range of one file, for a worker. */
+export interface RangeTask {
+  kind: "range";
+  source: RangeSource;
   range: PageRange;
   maxRecordBytes: number;
   opts: ExtractOptions;
@@ -62,8 +74,16 @@ export interface WarcCounts {
   dropped: Partial<Record<DropReason, number>>;
 }
 
+/** A log line a worker could not write (an HTTP retry): the main thread writes it. */
+export interface LogLine {
+  level: LogLevel;
+  event: string;
+  fields?: Record<string, unknown>;
+}
+
 export interface RangeResult {
   pages: RangePage[];
+  logs: LogLine[];
   warc: WarcCounts;
   /** Every input issue of the range, in order (the main thread logs them). */
   issues: WarcIssue[];
@@ -83,7 +103,11 @@ export async function readRange(task: RangeTask): Promise<RangeResult> {
   const range: PageRange = { ...task.range };
   const { clock, at, slot } = task;
   let decompressed = false;
-  for await (const p of readPages(localSource(task.file, task.name), { maxRecordBytes: task.maxRecordBytes, logger: nullLogger, onIssue: (i) => issues.push(i) }, stats, range)) {
+  const logs: LogLine[] = [];
+  const logger: Logger = { log: (level, event, fields) => logs.push({ level, event, ...(fields ? { fields } : {}) }), close: async () => {}, abandon() {} };
+  const src = task.source;
+  const source: WarcSource = src.url !== undefined ? httpSource(src.url, { ...DEFAULT_HTTP, ...src.http, logger }, src.etag) : localSource(src.file!, src.name);
+  for await (const p of readPages(source, { maxRecordBytes: task.maxRecordBytes, logger, onIssue: (i) => issues.push(i) }, stats, range)) {
     if (p.offsetKind === "decompressed") decompressed = true;
     const { body, httpHeaders: _h, ...page } = p;
     const s = skip.get(p.offset);
@@ -108,6 +132,7 @@ export async function readRange(task: RangeTask): Promise<RangeResult> {
   const bytesIn = began < 0 ? 0 : stopped >= 0 ? stopped - began : task.range.start + stats.bytesIn - began;
   return {
     pages,
+    logs,
     warc: { records: stats.records, pages: stats.pages, bytesIn, filesFailed: stats.filesFailed, dropped: stats.dropped.toJSON() },
     issues,
     began,
@@ -139,15 +164,14 @@ export const DEFAULT_RANGE_BYTES = 32 << 20;
  * the workers one by one, since a range's outcomes are held until the range is done.
  */
 export function planRanges(file: string, rangeBytes = DEFAULT_RANGE_BYTES): PageRange[] | null {
-  const whole: PageRange[] = [{ start: 0, end: Number.MAX_SAFE_INTEGER }];
   let size: number;
   try {
     size = fs.statSync(file).size;
   } catch {
-    return whole; // reading it fails on the worker, which says why
+    return WHOLE; // reading it fails on the worker, which says why
   }
-  if (size <= rangeBytes * 1.5) return whole;
-  const head = Buffer.alloc(1 << 20);
+  if (size <= rangeBytes * 1.5) return WHOLE;
+  const head = Buffer.alloc(HEAD_BYTES);
   let n = 0;
   try {
     const fd = fs.openSync(file, "r");
@@ -157,12 +181,45 @@ export function planRanges(file: string, rangeBytes = DEFAULT_RANGE_BYTES): Page
       fs.closeSync(fd);
     }
   } catch {
-    return whole;
+    return WHOLE;
   }
-  if (!membersPerRecord(head.subarray(0, n))) return null;
+  return cut(size, head.subarray(0, n), rangeBytes);
+}
+
+const WHOLE: PageRange[] = [{ start: 0, end: Number.MAX_SAFE_INTEGER }];
+/** The first bytes of a file looked at to decide whether it can be cut. */
+const HEAD_BYTES = 1 << 20;
+
+function cut(size: number, head: Buffer, rangeBytes: number): PageRange[] | null {
+  if (size <= rangeBytes * 1.5) return WHOLE;
+  if (!membersPerRecord(head)) return null;
   const out: PageRange[] = [];
   for (let s = 0; s < size; s += rangeBytes) out.push({ start: s, end: s + rangeBytes >= size ? Number.MAX_SAFE_INTEGER : s + rangeBytes });
   return out;
+}
+
+/**
+ * The ranges of a file on an HTTP(S) server, as planRanges (its size and first bytes from one
+ * Range request), and the ETag its ranges' requests must see. Null where its size is unknown or
+ * the request fails: it is read in one pass on the main thread, which reports why.
+ */
+export async function planHttpRanges(url: string, http: HttpOptions, rangeBytes = DEFAULT_RANGE_BYTES): Promise<{ plan: PageRange[] | null; etag?: string }> {
+  try {
+    const { head, size, etag } = await httpHead(url, http, HEAD_BYTES);
+    if (size === undefined) return { plan: null };
+    return { plan: cut(size, head, rangeBytes), ...(etag !== undefined ? { etag } : {}) };
+  } catch {
+    return { plan: null };
+  }
+}
+
+/** A source's options a worker can take: HTTP without a dispatcher of its own (a worker uses undici's global one). */
+export function workerSource(s: WarcSource): RangeSource | undefined {
+  if (s.file !== undefined) return { name: s.name, file: s.file };
+  const h = s.http;
+  if (!h || h.options.dispatcher) return undefined;
+  const o = h.options;
+  return { name: s.name, url: h.url, http: { retries: o.retries, backoffMs: o.backoffMs, maxBackoffMs: o.maxBackoffMs, stallMs: o.stallMs, ...(o.userAgent !== undefined ? { userAgent: o.userAgent } : {}) } };
 }
 
 /** Thrown for a file whose ranges cannot be read apart after all (a member of several records): it is read in one pass instead. */
@@ -183,46 +240,64 @@ interface Slot {
  * is dropped.
  */
 export class RangeFeed {
-  private readonly plans: Array<PageRange[] | null>;
   private next = { file: 0, range: 0 };
   private readonly ahead: Slot[] = [];
+  private readonly files: RangeSource[];
+  private readonly plans = new Map<number, Promise<PageRange[] | null>>();
+  private readonly depth: number;
 
+  /**
+   * `sources`: files a worker can open (workerSource). Each is planned when reading reaches it:
+   * a local file at once, an HTTP file by one Range request for its first MB (logged to `o.logger`).
+   */
   constructor(
     private readonly extractor: import("./pool.js").Extractor,
-    private readonly files: Array<{ file: string; name: string }>,
-    private readonly maxRecordBytes: number,
-    rangeBytes = DEFAULT_RANGE_BYTES,
-    private readonly depth = Math.max(2, extractor.threads * 2 + 1),
-    /** Only the pages' first-pass texts, of at most this many characters (RangeTask `cheap`). */
-    private readonly cheap?: number,
+    private readonly sources: WarcSource[],
+    private readonly o: { maxRecordBytes: number; rangeBytes?: number | undefined; depth?: number; cheap?: number; logger?: Logger },
   ) {
-    this.plans = files.map((f) => planRanges(f.file, rangeBytes));
+    this.files = sources.map((s) => workerSource(s)!);
+    this.depth = o.depth ?? Math.max(2, extractor.threads * 2 + 1);
   }
 
-  private fill(): void {
+  private plan(i: number): Promise<PageRange[] | null> {
+    let p = this.plans.get(i);
+    if (!p) {
+      const f = this.files[i]!;
+      p =
+        f.file !== undefined
+          ? Promise.resolve(planRanges(f.file, this.o.rangeBytes))
+          : planHttpRanges(f.url!, { ...this.sources[i]!.http!.options, ...(this.o.logger ? { logger: this.o.logger } : {}) }, this.o.rangeBytes).then((r) => {
+              if (r.etag !== undefined) f.etag = r.etag;
+              return r.plan;
+            });
+      this.plans.set(i, p);
+    }
+    return p;
+  }
+
+  private async fill(): Promise<void> {
     while (this.ahead.length < this.depth && this.next.file < this.files.length) {
       const { file, range } = this.next;
-      const plan = this.plans[file];
+      const plan = await this.plan(file);
       if (!plan) {
         this.next = { file: file + 1, range: 0 };
         continue;
       }
       const r = plan[range]!;
-      const f = this.files[file]!;
-      const result = this.extractor.readRange(this.task(f, r));
+      const result = this.extractor.readRange(this.task(this.files[file]!, r));
       result.catch(() => {}); // awaited in order; this only keeps an early failure from being "unhandled"
       this.ahead.push({ file, range: r, result });
       this.next = range + 1 < plan.length ? { file, range: range + 1 } : { file: file + 1, range: 0 };
     }
   }
 
-  private task(f: { file: string; name: string }, range: PageRange) {
-    return { file: f.file, name: f.name, range, maxRecordBytes: this.maxRecordBytes, ...(this.cheap !== undefined ? { cheap: this.cheap } : {}) };
+  private task(source: RangeSource, range: PageRange) {
+    return { source, range, maxRecordBytes: this.o.maxRecordBytes, ...(this.o.cheap !== undefined ? { cheap: this.o.cheap } : {}) };
   }
 
-  /** Whether file `i` is read in ranges here (planRanges); if not, the caller reads it in one pass. */
-  readable(i: number): boolean {
-    return this.plans[i] !== null;
+  /** Whether file `i` is read in ranges here (planRanges, planHttpRanges); if not, the caller reads it in one pass. */
+  async readable(i: number): Promise<boolean> {
+    return (await this.plan(i)) !== null;
   }
 
   /**
@@ -238,7 +313,7 @@ export class RangeFeed {
     while (this.ahead.length > 0 && this.ahead[0]!.file < i) this.ahead.shift();
     if (this.next.file < i) this.next = { file: i, range: 0 };
     for (;;) {
-      this.fill();
+      await this.fill();
       const slot = this.ahead[0];
       if (!slot || slot.file !== i) return;
       this.ahead.shift();
@@ -248,6 +323,7 @@ export class RangeFeed {
       if (!first && r.began !== expect) r = await this.extractor.readRange(this.task(f, { start: expect, end: slot.range.end, exact: true }));
       if (r.decompressed && slot.range.start > 0) throw new RangeFallback(`${f.name}: a gzip member holds several records; the file is read in one pass`);
       addCounts(stats, r.warc, r.issues);
+      for (const l of r.logs) this.o.logger?.log(l.level, l.event, l.fields);
       r.issues.forEach(onIssue);
       expect = r.stopped;
       yield* r.pages;

@@ -14,7 +14,7 @@ import { sha256File } from "../core/hash.js";
 import type { Logger } from "../core/log.js";
 import type { FirstPassGate } from "../extract/extract.js";
 import type { Extractor } from "../extract/pool.js";
-import { RangeFeed } from "../extract/ranges.js";
+import { RangeFeed, workerSource } from "../extract/ranges.js";
 import type { WorkStore } from "../store/store.js";
 import { WarcStats, readPages } from "../warc/pages.js";
 import type { WarcSource } from "../warc/source.js";
@@ -186,15 +186,15 @@ export async function runGate(store: WorkStore, o: GateOptions): Promise<{ gate:
 async function gateSample(o: GateOptions): Promise<TextDoc[]> {
   const sample: TextDoc[] = [];
   const ex = o.extractor && o.extractor.threads > 0 ? o.extractor : undefined;
-  const local = ex ? o.sources.filter((s) => s.file !== undefined) : [];
-  const feed = ex && local.length > 0 ? new RangeFeed(ex, local.map((s) => ({ file: s.file!, name: s.name })), o.maxRecordBytes, o.rangeBytes, ex.threads, FIRST_PASS_TEXT) : undefined;
+  const local = ex ? o.sources.filter((s) => workerSource(s) !== undefined) : [];
+  const feed = ex && local.length > 0 ? new RangeFeed(ex, local, { maxRecordBytes: o.maxRecordBytes, rangeBytes: o.rangeBytes, depth: ex.threads, cheap: FIRST_PASS_TEXT, logger: o.logger }) : undefined;
   try {
     for (const source of o.sources) {
       if (sample.length >= o.sample || o.signal?.aborted) break;
       // a source that cannot be read is the crawl's to report; the sample takes what it can
       try {
         const k = feed ? local.indexOf(source) : -1;
-        if (k >= 0 && feed!.readable(k)) {
+        if (k >= 0 && (await feed!.readable(k))) {
           for await (const { page: p, cheap } of feed!.pages(k, new WarcStats(), () => {})) {
             // a page that ran over its bounds on a worker has no text: it is left out
             if (cheap !== undefined) sample.push({ id: `${p.warcFile}@${p.offset}`, url: p.url, text: cheap });

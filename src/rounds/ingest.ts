@@ -7,7 +7,7 @@ import { normalizeUrl } from "../dedup/url.js";
 import type { LangId } from "../extract/lang.js";
 import { ExtractStats, completeDocs, extractDocs } from "../extract/pipeline.js";
 import type { ExtractOutcome } from "../extract/extract.js";
-import { type PageInfo, RangeFallback, RangeFeed } from "../extract/ranges.js";
+import { type PageInfo, RangeFallback, RangeFeed, workerSource } from "../extract/ranges.js";
 import type { Extractor } from "../extract/pool.js";
 import type { Doc, PipelineOptions } from "../extract/pipeline.js";
 import type { RawDoc } from "../extract/inputs.js";
@@ -131,8 +131,10 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
   const total = emptyIngest();
   // local files are read in ranges on the workers, a few ranges ahead of the one being stored
   const todo = sources.filter((s) => !store.isFileDone(s.name));
-  const local = extractor.threads > 0 ? todo.filter((s) => s.file !== undefined) : [];
-  const feed = local.length > 0 ? new RangeFeed(extractor, local.map((s) => ({ file: s.file!, name: s.name })), o.maxRecordBytes, o.rangeBytes) : undefined;
+  // local files and HTTP files (workerSource) are read in ranges on the workers, a few ranges
+  // ahead of the one being stored
+  const local = extractor.threads > 0 ? todo.filter((s) => workerSource(s) !== undefined) : [];
+  const feed = local.length > 0 ? new RangeFeed(extractor, local, { maxRecordBytes: o.maxRecordBytes, rangeBytes: o.rangeBytes, logger: o.logger }) : undefined;
   try {
     for (const source of sources) {
       if (o.signal?.aborted) break;
@@ -141,7 +143,7 @@ export async function ingest(sources: WarcSource[], store: WorkStore, extractor:
         continue;
       }
       const k = feed ? local.indexOf(source) : -1;
-      const ranged = k >= 0 && feed!.readable(k);
+      const ranged = k >= 0 && (await feed!.readable(k));
       let f: FileIngest;
       try {
         f = await ingestFile(source, store, extractor, lang, o, total, ranged ? { feed: feed!, k } : undefined);

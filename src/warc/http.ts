@@ -85,6 +85,30 @@ async function snippet(body: Dispatcher.ResponseData["body"]): Promise<string> {
   }
 }
 
+/**
+ * The first `bytes` bytes of a file at `url`, its size (Content-Range's total, or the length of a
+ * 200 answer) and ETag, with the same retries: what is needed to cut it into ranges. Undefined
+ * size: unknown.
+ */
+export async function httpHead(url: string, opts: HttpOptions, bytes: number): Promise<{ head: Buffer; size: number | undefined; etag: string | undefined }> {
+  let size: number | undefined;
+  let etag: string | undefined;
+  const parts: Buffer[] = [];
+  const onResponse = (status: number, h: Record<string, string | string[] | undefined>) => {
+    etag = header(h, "etag");
+    const total = /\/(\d+)\s*$/.exec(header(h, "content-range") ?? "")?.[1];
+    const length = header(h, "content-length");
+    size = total !== undefined ? Number(total) : status === 200 && length !== undefined ? Number(length) : undefined;
+  };
+  try {
+    for await (const chunk of httpBytes(url, 0, opts, { end: bytes, onResponse })) parts.push(chunk);
+  } catch (err) {
+    // a file shorter than `bytes` ends in a 416 for the rest: what came is all of it
+    if (!(size !== undefined && size < bytes && Buffer.concat(parts).length === size)) throw err;
+  }
+  return { head: Buffer.concat(parts), size, etag };
+}
+
 /** Whole small resources (listings), with the same retries. */
 export async function fetchBuffer(url: string, opts: HttpOptions): Promise<Buffer> {
   const parts: Buffer[] = [];
@@ -101,11 +125,26 @@ export async function* httpBytes(
   url: string,
   start: number,
   opts: HttpOptions,
-  { allowMarkup = false, onEnd, end }: { allowMarkup?: boolean; onEnd?: (end: TransferEnd) => void; end?: number } = {},
+  {
+    allowMarkup = false,
+    onEnd,
+    end,
+    etag: expected,
+    onResponse,
+  }: {
+    allowMarkup?: boolean;
+    onEnd?: (end: TransferEnd) => void;
+    end?: number;
+    /** The ETag an earlier request saw (a range of the file read apart): another one fails the source. */
+    etag?: string;
+    /** The first answer's status and headers (size, ETag), before its body. */
+    onResponse?: (status: number, headers: Record<string, string | string[] | undefined>) => void;
+  } = {},
 ): AsyncGenerator<Buffer> {
   let pos = start;
   let attempt = 0;
-  let etag: string | undefined;
+  let etag: string | undefined = expected;
+  let answered = false;
   let lastError = "";
   for (;;) {
     if (attempt > opts.retries) {
@@ -130,6 +169,10 @@ export async function* httpBytes(
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       const h = res.headers;
+      if (!answered && (res.statusCode === 200 || res.statusCode === 206)) {
+        answered = true;
+        onResponse?.(res.statusCode, h);
+      }
       retryAfter = header(h, "retry-after");
       if (res.statusCode === 416 && end !== undefined) {
         await res.body.dump();

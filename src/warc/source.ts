@@ -18,6 +18,8 @@ export interface WarcSource {
   endConfirmed?: () => boolean | undefined;
   /** A local file's path: such a file can be read in ranges on the extraction workers (extract/ranges.ts). */
   file?: string;
+  /** An HTTP(S) file's URL and options: read in ranges on the workers too, with Range requests. */
+  http?: { url: string; options: HttpOptions };
 }
 
 export const DEFAULT_CC_BASE_URL = "https://data.commoncrawl.org";
@@ -52,13 +54,15 @@ export function localSource(file: string, name = file): WarcSource {
   };
 }
 
-export function httpSource(url: string, http: HttpOptions): WarcSource {
+/** An HTTP(S) file; `etag`: the ETag an earlier request saw (its ranges read apart), another one fails it. */
+export function httpSource(url: string, http: HttpOptions, etag?: string): WarcSource {
   let confirmed: boolean | undefined;
   return {
     name: url,
+    http: { url, options: http },
     open: (start = 0) => {
       confirmed = undefined;
-      return httpBytes(url, start, http, { onEnd: (end) => (confirmed = end.confirmed) });
+      return httpBytes(url, start, http, { onEnd: (end) => (confirmed = end.confirmed), ...(etag !== undefined ? { etag } : {}) });
     },
     endConfirmed: () => confirmed,
   };

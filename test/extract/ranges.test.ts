@@ -14,7 +14,10 @@ import { DEFAULT_LIMITS } from "../../src/extract/tree.js";
 import { runGate } from "../../src/rounds/firstpass.js";
 import { type IngestStats, ingest } from "../../src/rounds/ingest.js";
 import { WorkStore } from "../../src/store/store.js";
-import { localSource } from "../../src/warc/source.js";
+import { type WarcSource, httpSource, localSource } from "../../src/warc/source.js";
+import { DEFAULT_HTTP } from "../../src/warc/http.js";
+import type { Logger } from "../../src/core/log.js";
+import { type Faults, startFaultServer } from "../../scripts/chaos/faultserver.js";
 import { ROOT, fixture, tmpDir } from "../helpers.js";
 import { gzipMember, noiseHtml, requestRecord, responseRecord } from "../warc/build.js";
 
@@ -39,8 +42,8 @@ function dump(store: WorkStore): { docs: unknown[]; drops: unknown[]; files: unk
   };
 }
 
-/** One crawl of `file` into a new store: on `threads` workers (0: inline, one pass on the main thread). */
-async function crawl(file: string, threads: number, rangeBytes?: number, pageTimeoutMs?: number): Promise<{ store: WorkStore; ing: IngestStats; ranges: number }> {
+/** One crawl of `file` (a path, or a source) into a new store: on `threads` workers (0: inline, one pass on the main thread). */
+async function crawl(file: string | WarcSource, threads: number, rangeBytes?: number, pageTimeoutMs?: number, logger: Logger = nullLogger): Promise<{ store: WorkStore; ing: IngestStats; ranges: number }> {
   const store = new WorkStore(path.join(tmpDir("mc-ranges-"), "work.sqlite"));
   const ex = new Extractor({ ...OPTS, ...(pageTimeoutMs ? { pageTimeoutMs } : {}) }, threads);
   let ranges = 0;
@@ -50,7 +53,8 @@ async function crawl(file: string, threads: number, rangeBytes?: number, pageTim
     return read(t);
   };
   try {
-    const ing = await ingest([localSource(file, path.basename(file))], store, ex, lang, { maxRecordBytes: 8 << 20, pipeline: { ...OPTS, langs: [], window: ex.window }, logger: nullLogger, fileNo: () => 0, ...(rangeBytes ? { rangeBytes } : {}) });
+    const source = typeof file === "string" ? localSource(file, path.basename(file)) : file;
+    const ing = await ingest([source], store, ex, lang, { maxRecordBytes: 8 << 20, pipeline: { ...OPTS, langs: [], window: ex.window }, logger, fileNo: () => 0, ...(rangeBytes ? { rangeBytes } : {}) });
     return { store, ing, ranges };
   } finally {
     await ex.close();
@@ -77,7 +81,7 @@ describe("a local file read in ranges on the workers", () => {
   it("a range closes its file when it stops before the file's end", async () => {
     const plan = planRanges(SAMPLE, 256 << 10)!;
     const fds = fs.readdirSync("/proc/self/fd").length;
-    for (const range of plan.slice(0, -1)) await readRange({ kind: "range", file: SAMPLE, name: "s", range, maxRecordBytes: 8 << 20, opts: { limits: DEFAULT_LIMITS, filters: DEFAULT_FILTERS }, skip: [] });
+    for (const range of plan.slice(0, -1)) await readRange({ kind: "range", source: { file: SAMPLE, name: "s" }, range, maxRecordBytes: 8 << 20, opts: { limits: DEFAULT_LIMITS, filters: DEFAULT_FILTERS }, skip: [] });
     // before, one descriptor stayed open per range until garbage collection (39 here)
     expect(plan.length).toBeGreaterThan(30);
     expect(fs.readdirSync("/proc/self/fd").length - fds).toBeLessThan(5);
@@ -104,7 +108,7 @@ describe("a local file read in ranges on the workers", () => {
     expect((planRanges(file, rangeBytes)?.length ?? 0)).toBeGreaterThanOrEqual(2);
     const ex = new Extractor(OPTS, 1);
     try {
-      const alone = await ex.readRange({ file, name: "nested.warc.gz", range: { start: rangeBytes, end: 2 * rangeBytes }, maxRecordBytes: 8 << 20 });
+      const alone = await ex.readRange({ source: { file, name: "nested.warc.gz" }, range: { start: rangeBytes, end: 2 * rangeBytes }, maxRecordBytes: 8 << 20 });
       expect(alone.began).toBe(innerAt); // read alone, the range takes the stored member for a record
       expect(alone.pages.map((p) => p.page.url)).toContain("http://inner.example/hidden");
     } finally {
@@ -230,8 +234,8 @@ describe("a local file read in ranges on the workers", () => {
       }
       const rangeBytes = size ?? 12_000;
       if ((planRanges(file, rangeBytes)?.length ?? 0) > 1) split++;
-      const feed = new RangeFeed(inline, [{ file, name: "m" }], 8 << 20, rangeBytes);
-      if (!feed.readable(0)) continue; // a damaged first member: the file is read in one pass on the main thread
+      const feed = new RangeFeed(inline, [localSource(file, "m")], { maxRecordBytes: 8 << 20, rangeBytes });
+      if (!(await feed.readable(0))) continue; // a damaged first member: the file is read in one pass on the main thread
       const stats = new WarcStats();
       const issues: string[] = [];
       const pages: RangePage[] = [];
@@ -269,4 +273,51 @@ describe("a local file read in ranges on the workers", () => {
       r.store.close();
     }
   }, 120_000);
+
+  it("a file on an HTTP server is read in ranges on the workers with Range requests: one pass's rows, through resets and 503s; a file that changes between ranges fails loudly", async () => {
+    const bytes = fs.readFileSync(SAMPLE);
+    const files = new Map([
+      ["/c.warc.gz", bytes],
+      ["/f.warc.gz", bytes],
+      ["/e.warc.gz", bytes],
+    ]);
+    const faults = new Map<string, Faults>([
+      ["/f.warc.gz", { statuses: [503, 503], resetAfter: [100_000, 200_000, 150_000] }],
+      ["/e.warc.gz", { changeEtag: true }],
+    ]);
+    const server = await startFaultServer(files, faults);
+    const http = { ...DEFAULT_HTTP, backoffMs: 5, maxBackoffMs: 20, stallMs: 5_000 };
+    const rangeBytes = 1 << 20;
+    try {
+      const lines: Array<{ event: string; fields?: Record<string, unknown> }> = [];
+      const logger: Logger = { log: (_l, event, fields) => lines.push({ event, ...(fields ? { fields } : {}) }), close: async () => {}, abandon() {} };
+      for (const name of ["/c.warc.gz", "/f.warc.gz"]) {
+        const url = `${server.url}${name}`;
+        // the same bytes read locally in one pass, under the URL's name
+        const one = await crawl(localSource(SAMPLE, url), 0);
+        const r = await crawl(httpSource(url, http), 2, rangeBytes, undefined, logger);
+        expect(r.ranges, name).toBeGreaterThanOrEqual(Math.ceil(bytes.length / rangeBytes));
+        expect(counts(r.ing), name).toEqual(counts(one.ing));
+        expect(r.ing.warc.bytesIn, name).toBe(bytes.length);
+        expect(dump(r.store), name).toEqual(dump(one.store));
+        one.store.close();
+        r.store.close();
+        // one request for the head, then one Range request from each range's start (and retries)
+        const asked = server.requests.filter((q) => q.path === name && q.status === 206).map((q) => q.range);
+        expect(asked[0], name).toBe(`bytes=0-${(1 << 20) - 1}`);
+        for (let k = 1; k < Math.ceil(bytes.length / rangeBytes); k++) expect(asked, name).toContain(`bytes=${k * rangeBytes}-`);
+      }
+      // the workers' retries are logged by the main thread
+      const retries = lines.filter((l) => l.event === "http_retry" && String(l.fields?.url).endsWith("/f.warc.gz"));
+      expect(retries.length).toBeGreaterThanOrEqual(3);
+      const e = await crawl(httpSource(`${server.url}/e.warc.gz`, http), 2, rangeBytes);
+      expect(e.ing.failed).toEqual([`${server.url}/e.warc.gz`]);
+      expect(e.ing.warc.dropped.get("source_failed")).toBeGreaterThan(0);
+      expect(e.ing.warc.issues.some((i) => /changed during the transfer/.test(i.message))).toBe(true);
+      expect(e.store.db.prepare("SELECT count(*) FROM documents").pluck().get()).toBe(0);
+      e.store.close();
+    } finally {
+      await server.close();
+    }
+  }, 240_000);
 });

@@ -1,5 +1,5 @@
 import fs from "node:fs";
-import type { LogLevel, Logger } from "../core/log.js";
+import { type LogLevel, type Logger, nullLogger } from "../core/log.js";
 import { Counters } from "../core/stats.js";
 import { membersPerRecord } from "../warc/gzip.js";
 import type { Page } from "../warc/page.js";
@@ -94,7 +94,7 @@ export interface RangeResult {
   decompressed: boolean;
 }
 
-/** Worker side: reads one range of a local file and extracts its pages. Never throws for bad input (it is counted). */
+/** Worker side: reads one range of a file and extracts its pages. Never throws for bad input (it is counted). */
 export async function readRange(task: RangeTask): Promise<RangeResult> {
   const stats = new WarcStats();
   const issues: WarcIssue[] = [];
@@ -107,7 +107,8 @@ export async function readRange(task: RangeTask): Promise<RangeResult> {
   const logger: Logger = { log: (level, event, fields) => logs.push({ level, event, ...(fields ? { fields } : {}) }), close: async () => {}, abandon() {} };
   const src = task.source;
   const source: WarcSource = src.url !== undefined ? httpSource(src.url, { ...DEFAULT_HTTP, ...src.http, logger }, src.etag) : localSource(src.file!, src.name);
-  for await (const p of readPages(source, { maxRecordBytes: task.maxRecordBytes, logger, onIssue: (i) => issues.push(i) }, stats, range)) {
+  // input issues come back as `issues` (the main thread logs each once); the HTTP client's lines as `logs`
+  for await (const p of readPages(source, { maxRecordBytes: task.maxRecordBytes, logger: nullLogger, onIssue: (i) => issues.push(i) }, stats, range)) {
     if (p.offsetKind === "decompressed") decompressed = true;
     const { body, httpHeaders: _h, ...page } = p;
     const s = skip.get(p.offset);

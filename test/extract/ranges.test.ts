@@ -234,7 +234,9 @@ describe("a local file read in ranges on the workers", () => {
       }
       const rangeBytes = size ?? 12_000;
       if ((planRanges(file, rangeBytes)?.length ?? 0) > 1) split++;
-      const feed = new RangeFeed(inline, [localSource(file, "m")], { maxRecordBytes: 8 << 20, rangeBytes });
+      const logged: string[] = [];
+      const logger: Logger = { log: (_l, event) => logged.push(event), close: async () => {}, abandon() {} };
+      const feed = new RangeFeed(inline, [localSource(file, "m")], { maxRecordBytes: 8 << 20, rangeBytes, logger });
       if (!(await feed.readable(0))) continue; // a damaged first member: the file is read in one pass on the main thread
       const stats = new WarcStats();
       const issues: string[] = [];
@@ -244,6 +246,8 @@ describe("a local file read in ranges on the workers", () => {
       expect(stats.dropped.toJSON(), name).toEqual(oneStats.dropped.toJSON());
       expect([stats.records, stats.pages, stats.filesFailed, stats.bytesIn], name).toEqual([oneStats.records, oneStats.pages, oneStats.filesFailed, oneStats.bytesIn]);
       expect(issues, name).toEqual(oneIssues);
+      // issues reach the caller once, by onIssue (which logs them), not again among the workers' log lines
+      expect(logged.filter((e) => e === "warc_issue"), name).toEqual([]);
       seen.issues += issues.length;
       seen.pages += pages.length;
     }

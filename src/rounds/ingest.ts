@@ -129,7 +129,6 @@ export async function extractLikeCrawl(p: Page, extractor: Extractor, lang: Lang
  */
 export async function ingest(sources: WarcSource[], store: WorkStore, extractor: Extractor, lang: LangId, o: IngestOptions): Promise<IngestStats> {
   const total = emptyIngest();
-  // local files are read in ranges on the workers, a few ranges ahead of the one being stored
   const todo = sources.filter((s) => !store.isFileDone(s.name));
   // local files and HTTP files (workerSource) are read in ranges on the workers, a few ranges
   // ahead of the one being stored

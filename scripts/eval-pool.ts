@@ -7,7 +7,8 @@
  * each round's selection; and the first pass's cost per page on one core.
  *
  *   node dist/scripts/eval-pool.js FILE.warc.gz [--seeds seeds/] [--sample 4000] [--run DIR] [--json]
- *                                  [--max-text N] [--word-ngrams N]   (the first-pass model's settings)
+ *                                  [--max-text N] [--word-ngrams N] [--dim N] [--epoch N]
+ *                                  (the first-pass model's settings; epoch 0: sized to the data)
  *
  * Make FILE with make-cc-warc.py … --pages 20000 --math-share 0.02 --vary-urls.
  */
@@ -34,6 +35,8 @@ const { values, positionals } = parseArgs({
     json: { type: "boolean", default: false },
     "max-text": { type: "string", default: String(FIRST_PASS_TEXT) },
     "word-ngrams": { type: "string", default: String(FIRST_PASS_ARGS.wordNgrams) },
+    dim: { type: "string", default: String(FIRST_PASS_ARGS.dim) },
+    epoch: { type: "string", default: String(FIRST_PASS_ARGS.epoch) },
   },
 });
 const file = positionals[0];
@@ -56,7 +59,7 @@ const fp = await trainFirstPass(seeds, sample, path.join(dir, "first-pass.bin"),
   recall: Number(values.recall),
   threads: os.availableParallelism(),
   seed: 1,
-  args: { ...FIRST_PASS_ARGS, wordNgrams: Number(values["word-ngrams"]) },
+  args: { ...FIRST_PASS_ARGS, wordNgrams: Number(values["word-ngrams"]), dim: Number(values.dim), epoch: Number(values.epoch) },
 });
 
 let pages = 0;

@@ -22,7 +22,14 @@ export interface TextDoc {
 }
 
 /** The key a document is split and ordered by (classify/split, classify/train). */
-export const splitKey = (d: TextDoc): string => d.split ?? d.id;
+export const splitKey = (d: Pick<TextDoc, "id" | "split">): string => d.split ?? d.id;
+
+/**
+ * A training document: its text, or the text already made a fastText line (features.ts
+ * `fastTextLine`) where the text was read (the gate's sample, on the extraction workers: the
+ * tokenising then costs the main thread nothing).
+ */
+export type TrainDoc = TextDoc | (Omit<TextDoc, "text"> & { line: string });
 
 /** Seeds are curated: only empty-ish documents are filtered out. */
 export const SEED_FILTERS = { minChars: 20, minTextRatio: 0, minWordShare: 0 };

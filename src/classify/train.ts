@@ -9,7 +9,7 @@ import { modelFileProblem } from "./linear.js";
 
 export { sha256File };
 import { LABEL_MATH, LABEL_OTHER, fastTextLine } from "./features.js";
-import { type TextDoc, splitKey } from "./seeds.js";
+import { type TrainDoc, splitKey } from "./seeds.js";
 import { shuffle } from "./split.js";
 
 /** fastText supervised arguments. */
@@ -92,8 +92,8 @@ export interface TrainResult {
 const VECTORS_REFUSED = "cannot be opened for saving vectors";
 
 /** Writes the labelled, shuffled training file; returns its path. */
-export async function writeTrainingFile(file: string, pos: TextDoc[], neg: TextDoc[], seed: number): Promise<void> {
-  const rows: Array<[string, TextDoc]> = [...pos.map((d) => [LABEL_MATH, d] as [string, TextDoc]), ...neg.map((d) => [LABEL_OTHER, d] as [string, TextDoc])];
+export async function writeTrainingFile(file: string, pos: TrainDoc[], neg: TrainDoc[], seed: number): Promise<void> {
+  const rows: Array<[string, TrainDoc]> = [...pos.map((d) => [LABEL_MATH, d] as [string, TrainDoc]), ...neg.map((d) => [LABEL_OTHER, d] as [string, TrainDoc])];
   // stable base order (by split key) before the seeded shuffle, so input order does not matter
   rows.sort((a, b) => {
     const [x, y] = [splitKey(a[1]), splitKey(b[1])];
@@ -102,7 +102,7 @@ export async function writeTrainingFile(file: string, pos: TextDoc[], neg: TextD
   shuffle(rows, seed);
   const out = fs.createWriteStream(file);
   for (const [label, d] of rows) {
-    const line = fastTextLine(d.text);
+    const line = "line" in d ? d.line : fastTextLine(d.text);
     if (!out.write(`${label} ${line}\n`)) await once(out, "drain");
   }
   out.end();
@@ -138,7 +138,7 @@ export function trainProgressLines(onLine: (text: string) => void): (chunk: stri
 }
 
 /** Trains a model at `modelPath` (.bin) from positives and negatives with the fastText binary. */
-export async function trainModel(pos: TextDoc[], neg: TextDoc[], modelPath: string, opts: TrainOptions): Promise<TrainResult> {
+export async function trainModel(pos: TrainDoc[], neg: TrainDoc[], modelPath: string, opts: TrainOptions): Promise<TrainResult> {
   if (pos.length === 0) throw new InputError("no positive training documents");
   if (neg.length === 0) throw new InputError("no negative training documents");
   const prefix = modelPath.replace(/\.bin$/, "");

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { fastTextLine } from "../classify/features.js";
 import { type LogLevel, type Logger, nullLogger } from "../core/log.js";
 import { Counters } from "../core/stats.js";
 import { membersPerRecord } from "../warc/gzip.js";
@@ -21,7 +22,10 @@ import type { ExtractDrop } from "./reasons.js";
 /** What the main thread keeps of a page read on a worker: everything but its bytes. */
 export type PageInfo = Omit<Page, "body" | "httpHeaders">;
 
-/** A page of a range and what extraction made of it, or only its cheap text (RangeTask `cheap`). */
+/**
+ * A page of a range and what extraction made of it, or only its cheap text as a fastText line
+ * (RangeTask `cheap`: features.ts `fastTextLine`, what the gate's training file holds).
+ */
 export interface RangePage {
   page: PageInfo;
   out?: ExtractOutcome;
@@ -55,7 +59,7 @@ export interface RangeTask {
   range: PageRange;
   maxRecordBytes: number;
   opts: ExtractOptions;
-  /** Only each page's first-pass text, of at most this many characters (the gate's sample), not its extraction. */
+  /** Only each page's first-pass text, of at most this many characters, as a fastText line (the gate's sample), not its extraction. */
   cheap?: number;
   skip: RangeSkip[];
   /** Shared clock table (pool.ts): the worker writes Date.now() at `slot` when it starts a page, 0 when done… */
@@ -121,7 +125,7 @@ export async function readRange(task: RangeTask): Promise<RangeResult> {
       clock[slot] = Date.now();
     }
     try {
-      if (task.cheap !== undefined) pages.push({ page, cheap: firstPass(body, p.contentType, task.opts.limits.maxChars, task.cheap, false).text });
+      if (task.cheap !== undefined) pages.push({ page, cheap: fastTextLine(firstPass(body, p.contentType, task.opts.limits.maxChars, task.cheap, false).text) });
       else pages.push({ page, out: extractPage({ body, contentType: p.contentType }, task.opts) });
     } finally {
       if (clock && slot !== undefined) clock[slot] = 0;

@@ -19,7 +19,7 @@ import type { WorkStore } from "../store/store.js";
 import { WarcStats, readPages } from "../warc/pages.js";
 import type { WarcSource } from "../warc/source.js";
 import { recallCutoff } from "../classify/pu.js";
-import { type TextDoc, seedFiles, seedName, splitKey } from "../classify/seeds.js";
+import { type TextDoc, type TrainDoc, seedFiles, seedName, splitKey } from "../classify/seeds.js";
 import { isHeldOut } from "../classify/split.js";
 import { DEFAULT_ARGS, type FastTextArgs, trainModel } from "../classify/train.js";
 import { firstPass } from "../extract/firstpass.js";
@@ -29,14 +29,16 @@ import { type JsonlIssue, readDocFile } from "../extract/inputs.js";
 export const POOL_RECALL = 0.995;
 
 /**
- * Settings of the first-pass model: a smaller vector than a round's model (training is the cost
- * that grows with it; scoring reads one weight per word whatever the dimension), and word pairs,
- * not triples. With the first 12,000 characters of each cheap text (FIRST_PASS_TEXT), measured
- * on a 19,604-page CC-style crawl at 2 % math (scripts/eval-pool.ts, docs/benchmarks.md): the
- * pool held every math page either way, and 3.3 % of the crawl against 7.8 % with whole texts and
- * triples, for 1.0 against 1.4 ms a page (first pass and score) and half the training time.
+ * Settings of the first-pass model: a much smaller vector than a round's model (training is the
+ * cost that grows with it; scoring reads one weight per word whatever the dimension), and word
+ * pairs, not triples. With the first 12,000 characters of each cheap text (FIRST_PASS_TEXT),
+ * measured on a 19,604-page CC-style crawl at 2 % math (scripts/eval-pool.ts, docs/benchmarks.md):
+ * the pool held every math page either way, and 3.3 % of the crawl against 7.8 % with whole texts
+ * and triples, for 1.0 against 1.4 ms a page (first pass and score) and half the training time.
+ * Dimension 16 against 64: the same pool (3.25 % against 3.32 %, every math page and held-out
+ * seed) for 3.1 against 4.2 s of training; fewer epochs than sized (2, 3, 4) made it 3–10x larger.
  */
-export const FIRST_PASS_ARGS: FastTextArgs = { ...DEFAULT_ARGS, dim: 64, wordNgrams: 2, epoch: 0, lr: 0 };
+export const FIRST_PASS_ARGS: FastTextArgs = { ...DEFAULT_ARGS, dim: 16, wordNgrams: 2, epoch: 0, lr: 0 };
 
 /** Characters of a page's cheap text the first-pass model reads (the walk stops there). */
 export const FIRST_PASS_TEXT = 12_000;
@@ -91,7 +93,7 @@ export interface FirstPassOptions {
 }
 
 /** Trains the first-pass model at `modelPath` and sets its bar on the held-out seeds. */
-export async function trainFirstPass(seeds: TextDoc[], sample: TextDoc[], modelPath: string, o: FirstPassOptions): Promise<FirstPassModel> {
+export async function trainFirstPass(seeds: TextDoc[], sample: TrainDoc[], modelPath: string, o: FirstPassOptions): Promise<FirstPassModel> {
   const held = seeds.filter((d) => isHeldOut(splitKey(d), o.heldOut));
   const train = seeds.filter((d) => !isHeldOut(splitKey(d), o.heldOut));
   const t = performance.now();
@@ -183,8 +185,8 @@ export async function runGate(store: WorkStore, o: GateOptions): Promise<{ gate:
  * in ranges on the extraction workers (extract/ranges.ts), a range per worker at a time; other
  * sources on this thread.
  */
-async function gateSample(o: GateOptions): Promise<TextDoc[]> {
-  const sample: TextDoc[] = [];
+async function gateSample(o: GateOptions): Promise<TrainDoc[]> {
+  const sample: TrainDoc[] = [];
   const ex = o.extractor && o.extractor.threads > 0 ? o.extractor : undefined;
   const local = ex ? o.sources.filter((s) => workerSource(s) !== undefined) : [];
   const feed = ex && local.length > 0 ? new RangeFeed(ex, local, { maxRecordBytes: o.maxRecordBytes, rangeBytes: o.rangeBytes, depth: ex.threads, cheap: FIRST_PASS_TEXT, logger: o.logger }) : undefined;
@@ -197,7 +199,7 @@ async function gateSample(o: GateOptions): Promise<TextDoc[]> {
         if (k >= 0 && (await feed!.readable(k))) {
           for await (const { page: p, cheap } of feed!.pages(k, new WarcStats(), () => {})) {
             // a page that ran over its bounds on a worker has no text: it is left out
-            if (cheap !== undefined) sample.push({ id: `${p.warcFile}@${p.offset}`, url: p.url, text: cheap });
+            if (cheap !== undefined) sample.push({ id: `${p.warcFile}@${p.offset}`, url: p.url, line: cheap });
             if (sample.length >= o.sample || o.signal?.aborted) break;
           }
           continue;

@@ -15,6 +15,15 @@ import type { RoundConfig, RoundDeps } from "./round.js";
  * less the pages that cross-fitted models take for math (classify/pu.ts).
  */
 
+/**
+ * The cross-fitted models' dimension: a much smaller model than the round's is enough to tell
+ * math from the rest, and training time grows with it. Measured with scripts/eval-rounds.ts on
+ * crawls at 2, 10 and 25 % math (docs/benchmarks.md, "Selection on crawls where math is
+ * common"): 16 selects the same pages as 64 did, and takes the same sampled pages for math (±2);
+ * the step took 3.2–5.4 s against 4.5–8.0 s (with train.ts's cache of tokenised texts).
+ */
+export const PU_DIM = 16;
+
 /** A stored page used as a positive or negative: `doc` is its id in the run's stores. */
 export type StoredDoc = TextDoc & { doc: number };
 /** A negative: a stored page, or a document of the --negatives pool (no `doc`). */
@@ -129,9 +138,8 @@ export async function unlabeledNegatives(stores: RunStores, round: number, cfg: 
         recall: PU_RECALL,
         passes: 2,
         train: async (name, pos, neg) => {
-          // a cheaper model (dim ≤ 64) is enough to tell math from the rest
           const file = path.join(dir, `pu-${name}.bin`);
-          await trainModel(pos, neg, file, { args: { ...cfg.args, dim: Math.min(cfg.args.dim, 64) }, threads: cfg.trainThreads, deterministic: cfg.deterministic, seed: cfg.seed, ...(deps.signal ? { signal: deps.signal } : {}) });
+          await trainModel(pos, neg, file, { args: { ...cfg.args, dim: Math.min(cfg.args.dim, PU_DIM) }, threads: cfg.trainThreads, deterministic: cfg.deterministic, seed: cfg.seed, ...(deps.signal ? { signal: deps.signal } : {}) });
           const scorer = openScorer(file, cfg.scoreProcesses, undefined, cfg.engine);
           return {
             score: (texts) => scorer.score(texts),

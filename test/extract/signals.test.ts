@@ -1,6 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { SIGNALS, mathSignals, signalNames } from "../../src/extract/signals.js";
+import { gunzipSync } from "node:zlib";
+import { readFileSync } from "node:fs";
+import { MARKUP, SIGNALS, mathSignals, signalNames } from "../../src/extract/signals.js";
 
 const names = (html: string) => signalNames(mathSignals(Buffer.from(html, "latin1")));
 
@@ -53,5 +55,48 @@ describe("math signals in raw HTML", () => {
       }),
       { numRuns: 2000, seed: 2 },
     );
+  });
+
+  it("the skip scan finds what MARKUP with /gi finds, on text made of the needles' pieces and on real pages", () => {
+    // the markup part of the mask as a plain /gi loop over MARKUP gives it
+    const markupBits = (1 << SIGNALS.indexOf("tex_commands")) - 1;
+    const reference = (s: string) => {
+      let mask = 0;
+      MARKUP.lastIndex = 0;
+      for (let m = MARKUP.exec(s); m; m = MARKUP.exec(s)) {
+        const t = m[0].toLowerCase();
+        const sig = t.startsWith("<") ? "mathml" : t === "mathjax" ? "mathjax" : t === "katex" ? "katex" : t === "math/tex" || t === "text/x-latex" ? "tex_script" : t === "application/x-tex" ? "tex_annotation" : "tex_image";
+        mask |= 1 << SIGNALS.indexOf(sig);
+      }
+      return mask;
+    };
+    const needles = ["<math>", "<math ", "<m:math\n", "<mml:math>", "mathjax", "katex", "math/tex", "text/x-latex", "application/x-tex", "codecogs.com", "mimetex.cgi", "mathtex.cgi", "latex.php", "quicklatex", "cht=tx", ".latex?"];
+    // pieces: whole needles, their prefixes and suffixes, overlapping joins, other characters (some above 255)
+    const piece = fc.oneof(
+      fc.constantFrom(...needles),
+      fc.tuple(fc.constantFrom(...needles), fc.nat()).map(([n, k]) => n.slice(0, 1 + (k % n.length))),
+      fc.tuple(fc.constantFrom(...needles), fc.nat()).map(([n, k]) => n.slice(k % n.length)),
+      fc.constantFrom("<", "m", "a", "t", "h", "x", ":", " ", ">", "/", ".", "l", "ſ", "K", "\u212a", "ü", "\u0130"),
+      fc.string({ maxLength: 6 }),
+    );
+    const flip = (s: string, seed: number) => [...s].map((c, i) => ((seed >> i % 31) & 1 ? c.toUpperCase() : c)).join("");
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 40 }), fc.integer(), (pieces, seed) => {
+        const s = flip(pieces.join(""), seed);
+        expect(mathSignals(s) & markupBits).toBe(reference(s));
+      }),
+      { numRuns: 20000, seed: 3 },
+    );
+    // real pages: the bundled sample crawl's payloads, by way of their latin1 text
+    const warc = gunzipSync(readFileSync(new URL("../../data/crawl-sample.warc.gz", import.meta.url))).toString("latin1");
+    const pages = warc.split("WARC/1.0\r\n").filter((r) => /WARC-Type: response/.test(r));
+    expect(pages.length).toBeGreaterThan(100);
+    let withMarkup = 0;
+    for (const p of pages) {
+      const want = reference(p);
+      if (want) withMarkup++;
+      expect(mathSignals(p) & markupBits).toBe(want);
+    }
+    expect(withMarkup).toBeGreaterThan(10);
   });
 });

@@ -361,9 +361,11 @@ export async function crawlInProcess(
   const taskLock = plan ? RunLock.acquire(taskDir(c.runDir, 0), "round 1 crawl (task 0)") : undefined;
   try {
     const gateStart = Date.now();
+    const gateLoop = performance.eventLoopUtilization();
     const gate = await crawlGate(store, c, io);
     c.extractor.setGate(gate);
     const gateSeconds = (Date.now() - gateStart) / 1000;
+    const gateMainSeconds = performance.eventLoopUtilization(gateLoop).active / 1000;
     const ing = await ingest(c.sources, store, c.extractor, c.lang, {
       onTick: (t) => c.progress.update(() => crawl(t, (Date.now() - c.started) / 1000)),
       maxRecordBytes: c.o.maxRecordBytes,
@@ -379,7 +381,10 @@ export async function crawlInProcess(
       store.checkpoint();
       writeMarker(c.runDir, crawlMarker(0, ing, (Date.now() - c.started) / 1000));
     }
-    if (gate) ing.gateSeconds = gateSeconds;
+    if (gate) {
+      ing.gateSeconds = gateSeconds;
+      ing.gateMainSeconds = gateMainSeconds;
+    }
     return ing;
   } finally {
     // pages read later (promoted pages outside the pool) are extracted whole

@@ -366,6 +366,7 @@ async function roundsLocked(
           documents: ing.kept,
           ...(outsidePool ? { outside_pool: outsidePool } : {}),
           ...(ing.gateSeconds !== undefined ? { first_pass_seconds: +ing.gateSeconds.toFixed(3) } : {}),
+          ...(ing.gateMainSeconds !== undefined ? { first_pass_main_thread_seconds: +ing.gateMainSeconds.toFixed(3) } : {}),
           url_dups: ing.urlDups,
           dropped: { warc: ing.warc.dropped.toJSON(), extract: ing.extract.dropped.toJSON() },
           ...(plan ? { tasks: plan.tasks } : {}),

@@ -29,6 +29,8 @@ export interface IngestStats {
   extract: ExtractStats;
   /** Seconds spent on the candidate pool's gate (its sample and training) before the first page was stored. */
   gateSeconds?: number;
+  /** Of which this thread was busy (the seeds' texts, the bar's calibration): a cost per run, not per page. */
+  gateMainSeconds?: number;
 }
 
 /** Statistics of a crawl that has read nothing yet. */

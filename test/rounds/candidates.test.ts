@@ -172,6 +172,12 @@ describe("a run with a candidate pool (--candidate-pool)", () => {
     const crawlOf = (out: string) => (JSON.parse(out) as { crawl: { documents: number; outside_pool?: number } }).crawl;
     expect({ documents: crawlOf(three.stdout).documents, outside: crawlOf(three.stdout).outside_pool }).toEqual({ documents: crawlOf(one.stdout).documents, outside: crawlOf(one.stdout).outside_pool });
     expect(crawlOf(one.stdout).outside_pool).toBeGreaterThan(0);
+    // one process times its gate, and the main thread's share of it, inside the crawl's
+    const timing = (JSON.parse(one.stdout) as { crawl: { seconds: number; main_thread_seconds: number; first_pass_seconds: number; first_pass_main_thread_seconds: number } }).crawl;
+    expect(timing.first_pass_seconds).toBeGreaterThan(0);
+    expect(timing.first_pass_seconds).toBeLessThanOrEqual(timing.seconds);
+    expect(timing.first_pass_main_thread_seconds).toBeGreaterThan(0);
+    expect(timing.first_pass_main_thread_seconds).toBeLessThanOrEqual(Math.min(timing.first_pass_seconds, timing.main_thread_seconds));
     expectSame(snapshot(path.join(dir, "three")), snapshot(path.join(dir, "one")));
     // the pool's marks, over the run's own store and every task's
     const marks = (run: string) =>

@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import type { Io } from "../core/io.js";
 import type { Logger } from "../core/log.js";
 import type { Progress } from "../core/progress.js";

@@ -92,6 +92,10 @@ function markupMask(s: string): number {
         if (m) {
           mask |= bit(markupSignal(m[0]));
           until = start + m[0].length;
+          // the next match starts at `until` at the earliest (a page of repeated needles would
+          // else be checked at every character)
+          end = until + (MIN - 1);
+          continue;
         }
       }
     }

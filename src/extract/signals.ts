@@ -18,7 +18,8 @@ const bit = (s: Signal) => 1 << SIGNALS.indexOf(s);
  */
 export const MARKUP = /<(?:m:|mml:)?math[\s>]|mathjax|katex|math\/tex|text\/x-latex|application\/x-tex|codecogs\.com|mimetex\.cgi|mathtex\.cgi|latex\.php|quicklatex|cht=tx|\.latex\?/gi;
 
-function markupSignal(m: string): Signal {
+/** The signal a match of MARKUP is. */
+export function markupSignal(m: string): Signal {
   const t = m.toLowerCase();
   if (t.startsWith("<")) return "mathml";
   if (t === "mathjax") return "mathjax";

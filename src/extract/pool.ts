@@ -5,7 +5,8 @@ import { esmTaskOptions } from "../core/paths.js";
 import type { ExtractDrop } from "./reasons.js";
 import { type ExtractInput, type ExtractOptions, type ExtractOutcome, type FirstPassGate, extractPage } from "./extract.js";
 import { firstPass } from "./firstpass.js";
-import type { RangeResult, RangeSkip, RangeTask } from "./ranges.js";
+import type { RecordPlace, RereadOptions } from "../warc/reread.js";
+import { type PlaceResult, type PlaceTask, type RangeResult, type RangeSkip, type RangeTask, placeOutcome, workerHttp } from "./ranges.js";
 
 /**
  * Young generation of each extraction worker (MB). Parsing a page allocates megabytes that die
@@ -153,6 +154,29 @@ export class Extractor {
       if (r.fault === "page" && r.offset !== undefined && r.offset >= 0 && !skip.some((s) => s.offset === r.offset)) skip.push({ offset: r.offset, drop: r.drop!, message: r.message });
       else if (r.fault === "retry" && attempt++ < RETRIES) continue;
       else throw new Error(`${task.source.name}: reading bytes ${task.range.start}-${task.range.end} on a worker failed: ${r.message}`);
+    }
+  }
+
+  /**
+   * Reads the page at `place` again and extracts it as the crawl extracts its pages, both on a
+   * worker (its bytes never reach the main thread), under the same watchdog as a page of the
+   * crawl: a page that runs over its time or memory is dropped as extract_timeout /
+   * extract_memory. Read on the main thread and extracted on a worker where the reading cannot
+   * cross threads (HTTP options with a dispatcher); both inline without workers.
+   */
+  async extractAt(place: RecordPlace, reread: RereadOptions): Promise<PlaceResult> {
+    const pool = this.pool;
+    const http = workerHttp(reread.http);
+    if (!pool || !http) return placeOutcome(place, reread, (p) => this.extract({ body: p.body, contentType: p.contentType }));
+    const task = { kind: "place", place, read: { cwd: reread.cwd, maxRecordBytes: reread.maxRecordBytes, http }, opts: this.opts } as const;
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.watched((w) => pool.run({ ...task, ...w } satisfies PlaceTask, { signal: w.signal }) as Promise<PlaceResult>);
+      if ("value" in r) {
+        for (const l of r.value.logs) reread.logger.log(l.level, l.event, l.fields);
+        return r.value;
+      }
+      if (r.fault === "retry" && attempt < RETRIES) continue;
+      return { out: { drop: r.drop ?? "extract_error", message: r.message }, logs: [] };
     }
   }
 

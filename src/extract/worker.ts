@@ -2,15 +2,15 @@ import { type ExtractOutcome, extractPage } from "./extract.js";
 import type { ExtractTask } from "./pool.js";
 import { firstPass } from "./firstpass.js";
 import type { CheapTask } from "./pool.js";
-import { type RangeResult, type RangeTask, readRange } from "./ranges.js";
+import { type PlaceResult, type PlaceTask, type RangeResult, type RangeTask, readPlace, readRange } from "./ranges.js";
 
 /**
- * Worker-thread entry (piscina): one page in, its outcome out; or a range of a local file
- * (ranges.ts), read and extracted here. The start of each page is noted in the shared clock
- * table, where the main thread's watchdog reads how long it has run.
+ * Worker-thread entry (piscina): one page in, its outcome out; or a range of a local file, or
+ * one page by its place (ranges.ts), read and extracted here. The start of each page is noted
+ * in the shared clock table, where the main thread's watchdog reads how long it has run.
  */
-export default function run(task: ExtractTask | RangeTask | CheapTask): ExtractOutcome | Promise<RangeResult> | string {
-  if ("kind" in task) return task.kind === "range" ? readRange(task) : cheapText(task);
+export default function run(task: ExtractTask | RangeTask | PlaceTask | CheapTask): ExtractOutcome | Promise<RangeResult> | Promise<PlaceResult> | string {
+  if ("kind" in task) return task.kind === "range" ? readRange(task) : task.kind === "place" ? readPlace(task) : cheapText(task);
   const { clock, slot } = task;
   if (clock && slot !== undefined) clock[slot] = Date.now();
   try {

@@ -11,7 +11,7 @@ import { type PageInfo, RangeFallback, RangeFeed, workerSource } from "../extrac
 import type { Extractor } from "../extract/pool.js";
 import type { Doc, PipelineOptions } from "../extract/pipeline.js";
 import type { RawDoc } from "../extract/inputs.js";
-import type { Page } from "../warc/page.js";
+import type { RecordPlace, RereadOptions } from "../warc/reread.js";
 import { type WarcIssue, WarcStats, readPages } from "../warc/pages.js";
 import type { WarcSource } from "../warc/source.js";
 import type { DocRow, WorkStore } from "../store/store.js";
@@ -111,16 +111,21 @@ export function docRow(p: PageInfo, d: Doc, norm: string, id?: number): DocRow {
 }
 
 /**
- * One page extracted as the crawl extracts it (the same pipeline and options): its row, or the
- * reason the pipeline drops it. For a page read again by its offset (warc/reread.ts).
+ * A stored page read again by its place (warc/reread.ts) and extracted as the crawl extracts it
+ * (the same extraction on a worker, then the same pipeline and options): its row, the reason
+ * the pipeline drops it, or why it could not be read (`failed`: the file gone or changed).
  */
-export async function extractLikeCrawl(p: Page, extractor: Extractor, lang: LangId, pipeline: Omit<PipelineOptions, "onDrop">, id?: number): Promise<{ row: DocRow } | { dropped: string }> {
+export async function rereadLikeCrawl(place: RecordPlace, extractor: Extractor, lang: LangId, pipeline: Omit<PipelineOptions, "onDrop">, reread: RereadOptions, id?: number): Promise<{ row: DocRow } | { dropped: string } | { failed: string }> {
+  const x = await extractor.extractAt(place, reread);
+  if ("error" in x) return { failed: x.error };
+  const page = x.page;
+  if (!page) return { dropped: "drop" in x.out ? x.out.drop : "unknown" };
   const ex = new ExtractStats();
   let dropped = "";
   const one = async function* () {
-    yield rawDoc(p);
+    yield { raw: rawDoc(page), out: x.out };
   };
-  for await (const d of extractDocs(one(), extractor, lang, { ...pipeline, onDrop: (_d, reason) => (dropped = reason) }, ex)) return { row: docRow(p, d, normalizeUrl(p.url), id) };
+  for await (const d of completeDocs(one(), lang, { ...pipeline, onDrop: (_d, reason) => (dropped = reason) }, ex)) return { row: docRow(page, d, normalizeUrl(page.url), id) };
   return { dropped: dropped || "unknown" };
 }
 

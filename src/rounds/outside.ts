@@ -1,22 +1,22 @@
 /*
  * Pages outside the candidate pool that a round needs whole, read again by their place
  * (warc/reread: a local read, or one HTTP Range request) and extracted as the crawl extracts
- * (rounds/ingest extractLikeCrawl); the small row becomes a full one:
+ * (rounds/ingest rereadLikeCrawl: both on a worker); the small row becomes a full one:
  * - a promoted page (a person or --auto-accept accepted its URL prefix) trains the next round
  *   as a positive;
  * - a page of the negative sample (the k lowest `sample_key` over every page, as without the
  *   pool, so a round trains against the crawl, not against the pool alone).
  */
 import pLimit from "p-limit";
-import { errorMessage } from "../core/errors.js";
 import type { Logger } from "../core/log.js";
 import type { LangId } from "../extract/lang.js";
 import type { PipelineOptions } from "../extract/pipeline.js";
 import type { Extractor } from "../extract/pool.js";
+import type { DocRow } from "../store/store.js";
 import type { RunStores } from "../store/stores.js";
 import type { OffsetKind } from "../warc/framer.js";
-import { type RereadOptions, rereadPage } from "../warc/reread.js";
-import { extractLikeCrawl } from "./ingest.js";
+import type { RereadOptions } from "../warc/reread.js";
+import { rereadLikeCrawl } from "./ingest.js";
 
 export interface OutsideStats {
   /** Pages outside the pool read again and stored whole. */
@@ -75,38 +75,68 @@ export class OutsideReader {
   }
 
   /**
-   * Reads and extracts `rows`, several at once (enough to keep the extraction workers busy); a
-   * page's row is written as soon as it is extracted.
+   * Reads and extracts `rows` on the workers, several at once (enough to keep them busy); the
+   * rows are written a batch at a time, each batch in one transaction per part.
    */
   private async extract(stores: RunStores, p: RunStores["parts"][number], rows: Row[], what: string, out: OutsideStats): Promise<void> {
     const limit = pLimit(Math.max(2, 4 * this.extractor.threads));
-    await Promise.all(rows.map((r) => limit(() => this.one(stores, p, r, what, out))));
+    const done: Done[] = [];
+    const flush = () => write(stores, p, done.splice(0), out);
+    await Promise.all(
+      rows.map((r) =>
+        limit(async () => {
+          const d = await this.one(r, what, out);
+          if (!d) return;
+          done.push(d);
+          if (done.length >= BATCH) flush();
+        }),
+      ),
+    );
+    flush();
   }
 
-  private async one(stores: RunStores, p: RunStores["parts"][number], r: Row, what: string, out: OutsideStats): Promise<void> {
-    if (this.signal?.aborted) return;
-    let page;
-    try {
-      page = await rereadPage({ warcFile: r.warc_file, offset: r.warc_offset, length: r.warc_length, offsetKind: r.offset_kind, url: r.url }, this.reread);
-    } catch (err) {
+  private async one(r: Row, what: string, out: OutsideStats): Promise<Done | undefined> {
+    if (this.signal?.aborted) return undefined;
+    const x = await rereadLikeCrawl({ warcFile: r.warc_file, offset: r.warc_offset, length: r.warc_length, offsetKind: r.offset_kind, url: r.url }, this.extractor, this.lang, this.pipeline, this.reread, r.id);
+    if ("failed" in x) {
       out.failed++;
-      this.warn(`${what} ${r.url} could not be read again: ${errorMessage(err)}`);
-      this.logger.log("warn", "outside_reread_failed", { id: r.id, url: r.url, file: r.warc_file, offset: r.warc_offset, error: errorMessage(err) });
-      return;
+      this.warn(`${what} ${r.url} could not be read again: ${x.failed}`);
+      this.logger.log("warn", "outside_reread_failed", { id: r.id, url: r.url, file: r.warc_file, offset: r.warc_offset, error: x.failed });
+      return undefined;
     }
-    const x = await extractLikeCrawl(page, this.extractor, this.lang, this.pipeline, r.id);
     if ("dropped" in x) {
-      // not read again: its row is marked (extracted = -1)
-      p.markOutsideDropped(r.id);
       out.dropped[x.dropped] = (out.dropped[x.dropped] ?? 0) + 1;
       this.logger.log("info", "outside_dropped", { id: r.id, url: r.url, reason: x.dropped });
-      return;
     }
-    if (!p.fillOutside(r.id, x.row)) return;
-    out.extracted++;
-    // its exact copies outside the pool (same cheap text) take its new hash and stay its copies:
-    // else the next round's sample would take the lowest of them as a page of its own, and
-    // extract a duplicate of this one
-    for (const q of stores.parts) q.rekeyOutside(r.content_hash, x.row.contentHash);
+    return { r, x };
   }
+}
+
+/** Pages read again whose rows are written together. */
+const BATCH = 64;
+
+interface Done {
+  r: Row;
+  x: { row: DocRow } | { dropped: string };
+}
+
+/**
+ * Writes a batch of pages read again: a dropped page's row is marked (extracted = -1: not read
+ * again), an extracted page's row becomes a full one, and its exact copies outside the pool
+ * (same cheap text) take its new hash and stay its copies: else the next round's sample would
+ * take the lowest of them as a page of its own, and extract a duplicate of this one.
+ */
+function write(stores: RunStores, p: RunStores["parts"][number], batch: Done[], out: OutsideStats): void {
+  if (batch.length === 0) return;
+  const rekey: Array<[string, string]> = [];
+  p.db.transaction(() => {
+    for (const { r, x } of batch) {
+      if ("dropped" in x) p.markOutsideDropped(r.id);
+      else if (p.fillOutside(r.id, x.row)) {
+        out.extracted++;
+        rekey.push([r.content_hash, x.row.contentHash]);
+      }
+    }
+  })();
+  for (const q of stores.parts) q.db.transaction(() => rekey.forEach(([from, to]) => q.rekeyOutside(from, to)))();
 }

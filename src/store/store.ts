@@ -261,9 +261,7 @@ export class WorkStore {
    * rounds/outside.ts): text, title, language, hash and features. False if it is gone or full.
    */
   fillOutside(id: number, d: DocRow): boolean {
-    const r = this.db
-      .prepare("UPDATE documents SET lang = ?, lang_conf = ?, title = ?, text = ?, chars = ?, content_hash = ?, extracted = 1 WHERE id = ? AND extracted = 0")
-      .run(d.lang, d.langConf, d.title, d.text, d.text.length, d.contentHash, id);
+    const r = this.statement("UPDATE documents SET lang = ?, lang_conf = ?, title = ?, text = ?, chars = ?, content_hash = ?, extracted = 1 WHERE id = ? AND extracted = 0").run(d.lang, d.langConf, d.title, d.text, d.text.length, d.contentHash, id);
     if (r.changes !== 1) return false;
     if (d.features) this.writeFeatures(id, d.features);
     return true;
@@ -271,12 +269,24 @@ export class WorkStore {
 
   /** Pages outside the pool whose hash is `from` get `to` (the hash of their copy's extracted text). */
   rekeyOutside(from: string, to: string): void {
-    this.db.prepare("UPDATE documents SET content_hash = ? WHERE content_hash = ? AND extracted = 0").run(to, from);
+    this.statement("UPDATE documents SET content_hash = ? WHERE content_hash = ? AND extracted = 0").run(to, from);
   }
 
   /** A page outside the pool that was read again and dropped by the extraction: not read again (extracted = -1). */
   markOutsideDropped(id: number): void {
-    this.db.prepare("UPDATE documents SET extracted = -1 WHERE id = ? AND extracted = 0").run(id);
+    this.statement("UPDATE documents SET extracted = -1 WHERE id = ? AND extracted = 0").run(id);
+  }
+
+  private readonly statements = new Map<string, Database.Statement>();
+
+  /** A statement prepared once (on first use: a store opened on an older schema may lack its columns until it is migrated). */
+  private statement(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   /** Opens the transaction that a file's documents and its done mark share. */

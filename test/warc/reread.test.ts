@@ -9,7 +9,7 @@ import { DEFAULT_FILTERS } from "../../src/extract/filters.js";
 import { LangId } from "../../src/extract/lang.js";
 import { Extractor } from "../../src/extract/pool.js";
 import { DEFAULT_LIMITS } from "../../src/extract/tree.js";
-import { extractLikeCrawl, ingest } from "../../src/rounds/ingest.js";
+import { ingest, rereadLikeCrawl } from "../../src/rounds/ingest.js";
 import { type DocRow, WorkStore } from "../../src/store/store.js";
 import { DEFAULT_HTTP, type HttpOptions } from "../../src/warc/http.js";
 import { type RecordPlace, rereadPage } from "../../src/warc/reread.js";
@@ -22,6 +22,9 @@ const OPTS = { limits: DEFAULT_LIMITS, filters: DEFAULT_FILTERS, features: true 
 const dispatcher = new Agent({ keepAliveTimeout: 10, connections: 4 });
 const http: HttpOptions = { ...DEFAULT_HTTP, backoffMs: 5, maxBackoffMs: 20, stallMs: 5_000, dispatcher };
 const reread = (r: RecordPlace) => rereadPage(r, { http, maxRecordBytes: 8 << 20, logger: nullLogger, cwd: ROOT });
+/** Read again and extracted: on a worker (HTTP options a worker can take), or read here (`dispatcher`) and extracted on a worker. */
+const again = (r: RecordPlace, id: number, o: { dispatcher?: boolean } = {}) =>
+  rereadLikeCrawl(r, ex, lang, { ...OPTS, langs: [], window: ex.window }, { http: o.dispatcher ? http : { ...http, dispatcher: undefined }, maxRecordBytes: 8 << 20, logger: nullLogger, cwd: ROOT }, id);
 
 let ex: Extractor;
 let lang: LangId;
@@ -60,26 +63,27 @@ describe("a stored page read again by its offset", () => {
     const stored = storedRows(store);
     expect(stored).toHaveLength(ing.kept);
     expect(stored.every((r) => r.offsetKind === "member")).toBe(true);
-    // locally: a read at the offset, the same extraction
+    // locally: a read at the offset on a worker, the same extraction
     for (const r of stored) {
-      const p = await reread({ warcFile: r.warcFile, offset: r.warcOffset, length: r.warcLength, offsetKind: r.offsetKind as RecordPlace["offsetKind"] });
-      const got = await extractLikeCrawl(p, ex, lang, { ...OPTS, langs: [], window: ex.window }, r.id);
+      const got = await again({ warcFile: r.warcFile, offset: r.warcOffset, length: r.warcLength, offsetKind: r.offsetKind as RecordPlace["offsetKind"], url: r.url }, r.id);
       expect("row" in got, r.url).toBe(true);
       expect(asStored((got as { row: DocRow }).row, r.id)).toEqual(r);
     }
-    // over HTTP: one bounded Range request per page, answered 206
+    // over HTTP: one bounded Range request per page, answered 206; read on a worker (undici's
+    // global dispatcher), or on the main thread for options with a dispatcher of their own
     const server: FaultServer = await startFaultServer(new Map([["/crawl.warc.gz", fs.readFileSync(SAMPLE)]]));
     try {
       const url = `${server.url}/crawl.warc.gz`;
       const some = stored.filter((_, i) => i % 5 === 0);
       for (const r of some) {
-        const p = await reread({ warcFile: url, offset: r.warcOffset, length: r.warcLength, offsetKind: "member" });
-        const got = (await extractLikeCrawl(p, ex, lang, { ...OPTS, langs: [], window: ex.window }, r.id)) as { row: DocRow };
-        // the same document but for the file's name, which is the URL here
-        expect(asStored(got.row, r.id)).toEqual({ ...r, warcFile: url, docKey: `${url}@${r.warcOffset}` });
+        for (const dispatcher of [false, true]) {
+          const got = (await again({ warcFile: url, offset: r.warcOffset, length: r.warcLength, offsetKind: "member" }, r.id, { dispatcher })) as { row: DocRow };
+          // the same document but for the file's name, which is the URL here
+          expect(asStored(got.row, r.id)).toEqual({ ...r, warcFile: url, docKey: `${url}@${r.warcOffset}` });
+        }
       }
-      expect(server.requests).toHaveLength(some.length);
-      expect(server.requests.map((q) => [q.range, q.status])).toEqual(some.map((r) => [`bytes=${r.warcOffset}-${r.warcOffset + r.warcLength - 1}`, 206]));
+      expect(server.requests).toHaveLength(2 * some.length);
+      expect(server.requests.map((q) => [q.range, q.status])).toEqual(some.flatMap((r) => [0, 1].map(() => [`bytes=${r.warcOffset}-${r.warcOffset + r.warcLength - 1}`, 206])));
     } finally {
       await server.close();
     }
@@ -152,6 +156,14 @@ describe("a stored page read again by its offset", () => {
     const server = await startFaultServer(new Map([["/s.warc.gz", fs.readFileSync(short)]]));
     try {
       await expect(reread({ ...at, warcFile: `${server.url}/s.warc.gz` })).rejects.toThrow(/shorter than it was when read/);
+      // read again on a worker, each of these is the page's failure, with the same message, and nothing extracted
+      const failures: Array<[RecordPlace, RegExp]> = [
+        [{ ...at, offset: p.offset + 3 }, new RegExp(`at offset ${p.offset + 3} \\(${p.length} bytes, member\\): no HTML page there`)],
+        [{ ...at, offset: other.offset, length: other.length, url: p.url }, /the page there is .*was the file changed/],
+        [{ ...at, warcFile: short }, /shorter than it was when read/],
+        [{ ...at, warcFile: `${server.url}/s.warc.gz` }, /shorter than it was when read/],
+      ];
+      for (const [place, want] of failures) expect(await again(place, 1)).toEqual({ failed: expect.stringMatching(want) });
     } finally {
       await server.close();
     }

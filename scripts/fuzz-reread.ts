@@ -6,7 +6,10 @@
  * just before it, shifts its offset or length, or names another kind. Properties:
  *   - an untouched place gives back exactly the page the crawl read there;
  *   - a mutated one gives a page or an InputError/SourceError naming the file (never another
- *     error, a crash or a hang): every case must end within --bound-ms.
+ *     error, a crash or a hang): every case must end within --bound-ms;
+ *   - read again and extracted on a worker (Extractor.extractAt, as rounds/outside.ts reads pages
+ *     outside the candidate pool), the same case gives the same page (file, offset, length, URL,
+ *     record id) with an extraction outcome, or the same error as the page's failure.
  * Failing cases are printed with fast-check's seed and path, to be kept as fixtures.
  *
  *   node dist/scripts/fuzz-reread.js [--runs 3000] [--seed N] [--bound-ms 2000]
@@ -19,6 +22,9 @@ import zlib from "node:zlib";
 import fc from "fast-check";
 import { InputError, SourceError } from "../src/core/errors.js";
 import { nullLogger } from "../src/core/log.js";
+import { DEFAULT_FILTERS } from "../src/extract/filters.js";
+import { Extractor } from "../src/extract/pool.js";
+import { DEFAULT_LIMITS } from "../src/extract/tree.js";
 import { DEFAULT_HTTP } from "../src/warc/http.js";
 import type { Page } from "../src/warc/page.js";
 import { WarcStats, readPages } from "../src/warc/pages.js";
@@ -85,6 +91,7 @@ async function main(argv: string[]): Promise<void> {
   const seed = flag(argv, "seed", Date.now() % 2 ** 31);
   const bound = flag(argv, "bound-ms", 2000);
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "fuzz-reread-"));
+  const extractor = new Extractor({ limits: DEFAULT_LIMITS, filters: DEFAULT_FILTERS, features: true }, 1);
   try {
     const gz = fs.readFileSync(SAMPLE);
     const plain = zlib.gunzipSync(gz);
@@ -99,7 +106,7 @@ async function main(argv: string[]): Promise<void> {
       fs.writeFileSync(file, f.bytes);
       corpus.push({ ...f, file, pages: await pagesOf(file) });
     }
-    const counts = { cases: 0, pages: 0, errors: 0, unchanged: 0, slowest: 0 };
+    const counts = { cases: 0, pages: 0, errors: 0, unchanged: 0, slowest: 0, worker: 0 };
     const byKind = new Map<string, number>();
     const target = path.join(tmp, "case.warc");
     await fc.assert(
@@ -114,8 +121,22 @@ async function main(argv: string[]): Promise<void> {
         const started = performance.now();
         let timer: NodeJS.Timeout | undefined;
         const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`over ${bound} ms`)), bound)));
+        const reread = { http: DEFAULT_HTTP, maxRecordBytes: 8 << 20, logger: nullLogger, cwd: tmp };
+        // on a worker first (the main thread's read below sets the case's expectations)
+        const onWorker = Promise.race([extractor.extractAt(at, reread), timeout]);
+        onWorker.catch(() => {}); // awaited below; this only keeps an early failure from being "unhandled"
+        const sameOnWorker = async (want: Page | Error) => {
+          const w = await onWorker;
+          const same =
+            want instanceof Error
+              ? "error" in w && w.error === want.message
+              : "page" in w && !!w.page && w.page.url === want.url && w.page.warcFile === want.warcFile && w.page.offset === want.offset && w.page.length === want.length && w.page.recordId === want.recordId && ("ok" in w.out || "drop" in w.out);
+          if (!same) throw new Error(`read on a worker, ${f.name}/${m.kind} at ${at.offset} gave ${JSON.stringify("error" in w ? w : { page: w.page?.url, out: Object.keys(w.out) })}, not ${want instanceof Error ? want.message : want.url}`);
+          counts.worker++;
+        };
         try {
-          const got = await Promise.race([rereadPage(at, { http: DEFAULT_HTTP, maxRecordBytes: 8 << 20, logger: nullLogger, cwd: tmp }), timeout]);
+          const got = await Promise.race([rereadPage(at, reread), timeout]);
+          await sameOnWorker(got);
           counts.pages++;
           if (m.kind === "none") {
             // untouched: exactly the page the crawl read
@@ -126,6 +147,7 @@ async function main(argv: string[]): Promise<void> {
           if (!(err instanceof InputError || err instanceof SourceError)) throw err;
           if (m.kind === "none") throw new Error(`an untouched ${f.name} page could not be read again: ${(err as Error).message}`);
           if (!(err as Error).message.includes(target)) throw new Error(`an error that does not name the file: ${(err as Error).message}`);
+          await sameOnWorker(err as Error);
           counts.errors++;
         } finally {
           clearTimeout(timer);
@@ -134,9 +156,10 @@ async function main(argv: string[]): Promise<void> {
       }),
       { numRuns: runs, seed, endOnFailure: true },
     );
-    console.log(`fuzz-reread: seed ${seed}: ${counts.cases} cases, no crash, none over ${bound} ms (slowest ${counts.slowest.toFixed(0)} ms): ${counts.pages} read back a page (${counts.unchanged} untouched, all identical), ${counts.errors} were clear errors naming the file`);
+    console.log(`fuzz-reread: seed ${seed}: ${counts.cases} cases, no crash, none over ${bound} ms (slowest ${counts.slowest.toFixed(0)} ms): ${counts.pages} read back a page (${counts.unchanged} untouched, all identical), ${counts.errors} were clear errors naming the file; read on a worker, ${counts.worker} gave the same page or error`);
     console.log([...byKind.entries()].sort().map(([k, n]) => `${k} ${n}`).join(", "));
   } finally {
+    await extractor.close();
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }

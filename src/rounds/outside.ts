@@ -82,7 +82,7 @@ export class OutsideReader {
     const limit = pLimit(Math.max(2, 4 * this.extractor.threads));
     const done: Done[] = [];
     const flush = () => write(stores, p, done.splice(0), out);
-    await Promise.all(
+    const settled = await Promise.allSettled(
       rows.map((r) =>
         limit(async () => {
           const d = await this.one(r, what, out);
@@ -92,7 +92,10 @@ export class OutsideReader {
         }),
       ),
     );
+    // what was read is written even when a page or a batch failed (a rerun goes on from there)
     flush();
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    if (failed) throw failed.reason;
   }
 
   private async one(r: Row, what: string, out: OutsideStats): Promise<Done | undefined> {

@@ -10,9 +10,11 @@ import { LangId } from "../../src/extract/lang.js";
 import { Extractor } from "../../src/extract/pool.js";
 import { DEFAULT_LIMITS } from "../../src/extract/tree.js";
 import { ingest, rereadLikeCrawl } from "../../src/rounds/ingest.js";
+import { OutsideReader } from "../../src/rounds/outside.js";
 import { type DocRow, WorkStore } from "../../src/store/store.js";
+import { RunStores } from "../../src/store/stores.js";
 import { DEFAULT_HTTP, type HttpOptions } from "../../src/warc/http.js";
-import { type RecordPlace, rereadPage } from "../../src/warc/reread.js";
+import { type RecordPlace, type RereadOptions, rereadPage } from "../../src/warc/reread.js";
 import { localSource } from "../../src/warc/source.js";
 import { type FaultServer, startFaultServer } from "../../scripts/chaos/faultserver.js";
 import { ROOT, comparable, readAll, tmpDir } from "../helpers.js";
@@ -168,4 +170,60 @@ describe("a stored page read again by its offset", () => {
       await server.close();
     }
   });
+});
+
+type Stored = { id: number; extracted: number; content_hash: string; text: string | null };
+
+describe("pages outside the pool read again (OutsideReader)", () => {
+  it("writes every page read before one fails, in batches, passes new hashes to exact copies, and then throws that failure", async () => {
+    const { pages } = await readAll(SAMPLE);
+    const some = pages.slice(0, 80);
+    const store = new WorkStore(path.join(tmpDir("mc-outside-"), "work.sqlite"));
+    store.beginFile();
+    // small rows, as the gate stores pages outside the pool; the last one an exact copy of the first (same cheap text), not sampled
+    const rows = [...some.map((p, i) => ({ p, id: i + 1, hash: `cheap${i}` })), { p: pages[100]!, id: some.length + 1, hash: "cheap0" }];
+    for (const { p, id, hash } of rows) {
+      store.addDoc({ id, docKey: `${p.warcFile}@${p.offset}`, url: p.url, urlNorm: p.url, host: p.host, domain: p.domain, path: "/", warcFile: SAMPLE, warcOffset: p.offset, warcLength: p.length, offsetKind: p.offsetKind, fetchDate: p.date, lang: "", langConf: 0, title: "", text: "", contentHash: hash, extracted: false });
+    }
+    store.commitFile(SAMPLE, { pages: rows.length, kept: rows.length, urlDups: 0, stats: {} });
+    const stores = RunStores.from(store, path.dirname(store.file), undefined);
+    // the worker fails on page 70 (an error a read does not give: a bug, a worker gone), after the first batch of 64 is written
+    const failing = some[69]!.offset;
+    const broken = new Error("the worker went away");
+    let calls = 0;
+    const extractor = {
+      threads: 1,
+      extractAt: async (place: RecordPlace, reread: RereadOptions) => {
+        calls++;
+        if (place.offset === failing) throw broken;
+        return ex.extractAt(place, reread);
+      },
+    } as unknown as Extractor;
+    const warnings: string[] = [];
+    const reader = new OutsideReader(extractor, lang, { ...OPTS, langs: [], window: 16 }, { http: DEFAULT_HTTP, maxRecordBytes: 8 << 20, logger: nullLogger, cwd: ROOT }, nullLogger, (m) => warnings.push(m));
+    const ids = some.map((_, i) => i + 1);
+    await expect(reader.pages(stores, ids)).rejects.toBe(broken);
+    expect(calls).toBe(some.length);
+    const after = store.db.prepare("SELECT id, extracted, content_hash, text FROM documents ORDER BY id").all() as Stored[];
+    // every page but the failing one was written: extracted, or dropped by the extraction as the crawl would drop it
+    const byId = new Map(after.map((r) => [r.id, r]));
+    expect(byId.get(70)!.extracted).toBe(0);
+    const others = ids.filter((id) => id !== 70).map((id) => byId.get(id)!);
+    expect(others.every((r) => r.extracted === 1 || r.extracted === -1)).toBe(true);
+    const extracted = others.filter((r) => r.extracted === 1);
+    expect(extracted.length).toBeGreaterThan(60);
+    for (const r of extracted) expect([r.id, r.text!.length > 0, /^[0-9a-f]{40}$/.test(r.content_hash)]).toEqual([r.id, true, true]);
+    // the copy of page 1, still a small row, took page 1's new hash
+    const first = byId.get(1)!;
+    expect(first.extracted).toBe(1);
+    expect(byId.get(rows.length)).toEqual({ id: rows.length, extracted: 0, content_hash: first.content_hash, text: "" });
+    expect(warnings).toEqual([]);
+    // a rerun reads only what is left
+    calls = 0;
+    const again = new OutsideReader(ex, lang, { ...OPTS, langs: [], window: 16 }, { http: DEFAULT_HTTP, maxRecordBytes: 8 << 20, logger: nullLogger, cwd: ROOT }, nullLogger, (m) => warnings.push(m));
+    const stats = await again.pages(stores, ids);
+    expect(stats.extracted + Object.values(stats.dropped).reduce((a, b) => a + b, 0) + stats.failed).toBe(1);
+    expect((store.db.prepare("SELECT extracted FROM documents WHERE id = 70").pluck().get() as number) !== 0).toBe(true);
+    stores.close();
+  }, 120_000);
 });

@@ -6,7 +6,8 @@ import type { ExtractDrop } from "./reasons.js";
 import { type ExtractInput, type ExtractOptions, type ExtractOutcome, type FirstPassGate, extractPage } from "./extract.js";
 import { firstPass } from "./firstpass.js";
 import type { RecordPlace, RereadOptions } from "../warc/reread.js";
-import { type PlaceResult, type PlaceTask, type RangeResult, type RangeSkip, type RangeTask, placeOutcome, workerHttp } from "./ranges.js";
+import { type PlaceResult, type PlaceTask, placeOutcome } from "./place.js";
+import { type RangeResult, type RangeSkip, type RangeTask, workerHttp } from "./ranges.js";
 
 /**
  * Young generation of each extraction worker (MB). Parsing a page allocates megabytes that die
@@ -37,6 +38,14 @@ export const DEFAULT_PAGE_TIMEOUT_MS = 30_000;
 const SLOTS = 1 << 14;
 /** Times a page is sent again when its worker was ended for another page's sake. */
 const RETRIES = 3;
+
+/** A watched task's slot of the clock table (Extractor.watched), and the signal that ends its worker. */
+interface Watch {
+  clock?: Float64Array;
+  at?: Float64Array;
+  slot?: number;
+  signal: AbortSignal;
+}
 
 /** What a worker is given: the page, the options, and where to note when it started the page. */
 export interface ExtractTask {
@@ -120,14 +129,28 @@ export class Extractor {
   async extract(input: ExtractInput): Promise<ExtractOutcome> {
     const pool = this.pool;
     if (!pool) return extractPage(input, this.opts);
+    return this.onePage(
+      (w) => {
+        // the body is a view into a larger buffer (an inflated member, a read chunk), which a
+        // structured clone would copy whole: copy just the body and transfer the copy
+        const sent = typeof input.body === "string" ? input.body : new Uint8Array(input.body);
+        return pool.run({ input: { ...input, body: sent }, opts: this.opts, ...w } satisfies ExtractTask, { signal: w.signal, ...(typeof sent === "string" ? {} : { transferList: [sent.buffer as ArrayBuffer] }) }) as Promise<ExtractOutcome>;
+      },
+      (drop) => drop,
+    );
+  }
+
+  /**
+   * Runs a one-page task under the watchdog, again on a new worker when its worker was ended for
+   * another page (up to RETRIES times); a page that ran over its bounds, or failed otherwise,
+   * comes back as what `dropped` makes of its drop.
+   */
+  private async onePage<T>(run: (w: Watch) => Promise<T>, dropped: (drop: { drop: ExtractDrop; message: string }) => T): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      // the body is a view into a larger buffer (an inflated member, a read chunk), which a
-      // structured clone would copy whole: copy just the body and transfer the copy
-      const sent = typeof input.body === "string" ? input.body : new Uint8Array(input.body);
-      const r = await this.watched((w) => pool.run({ input: { ...input, body: sent }, opts: this.opts, ...w } satisfies ExtractTask, { signal: w.signal, ...(typeof sent === "string" ? {} : { transferList: [sent.buffer as ArrayBuffer] }) }) as Promise<ExtractOutcome>);
+      const r = await this.watched(run);
       if ("value" in r) return r.value;
       if (r.fault === "retry" && attempt < RETRIES) continue;
-      return { drop: r.drop ?? "extract_error", message: r.message };
+      return dropped({ drop: r.drop ?? "extract_error", message: r.message });
     }
   }
 
@@ -169,15 +192,12 @@ export class Extractor {
     const http = workerHttp(reread.http);
     if (!pool || !http) return placeOutcome(place, reread, (p) => this.extract({ body: p.body, contentType: p.contentType }));
     const task = { kind: "place", place, read: { cwd: reread.cwd, maxRecordBytes: reread.maxRecordBytes, http }, opts: this.opts } as const;
-    for (let attempt = 0; ; attempt++) {
-      const r = await this.watched((w) => pool.run({ ...task, ...w } satisfies PlaceTask, { signal: w.signal }) as Promise<PlaceResult>);
-      if ("value" in r) {
-        for (const l of r.value.logs) reread.logger.log(l.level, l.event, l.fields);
-        return r.value;
-      }
-      if (r.fault === "retry" && attempt < RETRIES) continue;
-      return { out: { drop: r.drop ?? "extract_error", message: r.message }, logs: [] };
-    }
+    const r = await this.onePage(
+      (w) => pool.run({ ...task, ...w } satisfies PlaceTask, { signal: w.signal }) as Promise<PlaceResult>,
+      (out): PlaceResult => ({ out, logs: [] }),
+    );
+    for (const l of r.logs) reread.logger.log(l.level, l.event, l.fields);
+    return r;
   }
 
   /**
@@ -185,7 +205,7 @@ export class Extractor {
    * whose it was: `page` (the page the task was on ran over its time or memory: `drop`, and for
    * a range the page's `offset`), `retry` (its worker was ended for another task), or `error`.
    */
-  private async watched<T>(run: (w: { clock?: Float64Array; at?: Float64Array; slot?: number; signal: AbortSignal }) => Promise<T>): Promise<{ value: T } | { fault: "page" | "retry" | "error"; drop?: ExtractDrop; message: string; offset?: number }> {
+  private async watched<T>(run: (w: Watch) => Promise<T>): Promise<{ value: T } | { fault: "page" | "retry" | "error"; drop?: ExtractDrop; message: string; offset?: number }> {
     const slot = this.free.pop();
     const ac = new AbortController();
     if (slot !== undefined) {

@@ -2,11 +2,12 @@ import { type ExtractOutcome, extractPage } from "./extract.js";
 import type { ExtractTask } from "./pool.js";
 import { firstPass } from "./firstpass.js";
 import type { CheapTask } from "./pool.js";
-import { type PlaceResult, type PlaceTask, type RangeResult, type RangeTask, readPlace, readRange } from "./ranges.js";
+import { type PlaceResult, type PlaceTask, readPlace } from "./place.js";
+import { type RangeResult, type RangeTask, readRange } from "./ranges.js";
 
 /**
  * Worker-thread entry (piscina): one page in, its outcome out; or a range of a local file, or
- * one page by its place (ranges.ts), read and extracted here. The start of each page is noted
+ * one page by its place (place.ts), read and extracted here. The start of each page is noted
  * in the shared clock table, where the main thread's watchdog reads how long it has run.
  */
 export default function run(task: ExtractTask | RangeTask | PlaceTask | CheapTask): ExtractOutcome | Promise<RangeResult> | Promise<PlaceResult> | string {

@@ -92,7 +92,8 @@ export class OutsideReader {
         }),
       ),
     );
-    // what was read is written even when a page or a batch failed (a rerun goes on from there)
+    // what was read is written even when a page failed (a batch whose write failed is not: a
+    // rerun reads again only the pages not written)
     flush();
     const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
     if (failed) throw failed.reason;

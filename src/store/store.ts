@@ -115,6 +115,8 @@ export class WorkStore {
   readonly db: Database.Database;
   private readonly insertDoc: Database.Statement;
   private readonly insertFeatures: Database.Statement;
+  /** Statements prepared on first use (statement()). */
+  private readonly statements = new Map<string, Database.Statement>();
   /**
    * Whether stored feature hashes are of a format this mathcorpus reads (meta
    * `features_version`): a store written by another tokenisation is scored from its text instead.
@@ -276,8 +278,6 @@ export class WorkStore {
   markOutsideDropped(id: number): void {
     this.statement("UPDATE documents SET extracted = -1 WHERE id = ? AND extracted = 0").run(id);
   }
-
-  private readonly statements = new Map<string, Database.Statement>();
 
   /** A statement prepared once (on first use: a store opened on an older schema may lack its columns until it is migrated). */
   private statement(sql: string): Database.Statement {

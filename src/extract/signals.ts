@@ -2,8 +2,8 @@
  * Math signals in a page's raw HTML, found without parsing it: OpenWebMath's cascade of cheap
  * checks (MathML, MathJax, KaTeX, TeX in scripts, annotations and image URLs, TeX commands). A
  * page with a signal is worth a full extraction whatever a first-pass score says ([speed]'s
- * candidate pool). Over a latin1 copy of the page's bytes: the markup signals by a skip scan
- * (below), the TeX commands by a regular expression.
+ * candidate pool). Over a latin1 copy of the page's bytes: the markup signals by a skip scan,
+ * the TeX commands from the backslashes found by indexOf (below).
  */
 
 /** The signals, in bit order. */
@@ -33,10 +33,46 @@ export function markupSignal(m: string): Signal {
 }
 
 /**
- * TeX commands that prose and code rarely hold (case matters in TeX). Two different ones make
- * the signal: one alone is too common in code (`\left(` in a regex, `\alpha` in a path).
+ * TeX commands that prose and code rarely hold (case matters in TeX), after their backslash. Two
+ * different ones make the signal: one alone is too common in code (`\left(` in a regex, `\alpha`
+ * in a path).
  */
-const COMMANDS = /\\(?:frac\{|sqrt\{|sum_|int_|mathbb\{|mathrm\{|left\(|right\)|cdot|leq|geq|infty|partial|alpha|beta|theta|lambda|begin\{equation|begin\{align|lim_|binom\{|mathcal\{)/g;
+const TEX_COMMANDS = ["frac{", "sqrt{", "sum_", "int_", "mathbb{", "mathrm{", "left(", "right)", "cdot", "leq", "geq", "infty", "partial", "alpha", "beta", "theta", "lambda", "begin{equation", "begin{align", "lim_", "binom{", "mathcal{"];
+const escape = (c: string) => c.replace(/[{}()]/g, "\\$&");
+/** The commands, what a /g loop over the page would look for (the tests' reference). */
+export const COMMANDS = new RegExp(`\\\\(?:${TEX_COMMANDS.map(escape).join("|")})`, "g");
+/** COMMANDS tried at one backslash. */
+const COMMAND_AT = new RegExp(COMMANDS.source, "y");
+/** The characters a command starts with (after its backslash). */
+const COMMAND_START = new Uint8Array(128);
+for (const c of TEX_COMMANDS) COMMAND_START[c.charCodeAt(0)] = 1;
+
+/**
+ * Whether `s` holds two different COMMANDS, found as a /g loop over COMMANDS finds them: the
+ * backslashes by indexOf (a native scan), COMMANDS tried only after one followed by a command's
+ * first letter. Measured on 3,000 pages of a CC-style crawl (129 KB, ~300 backslashes each):
+ * 0.010 against 0.077 ms a page for the /g loop.
+ */
+function twoCommands(s: string): boolean {
+  let first: string | undefined;
+  let i = s.indexOf("\\");
+  while (i >= 0) {
+    const c = s.charCodeAt(i + 1);
+    if (c < 128 && COMMAND_START[c]) {
+      COMMAND_AT.lastIndex = i;
+      const m = COMMAND_AT.exec(s);
+      if (m) {
+        if (first === undefined) first = m[0];
+        else if (m[0] !== first) return true;
+        // the next match starts after this one, as with /g
+        i = s.indexOf("\\", COMMAND_AT.lastIndex);
+        continue;
+      }
+    }
+    i = s.indexOf("\\", i + 1);
+  }
+  return false;
+}
 
 /** MARKUP tried at one position (a candidate of the skip scan). */
 const MARKUP_AT = new RegExp(MARKUP.source, "iy");
@@ -108,17 +144,8 @@ function markupMask(s: string): number {
 /** The signals found in `html` as a bit mask (SIGNALS order); 0: none. */
 export function mathSignals(html: Buffer | string): number {
   const s = typeof html === "string" ? html : html.toString("latin1");
-  let mask = markupMask(s);
-  COMMANDS.lastIndex = 0;
-  let first: string | undefined;
-  for (let m = COMMANDS.exec(s); m; m = COMMANDS.exec(s)) {
-    if (first === undefined) first = m[0];
-    else if (m[0] !== first) {
-      mask |= bit("tex_commands");
-      break;
-    }
-  }
-  return mask;
+  const mask = markupMask(s);
+  return twoCommands(s) ? mask | bit("tex_commands") : mask;
 }
 
 /** The names of the signals in `mask`. */

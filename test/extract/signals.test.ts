@@ -1,9 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { nullLogger } from "../../src/core/log.js";
-import { MARKUP, SIGNALS, markupSignal, mathSignals, signalNames } from "../../src/extract/signals.js";
+import { COMMANDS, MARKUP, SIGNALS, markupSignal, mathSignals, signalNames } from "../../src/extract/signals.js";
 import { WarcStats, readPages } from "../../src/warc/pages.js";
 import { localSource } from "../../src/warc/source.js";
+
+/** The bundled sample crawl's payloads, as latin1 text. */
+async function crawlPages(): Promise<string[]> {
+  const pages: string[] = [];
+  const crawl = new URL("../../data/crawl-sample.warc.gz", import.meta.url).pathname;
+  for await (const p of readPages(localSource(crawl), { maxRecordBytes: 8 << 20, logger: nullLogger }, new WarcStats())) pages.push(p.body.toString("latin1"));
+  return pages;
+}
 
 const names = (html: string) => signalNames(mathSignals(Buffer.from(html, "latin1")));
 
@@ -84,10 +92,8 @@ describe("math signals in raw HTML", () => {
       }),
       { numRuns: 20000, seed: 3 },
     );
-    // real pages: the bundled sample crawl's payloads, as latin1 text
-    const pages: string[] = [];
-    const crawl = new URL("../../data/crawl-sample.warc.gz", import.meta.url).pathname;
-    for await (const p of readPages(localSource(crawl), { maxRecordBytes: 8 << 20, logger: nullLogger }, new WarcStats())) pages.push(p.body.toString("latin1"));
+    // real pages
+    const pages = await crawlPages();
     expect(pages.length).toBeGreaterThan(100);
     let withMarkup = 0;
     for (const p of pages) {
@@ -96,5 +102,44 @@ describe("math signals in raw HTML", () => {
       expect(mathSignals(p) & markupBits).toBe(want);
     }
     expect(withMarkup).toBeGreaterThan(10);
+  });
+  it("the backslash scan finds two different TeX commands where a /g loop over COMMANDS does, on text made of their pieces and on real pages", async () => {
+    const commandBit = 1 << SIGNALS.indexOf("tex_commands");
+    // the reference: the /g loop the scan replaced
+    const reference = (s: string) => {
+      COMMANDS.lastIndex = 0;
+      let first: string | undefined;
+      for (let m = COMMANDS.exec(s); m; m = COMMANDS.exec(s)) {
+        if (first === undefined) first = m[0];
+        else if (m[0] !== first) return commandBit;
+      }
+      return 0;
+    };
+    const commands = ["\\frac{", "\\sqrt{", "\\sum_", "\\int_", "\\mathbb{", "\\left(", "\\right)", "\\cdot", "\\leq", "\\alpha", "\\begin{equation", "\\begin{align", "\\lim_", "\\mathcal{"];
+    // pieces: whole commands, cut ones, backslashes alone and doubled, escapes that are not commands, other characters (some above 255)
+    const piece = fc.oneof(
+      fc.constantFrom(...commands),
+      fc.tuple(fc.constantFrom(...commands), fc.nat()).map(([c, k]) => c.slice(0, 1 + (k % c.length))),
+      fc.tuple(fc.constantFrom(...commands), fc.nat()).map(([c, k]) => c.slice(k % c.length)),
+      fc.constantFrom("\\", "\\\\", "\\/", "\\n", "\\u003c", "\\Frac{", "\\\u0101", "{", "_", "(", " ", "x", "ſ"),
+      fc.string({ maxLength: 6 }),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 30 }), (pieces) => {
+        const s = pieces.join("");
+        expect(mathSignals(s) & commandBit).toBe(reference(s));
+      }),
+      { numRuns: 20000, seed: 4 },
+    );
+    const pages = await crawlPages();
+    let withCommands = 0;
+    for (const p of pages) {
+      const want = reference(p);
+      if (want) withCommands++;
+      expect(mathSignals(p) & commandBit).toBe(want);
+    }
+    // the bundled crawl has pages with TeX commands and pages with backslashes that are not (scripts' escapes)
+    expect(withCommands).toBeGreaterThan(5);
+    expect(pages.filter((p) => p.includes("\\") && !reference(p)).length).toBeGreaterThan(10);
   });
 });

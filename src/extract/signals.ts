@@ -91,9 +91,9 @@ const MARKUP_AT = new RegExp(MARKUP.source, "iy");
 const MIN = 5;
 /** The first MIN characters of each of MARKUP's alternatives, lower case (`<m:math`, `<mml:math` as written). */
 const PREFIXES = ["<math", "<m:ma", "<mml:", "mathj", "katex", "math/", "text/", "appli", "codec", "mimet", "matht", "latex", "quick", "cht=t", ".late"];
-/** Each UTF-16 code's case-folded byte for a block: ASCII letters to lower case (as /i folds them: no other character folds to ASCII), codes above 255 to 0. */
+/** Each byte case-folded for a block: ASCII letters to lower case (as /i folds them: no other character folds to ASCII). */
 const FOLD = (() => {
-  const t = new Uint8Array(1 << 16);
+  const t = new Uint8Array(256);
   for (let c = 0; c < 256; c++) t[c] = c >= 65 && c <= 90 ? c + 32 : c;
   return t;
 })();
@@ -111,6 +111,18 @@ const SHIFT = (() => {
   for (let b = 0; b < t.length; b++) if (t[b] === 0) t[b] = CHECK | 1;
   return t;
 })();
+/**
+ * SHIFT by the low bytes of a block's two codes as they are, folding done when the table is
+ * made (the scan reads one table a step, not three). A code above 255 is read by its low byte:
+ * that block's entry is never a longer move than SHIFT's for it (MIN - 1, a block no needle
+ * holds), so the scan never passes a match; at worst it tries MARKUP where it cannot match.
+ * 0.180 against 0.206 ms a page for the skip scan over 3,000 cc20k pages.
+ */
+const BLOCK = (() => {
+  const t = new Uint8Array(1 << 16);
+  for (let a = 0; a < 256; a++) for (let b = 0; b < 256; b++) t[(a << 8) | b] = SHIFT[(FOLD[a]! << 8) | FOLD[b]!]!;
+  return t;
+})();
 
 function markupMask(s: string): number {
   let mask = 0;
@@ -120,7 +132,7 @@ function markupMask(s: string): number {
   // one table read and one rarely taken branch a step: a branch on the shift itself is
   // mispredicted about as often as it is taken, which made an earlier version no faster than /gi
   while (end < n) {
-    const v = SHIFT[(FOLD[s.charCodeAt(end - 1)]! << 8) | FOLD[s.charCodeAt(end)]!]!;
+    const v = BLOCK[((s.charCodeAt(end - 1) & 255) << 8) | (s.charCodeAt(end) & 255)]!;
     if (v & CHECK) {
       const start = end - (MIN - 1);
       if (start >= until) {

@@ -38,7 +38,8 @@ export function markupSignal(m: string): Signal {
  * in a path).
  */
 const TEX_COMMANDS = ["frac{", "sqrt{", "sum_", "int_", "mathbb{", "mathrm{", "left(", "right)", "cdot", "leq", "geq", "infty", "partial", "alpha", "beta", "theta", "lambda", "begin{equation", "begin{align", "lim_", "binom{", "mathcal{"];
-const escape = (c: string) => c.replace(/[{}()]/g, "\\$&");
+/** A command as a pattern's text (any character special to a pattern escaped). */
+const escape = (c: string) => c.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 /** The commands, what a /g loop over the page would look for (the tests' reference). */
 export const COMMANDS = new RegExp(`\\\\(?:${TEX_COMMANDS.map(escape).join("|")})`, "g");
 /** COMMANDS tried at one backslash. */

@@ -13,6 +13,18 @@ async function crawlPages(): Promise<string[]> {
   return pages;
 }
 
+/** Checks that `bits` of mathSignals match `reference` on every page of the bundled crawl; the pages, and how many the reference flags. */
+async function agreeOnCrawl(bits: number, reference: (s: string) => number): Promise<{ pages: string[]; flagged: number }> {
+  const pages = await crawlPages();
+  let flagged = 0;
+  for (const p of pages) {
+    const want = reference(p);
+    if (want) flagged++;
+    expect(mathSignals(p) & bits).toBe(want);
+  }
+  return { pages, flagged };
+}
+
 const names = (html: string) => signalNames(mathSignals(Buffer.from(html, "latin1")));
 
 describe("math signals in raw HTML", () => {
@@ -93,15 +105,9 @@ describe("math signals in raw HTML", () => {
       { numRuns: 20000, seed: 3 },
     );
     // real pages
-    const pages = await crawlPages();
+    const { pages, flagged } = await agreeOnCrawl(markupBits, reference);
     expect(pages.length).toBeGreaterThan(100);
-    let withMarkup = 0;
-    for (const p of pages) {
-      const want = reference(p);
-      if (want) withMarkup++;
-      expect(mathSignals(p) & markupBits).toBe(want);
-    }
-    expect(withMarkup).toBeGreaterThan(10);
+    expect(flagged).toBeGreaterThan(10);
   });
   it("the backslash scan finds two different TeX commands where a /g loop over COMMANDS does, on text made of their pieces and on real pages", async () => {
     const commandBit = 1 << SIGNALS.indexOf("tex_commands");
@@ -131,15 +137,9 @@ describe("math signals in raw HTML", () => {
       }),
       { numRuns: 20000, seed: 4 },
     );
-    const pages = await crawlPages();
-    let withCommands = 0;
-    for (const p of pages) {
-      const want = reference(p);
-      if (want) withCommands++;
-      expect(mathSignals(p) & commandBit).toBe(want);
-    }
+    const { pages, flagged } = await agreeOnCrawl(commandBit, reference);
     // the bundled crawl has pages with TeX commands and pages with backslashes that are not (scripts' escapes)
-    expect(withCommands).toBeGreaterThan(5);
+    expect(flagged).toBeGreaterThan(5);
     expect(pages.filter((p) => p.includes("\\") && !reference(p)).length).toBeGreaterThan(10);
   });
 });
